@@ -1,0 +1,124 @@
+"""Duration distributions and trait spreads used in scenario files; each samples in batches."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import numpy as np
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+
+from simulator.durations import format_duration, parse_duration
+
+__all__ = [
+    "Beta",
+    "Constant",
+    "Duration",
+    "DurationDist",
+    "Exponential",
+    "LogNormal",
+    "Model",
+    "PositiveDuration",
+    "Probability",
+    "Spread",
+    "Weibull",
+]
+
+
+class Model(BaseModel):
+    """Base of every scenario model: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+Duration = Annotated[
+    float,
+    BeforeValidator(parse_duration),
+    Field(ge=0),
+    PlainSerializer(format_duration, return_type=str),
+]
+PositiveDuration = Annotated[
+    float,
+    BeforeValidator(parse_duration),
+    Field(gt=0),
+    PlainSerializer(format_duration, return_type=str),
+]
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class LogNormal(Model):
+    """Lognormal durations: ``median * exp(sigma * N(0, 1))``."""
+
+    dist: Literal["lognormal"]
+    median: PositiveDuration
+    sigma: float = Field(ge=0.0)
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return self.median * np.exp(self.sigma * rng.standard_normal(n))
+
+    @property
+    def mean(self) -> float:
+        return self.median * float(np.exp(self.sigma**2 / 2))
+
+
+class Weibull(Model):
+    """Weibull durations with ``scale`` and ``shape`` (shape < 1 gives a heavy tail)."""
+
+    dist: Literal["weibull"]
+    scale: PositiveDuration
+    shape: float = Field(gt=0.0)
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return self.scale * rng.weibull(self.shape, n)
+
+    @property
+    def mean(self) -> float:
+        from math import gamma
+
+        return self.scale * gamma(1.0 + 1.0 / self.shape)
+
+
+class Exponential(Model):
+    """Exponential durations with the given mean (memoryless service, Poisson gaps)."""
+
+    dist: Literal["exponential"]
+    mean: PositiveDuration
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return rng.exponential(self.mean, n)
+
+
+class Constant(Model):
+    """Always the same duration."""
+
+    dist: Literal["constant"]
+    value: Duration
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return np.full(n, self.value)
+
+    @property
+    def mean(self) -> float:
+        return self.value
+
+
+DurationDist = Annotated[LogNormal | Weibull | Exponential | Constant, Field(discriminator="dist")]
+
+
+class Spread(Model):
+    """A positive per-user trait, lognormal around ``median`` (``sigma`` 0: everyone equal)."""
+
+    median: float = Field(gt=0.0)
+    sigma: float = Field(ge=0.0)
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return self.median * np.exp(self.sigma * rng.standard_normal(n))
+
+
+class Beta(Model):
+    """A Beta(a, b) distribution over [0, 1]."""
+
+    a: float = Field(gt=0.0)
+    b: float = Field(gt=0.0)
+
+    def sample(self, rng: np.random.Generator, size: int | tuple[int, ...]) -> np.ndarray:
+        return rng.beta(self.a, self.b, size)

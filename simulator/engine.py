@@ -1,0 +1,147 @@
+"""Run a scenario: schedule the visits in SimPy and stream events and truth into sinks."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import orjson
+import simpy
+
+from simulator.arrivals import chunks, expected_visits, visit_arrivals
+from simulator.backend import SearchBackend
+from simulator.behavior import Actors, VisitBatch, plan_visits
+from simulator.clickmodels import click_model
+from simulator.delivery import Delivery
+from simulator.errors import SimulatorError
+from simulator.events import EventCodec
+from simulator.population import build_population
+from simulator.scenario import Scenario, resolved_yaml
+from simulator.sinks import AtomicFile, EventSink, JsonlSink, NullSink
+from simulator.streams import VISITS, cohorts, stream
+from simulator.truth import Ledger
+from simulator.vocabulary import build_vocabulary
+
+__all__ = ["Simulation", "simulate_null", "simulate_to_dir"]
+
+TICK_S = 60.0  # how often arrived events are released to the sink
+
+Progress = Callable[[float, int], None]
+
+
+class Simulation:
+    """One scenario's world: population, vocabulary, click model, and the run loop."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.population = build_population(scenario)
+        self.vocabulary = build_vocabulary(scenario)
+        self.model = click_model(scenario.clicks, self.vocabulary.attractiveness.shape[1])
+        self.codec = EventCodec(scenario, self.population, self.vocabulary)
+
+    def _plan_chunk(self, j: int, chunk_start: float, length: float):
+        """Draw chunk ``j``'s arrivals and plans, cohort by cohort; return them by start."""
+        sc, pop = self.scenario, self.population
+        hourly = np.asarray(sc.arrivals.hourly_weights)
+        weekday = np.asarray(sc.arrivals.weekday_weights)
+        mid = sc.start.timestamp() + chunk_start + length / 2
+        batches: list[VisitBatch] = []
+        starts, owner = [], []
+        for c, members in enumerate(cohorts(pop.size)):
+            sl = slice(members.start, members.stop)
+            expected = expected_visits(pop.visits_per_day[sl], pop.utc_offset_h[sl], mid,
+                                       length, hourly, weekday)
+            rng = stream(sc.seed, VISITS, c, j)
+            idx, times = visit_arrivals(rng, expected, chunk_start, length)
+            if len(idx):
+                batch = plan_visits(rng, sc, idx + members.start, times, pop, self.vocabulary,
+                                    self.model)
+                starts.append(times)
+                owner.append(np.full(len(times), len(batches)))
+                batches.append(batch)
+        if not batches:
+            return []
+        all_starts = np.concatenate(starts)
+        owners = np.concatenate(owner)
+        local = np.concatenate([np.arange(len(s)) for s in starts])
+        order = np.argsort(all_starts, kind="stable")
+        return [(batches[o], i, t) for o, i, t in
+                zip(owners[order].tolist(), local[order].tolist(), all_starts[order].tolist())]
+
+    def run(self, sink: EventSink, ledger: Ledger, progress: Progress | None = None) -> dict:
+        """Simulate the whole scenario; return the summary."""
+        sc = self.scenario
+        env = simpy.Environment()
+        backend = SearchBackend(sc.backend.servers)
+        delivery = Delivery()
+        actors = Actors(env, backend, delivery, ledger, self.population,
+                        sc.population.min_visit_gap, sc.queries.results_per_page)
+
+        def scheduler():
+            for j, (chunk_start, length) in enumerate(chunks(sc.start.timestamp(), sc.duration)):
+                yield env.timeout(chunk_start - env.now)
+                for batch, i, t in self._plan_chunk(j, chunk_start, length):
+                    yield env.timeout(t - env.now)
+                    env.process(actors.visit(batch, i))
+
+        arrivals = env.process(scheduler())
+        t = 0.0
+        while arrivals.is_alive or actors.active:
+            t += TICK_S
+            env.run(until=t)
+            sink.write(delivery.release(t))
+            if progress is not None:
+                progress(t, sink.count)
+        sink.write(delivery.release(math.inf))
+        ledger.flush()
+        summary = {"events": sink.count, **ledger.summary()}
+        p50, p99 = backend.latency.quantile(0.5), backend.latency.quantile(0.99)
+        summary.update(
+            dropped_visits=actors.dropped,
+            backend_served=backend.served,
+            backend_latency_p50_s=p50,
+            backend_latency_p99_s=p99,
+            simulated_s=t,
+        )
+        return summary
+
+
+def _prepare_dir(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise SimulatorError(f"{out}: output directory is a file")
+    try:
+        (out / "truth").mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise SimulatorError(f"{out}: cannot create output directory: {e.strerror}") from None
+
+
+def simulate_to_dir(scenario: Scenario, out: Path, progress: Progress | None = None) -> dict:
+    """Simulate into ``out`` (events, truth, resolved scenario); every file appears whole."""
+    _prepare_dir(out)
+    sim = Simulation(scenario)
+    files = [AtomicFile(out / "events.jsonl"), AtomicFile(out / "truth" / "sessions.jsonl"),
+             AtomicFile(out / "truth" / "searches.jsonl"),
+             AtomicFile(out / "truth" / "summary.json"), AtomicFile(out / "scenario.yaml")]
+    events, sessions, searches, summary_file, scenario_file = files
+    try:
+        summary = sim.run(JsonlSink(events, sim.codec.encode),
+                          Ledger(sim.codec, sessions, searches), progress)
+        summary_file.write(orjson.dumps(summary, option=orjson.OPT_INDENT_2) + b"\n")
+        scenario_file.write(resolved_yaml(scenario).encode())
+    except BaseException:
+        for f in files:
+            f.abort()
+        raise
+    for f in files:
+        f.commit()
+    return summary
+
+
+def simulate_null(scenario: Scenario) -> dict:
+    """Simulate into a null sink and a count-only ledger (for benchmarks)."""
+    sim = Simulation(scenario)
+    return sim.run(NullSink(), Ledger(sim.codec))
+
+

@@ -1,0 +1,93 @@
+"""The event records and their JSON codec (the contract in SESSIONS.md section 1).
+
+Inside the simulator an event is a tuple, cheap to build:
+``(received_s, order, ts_s, type, user, visit, n, query, search_n, rank)``: times are float
+seconds from the scenario start; ``n`` numbers the event within its visit; ``query`` indexes
+the vocabulary (-1 on a zero-result page); ``search_n`` is the ``n`` of the search the event
+belongs to; ``rank`` is the 0-based clicked rank. Strings exist only when a sink encodes.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+import orjson
+
+if TYPE_CHECKING:
+    from simulator.population import Population
+    from simulator.scenario import Scenario
+    from simulator.vocabulary import Vocabulary
+
+__all__ = ["APP_CLOSE", "APP_OPEN", "CLICK", "EVENT_TYPES", "RESULTS", "SEARCH", "EventCodec"]
+
+APP_OPEN = "app_open"
+SEARCH = "search"
+RESULTS = "results"
+CLICK = "click"
+APP_CLOSE = "app_close"
+EVENT_TYPES = (APP_OPEN, SEARCH, RESULTS, CLICK, APP_CLOSE)
+
+_M64 = (1 << 64) - 1
+
+
+class EventCodec:
+    """Turn event tuples into JSON lines; owns event ids and ISO times."""
+
+    def __init__(self, scenario: Scenario, population: Population, vocabulary: Vocabulary):
+        self.population = population
+        self.vocabulary = vocabulary
+        self.emit_search_id = scenario.emit_search_id
+        self.start_ms = round(scenario.start.timestamp() * 1000)
+        self._salt = (scenario.seed * 0x9E3779B97F4A7C15) & _M64
+        self._sec = -1
+        self._prefix = ""
+
+    def event_id(self, user: int, visit: int, n: int) -> str:
+        """Return an opaque, unique id (splitmix64 of the event's coordinates)."""
+        z = ((user << 36) | (visit << 16) | n) ^ self._salt
+        z = (z + 0x9E3779B97F4A7C15) & _M64
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
+        return f"{z ^ (z >> 31):016x}"
+
+    def iso(self, t_s: float) -> str:
+        """Return sim time ``t_s`` as ISO 8601 UTC with milliseconds (floored)."""
+        sec, ms = divmod(self.start_ms + int(t_s * 1000.0), 1000)
+        if sec != self._sec:
+            self._sec = sec
+            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
+        return f"{self._prefix}.{ms:03d}Z"
+
+    def to_dict(self, rec: tuple) -> dict:
+        """Return the JSON object of one event tuple."""
+        received, _, ts, kind, u, visit, n, q, sn, rank = rec
+        pop = self.population
+        d = {
+            "event_id": self.event_id(u, visit, n),
+            "type": kind,
+            "user_id": pop.user_id(u),
+            "ts": self.iso(ts),
+            "received_at": self.iso(received),
+        }
+        if kind == SEARCH:
+            d["query"] = self.vocabulary.queries[q]
+        elif kind == RESULTS:
+            d["items"] = list(self.vocabulary.results[q]) if q >= 0 else []
+        elif kind == CLICK:
+            d["item"] = self.vocabulary.results[q][rank]
+            d["position"] = rank + 1
+        elif kind == APP_OPEN:
+            platform, device = pop.devices[pop.device[u]]
+            d["platform"] = platform
+            d["device"] = device
+            d["app_version"] = pop.app_versions[pop.app_version[u]]
+            d["country"] = pop.country(u)
+        if self.emit_search_id and kind in (SEARCH, RESULTS, CLICK):
+            d["search_id"] = self.event_id(u, visit, sn)
+        return d
+
+    def encode(self, records: list[tuple]) -> bytes:
+        """Return the JSON lines of a batch of event tuples."""
+        dumps, to_dict, nl = orjson.dumps, self.to_dict, orjson.OPT_APPEND_NEWLINE
+        return b"".join([dumps(to_dict(r), option=nl) for r in records])

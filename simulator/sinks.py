@@ -1,0 +1,59 @@
+"""Where the simulator's output goes: JSON lines files written atomically, or nowhere."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+__all__ = ["AtomicFile", "EventSink", "JsonlSink", "NullSink"]
+
+
+class AtomicFile:
+    """A file written under a hidden partial name and renamed into place by ``commit``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.partial = path.with_name(f".{path.name}.partial")
+        self.file: BinaryIO = open(self.partial, "wb")  # noqa: SIM115 (closed in commit/abort)
+
+    def write(self, data: bytes) -> None:
+        self.file.write(data)
+
+    def commit(self) -> None:
+        self.file.close()
+        os.replace(self.partial, self.path)
+
+    def abort(self) -> None:
+        self.file.close()
+        self.partial.unlink(missing_ok=True)
+
+
+class EventSink(Protocol):
+    count: int
+
+    def write(self, records: list[tuple]) -> None: ...
+
+
+class JsonlSink:
+    """Encode event tuples as JSON lines into a file."""
+
+    def __init__(self, out: AtomicFile, encode) -> None:
+        self.out = out
+        self.encode = encode
+        self.count = 0
+
+    def write(self, records: list[tuple]) -> None:
+        if records:
+            self.out.write(self.encode(records))
+            self.count += len(records)
+
+
+class NullSink:
+    """Count events and drop them (for benchmarks)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def write(self, records: list[tuple]) -> None:
+        self.count += len(records)
