@@ -14,13 +14,19 @@ __all__ = ["CHUNK_S", "chunks", "expected_visits", "visit_arrivals"]
 CHUNK_S = 3600.0
 
 
-def chunks(start_epoch_s: float, duration_s: float) -> list[tuple[float, float]]:
-    """Split the run into UTC-hour-aligned chunks, as (offset from start, length) pairs."""
+def chunks(
+    start_epoch_s: float, duration_s: float, cuts: tuple[float, ...] = ()
+) -> list[tuple[float, float]]:
+    """Split the run into UTC-hour-aligned chunks, also cut at ``cuts`` (offsets from start).
+
+    Return (offset from start, length) pairs; the rate is constant inside each chunk.
+    """
     out = []
     t = 0.0
+    cuts = sorted(c for c in cuts if 0.0 < c < duration_s)
     while t < duration_s:
         boundary = (np.floor((start_epoch_s + t) / CHUNK_S) + 1) * CHUNK_S - start_epoch_s
-        end = min(boundary, duration_s)
+        end = min([boundary, duration_s, *(c for c in cuts if c > t)])
         out.append((t, end - t))
         t = end
     return out

@@ -47,12 +47,16 @@ class Simulation:
         hourly = np.asarray(sc.arrivals.hourly_weights)
         weekday = np.asarray(sc.arrivals.weekday_weights)
         mid = sc.start.timestamp() + chunk_start + length / 2
+        burst = 1.0
+        for b in sc.arrivals.bursts:
+            if b.at <= chunk_start + length / 2 < b.at + b.length:
+                burst *= b.factor
         batches: list[VisitBatch] = []
         starts, owner = [], []
         for c, members in enumerate(cohorts(pop.size)):
             sl = slice(members.start, members.stop)
             expected = expected_visits(pop.visits_per_day[sl], pop.utc_offset_h[sl], mid,
-                                       length, hourly, weekday)
+                                       length, hourly, weekday) * burst
             rng = stream(sc.seed, VISITS, c, j)
             idx, times = visit_arrivals(rng, expected, chunk_start, length)
             if len(idx):
@@ -80,7 +84,10 @@ class Simulation:
                         sc.population.min_visit_gap, sc.queries.results_per_page)
 
         def scheduler():
-            for j, (chunk_start, length) in enumerate(chunks(sc.start.timestamp(), sc.duration)):
+            cuts = tuple(c for b in sc.arrivals.bursts for c in (b.at, b.at + b.length))
+            for j, (chunk_start, length) in enumerate(
+                chunks(sc.start.timestamp(), sc.duration, cuts)
+            ):
                 yield env.timeout(chunk_start - env.now)
                 for batch, i, t in self._plan_chunk(j, chunk_start, length):
                     yield env.timeout(t - env.now)

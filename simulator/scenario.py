@@ -110,6 +110,14 @@ def _positive_mix(v: dict[str, float]) -> dict[str, float]:
     return v
 
 
+class Burst(Model):
+    """A window in which every user's visit rate is multiplied (a push campaign, a news spike)."""
+
+    at: Duration
+    length: PositiveDuration
+    factor: float = Field(gt=0.0)
+
+
 class Arrivals(Model):
     """When visits start: hourly weights in the user's local time, weekday weights Mon..Sun."""
 
@@ -122,6 +130,7 @@ class Arrivals(Model):
     weekday_weights: list[float] = Field(
         default_factory=lambda: [1.0, 1.0, 1.0, 1.0, 1.05, 1.25, 1.2]
     )
+    bursts: list[Burst] = Field(default_factory=list)
 
     _hourly = field_validator("hourly_weights")(_weights(24, "hourly"))
     _weekday = field_validator("weekday_weights")(_weights(7, "weekday"))

@@ -1,0 +1,34 @@
+"""A progress bar on stderr for simulated time (shown only for runs longer than a second)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from contextlib import contextmanager
+
+from tqdm import tqdm
+
+__all__ = ["sim_progress"]
+
+
+@contextmanager
+def sim_progress(duration_s: float, label: str = "simulating"):
+    """Yield a callback ``(sim_s, events)`` that advances a bar over simulated seconds."""
+    bar = tqdm(total=round(duration_s), desc=label, unit="sim-s", unit_scale=True,
+               file=sys.stderr, delay=1.0, leave=False, dynamic_ncols=True)
+    started = time.perf_counter()
+    last = [0.0]
+
+    def update(sim_s: float, events: int) -> None:
+        now = time.perf_counter()
+        if now - last[0] < 0.2:
+            return
+        last[0] = now
+        bar.n = min(round(sim_s), bar.total)
+        bar.set_postfix_str(f"{events / max(now - started, 1e-9):,.0f} events/s", refresh=False)
+        bar.refresh()
+
+    try:
+        yield update
+    finally:
+        bar.close()

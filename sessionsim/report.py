@@ -1,0 +1,35 @@
+"""Human-readable summaries printed at the end of a command."""
+
+from __future__ import annotations
+
+__all__ = ["format_simulation"]
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.2f}%"
+
+
+def _ms(x: float | None) -> str:
+    return "n/a" if x is None else f"{1000 * x:.0f} ms"
+
+
+def format_simulation(s: dict, out: str | None = None) -> str:
+    """Return the one-screen summary of a simulation."""
+    searches = s["searches"] or 1
+    lines = [
+        f"events            {s['events']:>12,}",
+        f"visits (true)     {s['sessions']:>12,}   dropped overlapping: {s['dropped_visits']:,}",
+        f"searches          {s['searches']:>12,}   clicked: {s['clicked_searches']:,}"
+        f"   clicks: {s['clicks']:,}",
+        f"CTR               {_pct(s['ctr']):>12}   expected (click model, pages shown): "
+        f"{_pct(s['expected_ctr'])}",
+        f"clicks/search     {s['clicks_per_search'] or 0:>12.3f}",
+        f"zero results      {_pct(s['zero_result_searches'] / searches):>12}"
+        f"   abandoned (results, no click): {_pct(s['abandoned_searches'] / searches)}",
+        f"gave up waiting   {_pct(s['timed_out_searches'] / searches):>12}"
+        f"   backend latency p50 {_ms(s['backend_latency_p50_s'])},"
+        f" p99 {_ms(s['backend_latency_p99_s'])}",
+    ]
+    if out:
+        lines.append(f"written to        {out}")
+    return "\n".join(lines)
