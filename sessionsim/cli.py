@@ -30,7 +30,9 @@ def _overrides(seed, users, duration, start) -> dict:
 
 def scenario_options(f):
     """Add the overrides every simulating command accepts."""
-    f = click.option("--start", help="Simulated start time, ISO 8601 UTC (e.g. 2026-01-05T00:00:00Z).")(f)
+    f = click.option(
+        "--start", help="Simulated start time, ISO 8601 UTC (e.g. 2026-01-05T00:00:00Z)."
+    )(f)
     f = click.option("--duration", help="Simulated time to cover (e.g. 6h, 1d).")(f)
     f = click.option("--users", type=int, help="Number of users.")(f)
     f = click.option("--seed", type=int, help="Random seed.")(f)
@@ -48,8 +50,13 @@ def cli() -> None:
 
 @cli.command()
 @scenario_options
-@click.option("--out", "out", required=True, type=click.Path(path_type=Path),
-              help="Output directory (events.jsonl, truth/, scenario.yaml).")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Output directory (events.jsonl, truth/, scenario.yaml).",
+)
 def simulate(scenario, seed, users, duration, start, out):
     """Simulate SCENARIO and write its events and ground truth to --out."""
     sc = load_scenario(scenario, _overrides(seed, users, duration, start))

@@ -14,8 +14,16 @@ __all__ = ["sim_progress"]
 @contextmanager
 def sim_progress(duration_s: float, label: str = "simulating"):
     """Yield a callback ``(sim_s, events)`` that advances a bar over simulated seconds."""
-    bar = tqdm(total=round(duration_s), desc=label, unit="sim-s", unit_scale=True,
-               file=sys.stderr, delay=1.0, leave=False, dynamic_ncols=True)
+    bar = tqdm(
+        total=round(duration_s),
+        desc=label,
+        unit="sim-s",
+        unit_scale=True,
+        file=sys.stderr,
+        delay=1.0,
+        leave=False,
+        dynamic_ncols=True,
+    )
     started = time.perf_counter()
     last = [0.0]
 

@@ -55,13 +55,18 @@ class Simulation:
         starts, owner = [], []
         for c, members in enumerate(cohorts(pop.size)):
             sl = slice(members.start, members.stop)
-            expected = expected_visits(pop.visits_per_day[sl], pop.utc_offset_h[sl], mid,
-                                       length, hourly, weekday) * burst
+            expected = (
+                expected_visits(
+                    pop.visits_per_day[sl], pop.utc_offset_h[sl], mid, length, hourly, weekday
+                )
+                * burst
+            )
             rng = stream(sc.seed, VISITS, c, j)
             idx, times = visit_arrivals(rng, expected, chunk_start, length)
             if len(idx):
-                batch = plan_visits(rng, sc, idx + members.start, times, pop, self.vocabulary,
-                                    self.model)
+                batch = plan_visits(
+                    rng, sc, idx + members.start, times, pop, self.vocabulary, self.model
+                )
                 starts.append(times)
                 owner.append(np.full(len(times), len(batches)))
                 batches.append(batch)
@@ -71,8 +76,12 @@ class Simulation:
         owners = np.concatenate(owner)
         local = np.concatenate([np.arange(len(s)) for s in starts])
         order = np.argsort(all_starts, kind="stable")
-        return [(batches[o], i, t) for o, i, t in
-                zip(owners[order].tolist(), local[order].tolist(), all_starts[order].tolist())]
+        return [
+            (batches[o], i, t)
+            for o, i, t in zip(
+                owners[order].tolist(), local[order].tolist(), all_starts[order].tolist()
+            )
+        ]
 
     def run(self, sink: EventSink, ledger: Ledger, progress: Progress | None = None) -> dict:
         """Simulate the whole scenario; return the summary."""
@@ -80,8 +89,15 @@ class Simulation:
         env = simpy.Environment()
         backend = SearchBackend(sc.backend.servers)
         delivery = Delivery()
-        actors = Actors(env, backend, delivery, ledger, self.population,
-                        sc.population.min_visit_gap, sc.queries.results_per_page)
+        actors = Actors(
+            env,
+            backend,
+            delivery,
+            ledger,
+            self.population,
+            sc.population.min_visit_gap,
+            sc.queries.results_per_page,
+        )
 
         def scheduler():
             cuts = tuple(c for b in sc.arrivals.bursts for c in (b.at, b.at + b.length))
@@ -128,13 +144,18 @@ def simulate_to_dir(scenario: Scenario, out: Path, progress: Progress | None = N
     """Simulate into ``out`` (events, truth, resolved scenario); every file appears whole."""
     _prepare_dir(out)
     sim = Simulation(scenario)
-    files = [AtomicFile(out / "events.jsonl"), AtomicFile(out / "truth" / "sessions.jsonl"),
-             AtomicFile(out / "truth" / "searches.jsonl"),
-             AtomicFile(out / "truth" / "summary.json"), AtomicFile(out / "scenario.yaml")]
+    files = [
+        AtomicFile(out / "events.jsonl"),
+        AtomicFile(out / "truth" / "sessions.jsonl"),
+        AtomicFile(out / "truth" / "searches.jsonl"),
+        AtomicFile(out / "truth" / "summary.json"),
+        AtomicFile(out / "scenario.yaml"),
+    ]
     events, sessions, searches, summary_file, scenario_file = files
     try:
-        summary = sim.run(JsonlSink(events, sim.codec.encode),
-                          Ledger(sim.codec, sessions, searches), progress)
+        summary = sim.run(
+            JsonlSink(events, sim.codec.encode), Ledger(sim.codec, sessions, searches), progress
+        )
         summary_file.write(orjson.dumps(summary, option=orjson.OPT_INDENT_2) + b"\n")
         scenario_file.write(resolved_yaml(scenario).encode())
     except BaseException:
@@ -150,5 +171,3 @@ def simulate_null(scenario: Scenario) -> dict:
     """Simulate into a null sink and a count-only ledger (for benchmarks)."""
     sim = Simulation(scenario)
     return sim.run(NullSink(), Ledger(sim.codec))
-
-

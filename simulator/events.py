@@ -40,8 +40,8 @@ class EventCodec:
         self.emit_search_id = scenario.emit_search_id
         self.start_ms = round(scenario.start.timestamp() * 1000)
         self._salt = (scenario.seed * 0x9E3779B97F4A7C15) & _M64
-        self._sec = -1
-        self._prefix = ""
+        self._day = -1
+        self._date = ""
 
     def event_id(self, user: int, visit: int, n: int) -> str:
         """Return an opaque, unique id (splitmix64 of the event's coordinates)."""
@@ -53,11 +53,14 @@ class EventCodec:
 
     def iso(self, t_s: float) -> str:
         """Return sim time ``t_s`` as ISO 8601 UTC with milliseconds (floored)."""
-        sec, ms = divmod(self.start_ms + int(t_s * 1000.0), 1000)
-        if sec != self._sec:
-            self._sec = sec
-            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
-        return f"{self._prefix}.{ms:03d}Z"
+        day, ms = divmod(self.start_ms + int(t_s * 1000.0), 86_400_000)
+        if day != self._day:
+            self._day = day
+            self._date = time.strftime("%Y-%m-%d", time.gmtime(day * 86400))
+        h, ms = divmod(ms, 3_600_000)
+        m, ms = divmod(ms, 60_000)
+        s, ms = divmod(ms, 1000)
+        return f"{self._date}T{h:02d}:{m:02d}:{s:02d}.{ms:03d}Z"
 
     def to_dict(self, rec: tuple) -> dict:
         """Return the JSON object of one event tuple."""

@@ -54,8 +54,10 @@ def build_population(scenario: Scenario) -> Population:
     faker = Faker("en_US")
     faker.seed_instance(scenario.seed)
     devices = _render_devices(faker, pop.platforms)
-    versions = [f"{6 - i // 5}.{faker.random_int(0, 9)}.{faker.random_int(0, 20)}"
-                for i in range(_APP_VERSIONS)]
+    versions = [
+        f"{6 - i // 5}.{faker.random_int(0, 9)}.{faker.random_int(0, 20)}"
+        for i in range(_APP_VERSIONS)
+    ]
 
     locale_names = tuple(pop.locales)
     locale_p = np.array([pop.locales[name] for name in locale_names])
@@ -67,8 +69,9 @@ def build_population(scenario: Scenario) -> Population:
     version_p /= version_p.sum()
     offsets = np.array([LOCALE_UTC_OFFSETS[name] for name in locale_names])
 
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in
-                                          ("loc", "dev", "ver", "vpd", "prop", "pat")}
+    parts: dict[str, list[np.ndarray]] = {
+        k: [] for k in ("loc", "dev", "ver", "vpd", "prop", "pat")
+    }
     for c, members in enumerate(cohorts(pop.users)):
         rng = stream(scenario.seed, TRAITS, c)
         n = len(members)

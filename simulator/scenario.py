@@ -44,7 +44,9 @@ def _utc_datetime(value: object) -> datetime:
         try:
             value = datetime.fromisoformat(value)
         except ValueError:
-            raise ValueError(f"expected an ISO 8601 time like 2026-01-05T00:00:00Z (got {value!r})")
+            raise ValueError(
+                f"expected an ISO 8601 time like 2026-01-05T00:00:00Z (got {value!r})"
+            ) from None
     if not isinstance(value, datetime):
         raise ValueError(f"expected an ISO 8601 time like 2026-01-05T00:00:00Z (got {value!r})")
     if value.tzinfo is None:
@@ -76,8 +78,13 @@ class Population(Model):
     users: int = Field(2000, gt=0, lt=2**24)
     locales: dict[str, float] = Field(
         default_factory=lambda: {
-            "en_US": 0.35, "en_GB": 0.15, "de_DE": 0.1, "fr_FR": 0.1,
-            "pt_BR": 0.1, "hi_IN": 0.1, "ja_JP": 0.1,
+            "en_US": 0.35,
+            "en_GB": 0.15,
+            "de_DE": 0.1,
+            "fr_FR": 0.1,
+            "pt_BR": 0.1,
+            "hi_IN": 0.1,
+            "ja_JP": 0.1,
         }
     )
     platforms: dict[Literal["ios", "android", "web"], float] = Field(
@@ -123,8 +130,30 @@ class Arrivals(Model):
 
     hourly_weights: list[float] = Field(
         default_factory=lambda: [
-            0.3, 0.2, 0.15, 0.1, 0.1, 0.2, 0.5, 0.9, 1.2, 1.2, 1.1, 1.1,
-            1.3, 1.2, 1.0, 1.0, 1.1, 1.3, 1.5, 1.7, 1.8, 1.6, 1.1, 0.6,
+            0.3,
+            0.2,
+            0.15,
+            0.1,
+            0.1,
+            0.2,
+            0.5,
+            0.9,
+            1.2,
+            1.2,
+            1.1,
+            1.1,
+            1.3,
+            1.2,
+            1.0,
+            1.0,
+            1.1,
+            1.3,
+            1.5,
+            1.7,
+            1.8,
+            1.6,
+            1.1,
+            0.6,
         ]
     )
     weekday_weights: list[float] = Field(

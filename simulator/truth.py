@@ -40,8 +40,9 @@ class Ledger:
         self.shown = 0
         self.p_click_sum = 0.0
 
-    def visit(self, u: int, seq: int, n_events: int, start_s: float, end_s: float,
-              searches: list[tuple]) -> None:
+    def visit(
+        self, u: int, seq: int, n_events: int, start_s: float, end_s: float, searches: list[tuple]
+    ) -> None:
         """Record one finished visit."""
         clicked = clicks = 0
         for _, _, _, results, c, p in searches:
@@ -66,29 +67,39 @@ class Ledger:
         codec = self.codec
         user_id = codec.population.user_id(u)
         session_id = f"{user_id}.v{seq}"
-        self._sessions.append(orjson.dumps({
-            "session_id": session_id,
-            "user_id": user_id,
-            "start": codec.iso(start_s),
-            "end": codec.iso(end_s),
-            "event_ids": [codec.event_id(u, seq, n) for n in range(n_events)],
-            "searches": len(searches),
-            "clicked_searches": clicked,
-            "clicks": clicks,
-        }, option=orjson.OPT_APPEND_NEWLINE))
+        self._sessions.append(
+            orjson.dumps(
+                {
+                    "session_id": session_id,
+                    "user_id": user_id,
+                    "start": codec.iso(start_s),
+                    "end": codec.iso(end_s),
+                    "event_ids": [codec.event_id(u, seq, n) for n in range(n_events)],
+                    "searches": len(searches),
+                    "clicked_searches": clicked,
+                    "clicks": clicks,
+                },
+                option=orjson.OPT_APPEND_NEWLINE,
+            )
+        )
         queries = codec.vocabulary.queries
         for n, ts, q, results, c, p in searches:
-            self._searches.append(orjson.dumps({
-                "search_id": codec.event_id(u, seq, n),
-                "session_id": session_id,
-                "user_id": user_id,
-                "ts": codec.iso(ts),
-                "query": queries[q],
-                "results": results,
-                "clicks": c,
-                "clicked": c > 0,
-                "p_click": None if p is None else round(p, 6),
-            }, option=orjson.OPT_APPEND_NEWLINE))
+            self._searches.append(
+                orjson.dumps(
+                    {
+                        "search_id": codec.event_id(u, seq, n),
+                        "session_id": session_id,
+                        "user_id": user_id,
+                        "ts": codec.iso(ts),
+                        "query": queries[q],
+                        "results": results,
+                        "clicks": c,
+                        "clicked": c > 0,
+                        "p_click": None if p is None else round(p, 6),
+                    },
+                    option=orjson.OPT_APPEND_NEWLINE,
+                )
+            )
         if len(self._sessions) >= _FLUSH_LINES:
             self.flush()
 

@@ -1,0 +1,3 @@
+from sessionsim.cli import main
+
+main()

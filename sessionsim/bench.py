@@ -1,0 +1,84 @@
+"""``sessionsim bench``: throughput and peak memory, each case in a fresh process."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import click
+
+from simulator import Simulation, load_scenario, simulate_to_dir
+from simulator.sinks import NullSink
+from simulator.truth import Ledger
+
+__all__ = ["run_bench"]
+
+BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _simulate_null(overrides: dict) -> dict:
+    sc = load_scenario(BASELINE, overrides)
+    t0 = time.perf_counter()
+    sim = Simulation(sc)
+    t1 = time.perf_counter()
+    summary = sim.run(NullSink(), Ledger(sim.codec))
+    t2 = time.perf_counter()
+    return {"events": summary["events"], "setup_s": t1 - t0, "seconds": t2 - t1}
+
+
+def _simulate_files(overrides: dict) -> dict:
+    sc = load_scenario(BASELINE, overrides)
+    with tempfile.TemporaryDirectory() as d:
+        t0 = time.perf_counter()
+        summary = simulate_to_dir(sc, Path(d))
+        t1 = time.perf_counter()
+    return {"events": summary["events"], "setup_s": 0.0, "seconds": t1 - t0}
+
+
+def _child(case, overrides, conn) -> None:
+    result = case(overrides)
+    result["peak_rss_mb"] = _peak_rss_mb()
+    conn.send(result)
+
+
+def _isolated(case, overrides: dict) -> dict:
+    """Run ``case`` in a forked process so its peak RSS is its own."""
+    ctx = mp.get_context("fork")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=_child, args=(case, overrides, child))
+    proc.start()
+    result = parent.recv()
+    proc.join()
+    return result
+
+
+def run_bench(quick: bool) -> list[dict]:
+    """Run the benchmark cases, print a table, return the rows."""
+    users = 5000 if quick else 50_000
+    overrides = {"population.users": users, "duration": "1d"}
+    cases = [
+        ("simulate -> null sink", _simulate_null),
+        ("simulate -> JSONL files", _simulate_files),
+    ]
+    rows = []
+    click.echo(f"baseline scenario, {users:,} users, 1 simulated day")
+    click.echo(
+        f"{'case':<28}{'events':>12}{'setup s':>10}{'run s':>9}{'events/s':>12}{'peak RSS':>11}"
+    )
+    for name, case in cases:
+        r = _isolated(case, overrides)
+        r["case"] = name
+        r["events_per_s"] = r["events"] / r["seconds"]
+        rows.append(r)
+        click.echo(
+            f"{name:<28}{r['events']:>12,}{r['setup_s']:>10.2f}{r['seconds']:>9.2f}"
+            f"{r['events_per_s']:>12,.0f}{r['peak_rss_mb']:>8.0f} MB"
+        )
+    return rows

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from simulator import load_scenario, simulate_to_dir
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+
+
+@pytest.fixture(scope="session")
+def small_run(tmp_path_factory) -> Path:
+    """A small baseline run (300 users, 8 hours) shared by read-only tests."""
+    out = tmp_path_factory.mktemp("small_run")
+    sc = load_scenario(
+        SCENARIOS / "baseline.yaml",
+        {"population.users": 300, "duration": "8h", "start": "2026-01-05T08:00:00Z"},
+    )
+    simulate_to_dir(sc, out)
+    return out

@@ -1,0 +1,45 @@
+"""Shared test helpers: statistics computed in the test, and the CLI run in process."""
+
+from __future__ import annotations
+
+import math
+
+import orjson
+import pytest
+
+from sessionsim.cli import main
+
+
+def wilson(k: int, n: int, z: float) -> tuple[float, float]:
+    """Return the Wilson score interval for k successes in n trials."""
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
+
+
+def read_jsonl(path) -> list[dict]:
+    with open(path, "rb") as f:
+        return [orjson.loads(line) for line in f]
+
+
+def run_cli(capsys, monkeypatch, *args: str) -> tuple[int, str, str]:
+    """Run ``sessionsim ARGS`` in process; return (exit status, stdout, stderr)."""
+    monkeypatch.setattr("sys.argv", ["sessionsim", *args])
+    code = 0
+    try:
+        main()
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else 1
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def one_line_error(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+__all__ = ["one_line_error", "pytest", "read_jsonl", "run_cli", "wilson"]

@@ -1,0 +1,169 @@
+"""`sessionsim simulate` end to end: determinism, seeds, bad input, atomic outputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from simulator import load_scenario
+from tests.conftest import SCENARIOS
+from tests.helpers import one_line_error, run_cli
+
+SMALL = ["--users", "150", "--duration", "3h", "--start", "2026-01-05T09:00:00Z"]
+OUTPUTS = [
+    "events.jsonl",
+    "truth/sessions.jsonl",
+    "truth/searches.jsonl",
+    "truth/summary.json",
+    "scenario.yaml",
+]
+
+
+def _simulate(capsys, monkeypatch, out: Path, *extra: str) -> dict[str, bytes]:
+    code, stdout, err = run_cli(
+        capsys,
+        monkeypatch,
+        "simulate",
+        str(SCENARIOS / "baseline.yaml"),
+        "--out",
+        str(out),
+        *SMALL,
+        *extra,
+    )
+    assert code == 0, err
+    assert "CTR" in stdout and "events" in stdout
+    return {name: (out / name).read_bytes() for name in OUTPUTS}
+
+
+def test_same_seed_gives_byte_identical_outputs(tmp_path, capsys, monkeypatch):
+    a = _simulate(capsys, monkeypatch, tmp_path / "a", "--seed", "3")
+    b = _simulate(capsys, monkeypatch, tmp_path / "b", "--seed", "3")
+    assert a == b
+    assert len(a["events.jsonl"]) > 10_000
+
+
+def test_different_seeds_give_different_streams(tmp_path, capsys, monkeypatch):
+    a = _simulate(capsys, monkeypatch, tmp_path / "a", "--seed", "3")
+    b = _simulate(capsys, monkeypatch, tmp_path / "b", "--seed", "4")
+    assert a["events.jsonl"] != b["events.jsonl"]
+    ids_a = {json.loads(line)["event_id"] for line in a["events.jsonl"].splitlines()}
+    ids_b = {json.loads(line)["event_id"] for line in b["events.jsonl"].splitlines()}
+    assert not ids_a & ids_b
+
+
+def test_resolved_scenario_reproduces_the_run(tmp_path, capsys, monkeypatch):
+    a = _simulate(capsys, monkeypatch, tmp_path / "a", "--seed", "5")
+    code, _, err = run_cli(
+        capsys,
+        monkeypatch,
+        "simulate",
+        str(tmp_path / "a" / "scenario.yaml"),
+        "--out",
+        str(tmp_path / "b"),
+    )
+    assert code == 0, err
+    assert (tmp_path / "b" / "events.jsonl").read_bytes() == a["events.jsonl"]
+    resolved = load_scenario(tmp_path / "a" / "scenario.yaml")
+    assert resolved.seed == 5 and resolved.population.users == 150 and resolved.duration == 10800
+
+
+def test_no_partial_files_left_behind(tmp_path, capsys, monkeypatch):
+    _simulate(capsys, monkeypatch, tmp_path / "a")
+    leftovers = [p for p in (tmp_path / "a").rglob("*") if p.name.endswith(".partial")]
+    assert leftovers == []
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "needles"),
+    [
+        ("population:\n  users: 10\nbogus: 1\n", ["bogus", "Extra inputs"]),
+        ("population:\n  userz: 10\n", ["population.userz"]),
+        ("population:\n  users: many\n", ["population.users", "many"]),
+        ("population:\n  users: -5\n", ["population.users", "-5"]),
+        ("backend:\n  servers: 0\n", ["backend.servers", "0"]),
+        ("visit:\n  silent_close_prob: 1.5\n", ["visit.silent_close_prob", "1.5"]),
+        ("visit:\n  long_pause_prob: -0.1\n", ["visit.long_pause_prob"]),
+        ("clicks:\n  model: dbn\n", ["clicks.model", "dbn"]),
+        ("duration: 30\n", ["duration", "expected a duration"]),
+        ("duration: 0s\n", ["duration", "greater than 0"]),
+        (
+            "backend:\n  service_time: {dist: exponential, mean: -1s}\n",
+            ["backend.service_time", "expected a duration"],
+        ),
+        ("population:\n  locales: {xx_XX: 1}\n", ["population.locales", "xx_XX"]),
+        ("arrivals:\n  hourly_weights: [1, 2]\n", ["arrivals.hourly_weights", "24"]),
+        ("start: yesterday\n", ["start", "ISO 8601"]),
+        ("population: [1, 2\n", ["invalid YAML", "line"]),
+        ("- 1\n- 2\n", ["expected a mapping"]),
+    ],
+)
+def test_bad_scenario_is_one_line_exit_2(tmp_path, capsys, monkeypatch, text, needles):
+    path = _write(tmp_path, text)
+    code, _, err = run_cli(
+        capsys, monkeypatch, "simulate", str(path), "--out", str(tmp_path / "out")
+    )
+    assert code == 2
+    line = one_line_error(err)
+    assert str(path) in line
+    for needle in needles:
+        assert needle in line
+    assert not (tmp_path / "out" / "events.jsonl").exists()
+
+
+def test_all_problems_of_a_file_reported_together(tmp_path, capsys, monkeypatch):
+    path = _write(tmp_path, "population:\n  users: -1\nbackend:\n  servers: 0\n")
+    code, _, err = run_cli(capsys, monkeypatch, "simulate", str(path), "--out", str(tmp_path / "o"))
+    line = one_line_error(err)
+    assert code == 2 and "population.users" in line and "backend.servers" in line
+
+
+def test_missing_scenario_file(tmp_path, capsys, monkeypatch):
+    code, _, err = run_cli(
+        capsys, monkeypatch, "simulate", str(tmp_path / "nope.yaml"), "--out", str(tmp_path / "o")
+    )
+    assert code == 2 and "nope.yaml" in one_line_error(err)
+
+
+def test_bad_override_names_the_field(tmp_path, capsys, monkeypatch):
+    code, _, err = run_cli(
+        capsys,
+        monkeypatch,
+        "simulate",
+        str(SCENARIOS / "baseline.yaml"),
+        "--out",
+        str(tmp_path / "o"),
+        "--duration",
+        "6 parsecs",
+    )
+    assert code == 2 and "duration" in one_line_error(err)
+
+
+def test_output_dir_that_is_a_file(tmp_path, capsys, monkeypatch):
+    target = tmp_path / "taken"
+    target.write_text("keep me")
+    code, _, err = run_cli(
+        capsys,
+        monkeypatch,
+        "simulate",
+        str(SCENARIOS / "baseline.yaml"),
+        "--out",
+        str(target),
+        *SMALL,
+    )
+    assert code == 2 and "is a file" in one_line_error(err)
+    assert target.read_text() == "keep me"
+
+
+def test_schema_command_prints_json_schema(capsys, monkeypatch):
+    code, out, _ = run_cli(capsys, monkeypatch, "schema")
+    schema = json.loads(out)
+    assert code == 0 and "population" in schema["properties"]
+    assert schema["additionalProperties"] is False
