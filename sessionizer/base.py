@@ -1,0 +1,105 @@
+"""The sessionizer contract: event and session records, the config, the protocol."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Literal, NamedTuple, Protocol, runtime_checkable
+
+from sessionizer.errors import SessionizerError
+
+__all__ = [
+    "Counts",
+    "Event",
+    "Late",
+    "Session",
+    "SessionConfig",
+    "Sessionizer",
+    "SessionizerFactory",
+]
+
+Attribution = Literal["time", "search_id"]
+
+
+class Event(NamedTuple):
+    """One event as a sessionizer sees it (SESSIONS.md section 1); ``ts`` in epoch ms."""
+
+    event_id: str
+    type: str
+    user_id: str
+    ts: int
+    search_id: str | None = None
+    items: int | None = None  # on ``results``: how many items were shown
+    position: int | None = None  # on ``click``: the 1-based rank clicked
+
+
+@dataclass(slots=True)
+class Session:
+    """A final session: its user, first and last event time (ms) and events in order."""
+
+    user_id: str
+    start: int
+    end: int
+    events: list[Event]
+
+    @property
+    def session_id(self) -> str:
+        """Return the deterministic id of SESSIONS.md section 2, from user and start."""
+        return f"{self.user_id}@{self.start}"
+
+
+class Late(NamedTuple):
+    """An event that arrived behind the watermark, with the reason."""
+
+    event: Event
+    reason: str
+
+
+@dataclass(slots=True)
+class Counts:
+    """What a sessionizer did with its input: accepted + late + duplicates = input."""
+
+    accepted: int = 0
+    late: int = 0
+    duplicates: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SessionConfig:
+    """How to cut sessions (SESSIONS.md sections 2 to 4); durations in milliseconds."""
+
+    gap_ms: int
+    lateness_ms: int = 0
+    split_on_app_open: bool = False
+    close_on_app_close: bool = False
+    attribution: Attribution = "time"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.gap_ms, int) or self.gap_ms <= 0:
+            raise SessionizerError(f"gap: expected a positive duration (got {self.gap_ms!r} ms)")
+        if not isinstance(self.lateness_ms, int) or self.lateness_ms < 0:
+            raise SessionizerError(
+                f"lateness: expected a duration >= 0 (got {self.lateness_ms!r} ms)"
+            )
+        if self.attribution not in ("time", "search_id"):
+            raise SessionizerError(
+                f"attribution: expected 'time' or 'search_id' (got {self.attribution!r})"
+            )
+
+
+@runtime_checkable
+class Sessionizer(Protocol):
+    """Anything that turns events in arrival order into final sessions.
+
+    ``sessionize`` must work on an unbounded iterator: it yields each ``Session`` once the
+    watermark makes it final (and every open one at end of input) and each ``Late`` event
+    as it is rejected. ``counts`` is up to date once the iterator is exhausted.
+    """
+
+    counts: Counts
+
+    def sessionize(self, events: Iterable[Event]) -> Iterator[Session | Late]: ...
+
+
+class SessionizerFactory(Protocol):
+    def __call__(self, config: SessionConfig) -> Sessionizer: ...

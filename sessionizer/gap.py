@@ -1,0 +1,144 @@
+"""The reference streaming sessionizer: event-time watermark, lateness, bridging merges.
+
+Per user it keeps the open sessions, each a list of ``(ts, arrival, event)`` in order. An
+event at or after the user's last open event (the common case) is appended or starts a new
+session in O(1). Any other on-time event re-cuts that user's open events from scratch:
+simple, and exactly the batch definition, whatever it bridges, extends or splits.
+Sessions wait in a heap keyed by ``end + gap``; a key made stale by an extension is pushed
+again when it comes up, so an append costs no heap operation.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Iterable, Iterator
+
+from sessionizer.base import Counts, Event, Late, Session, SessionConfig
+from sessionizer.records import format_ts
+
+__all__ = ["GapSessionizer"]
+
+APP_OPEN = "app_open"
+APP_CLOSE = "app_close"
+
+
+class _Open:
+    """An open session of one user."""
+
+    __slots__ = ("user", "items", "start", "end", "alive")
+
+    def __init__(self, user: _User, items: list[tuple]) -> None:
+        self.user = user
+        self.items = items
+        self.start = items[0][0]
+        self.end = items[-1][0]
+        self.alive = True
+
+
+class _User:
+    __slots__ = ("user_id", "sessions", "ids")
+
+    def __init__(self, user_id: str) -> None:
+        self.user_id = user_id
+        self.sessions: list[_Open] = []  # ordered by start, separated by cuts
+        self.ids: set[str] = set()  # event ids in open sessions, for dedup
+
+
+class GapSessionizer:
+    """Sessions by inactivity gap (SESSIONS.md sections 2 and 3), in pure Python."""
+
+    def __init__(self, config: SessionConfig) -> None:
+        self.config = config
+        self.counts = Counts()
+
+    def _cuts_before(self, prev: Event, prev_ts: int, e: Event, ts: int) -> bool:
+        c = self.config
+        return (
+            ts - prev_ts > c.gap_ms
+            or (c.split_on_app_open and e.type == APP_OPEN)
+            or (c.close_on_app_close and prev.type == APP_CLOSE)
+        )
+
+    def _recut(self, user: _User, items: list[tuple]) -> list[_Open]:
+        """Cut a user's ordered open events into sessions."""
+        sessions, current = [], [items[0]]
+        for prev, item in itertools.pairwise(items):
+            if self._cuts_before(prev[2], prev[0], item[2], item[0]):
+                sessions.append(_Open(user, current))
+                current = []
+            current.append(item)
+        sessions.append(_Open(user, current))
+        return sessions
+
+    def sessionize(self, events: Iterable[Event]) -> Iterator[Session | Late]:
+        gap, lateness = self.config.gap_ms, self.config.lateness_ms
+        counts = self.counts
+        users: dict[str, _User] = {}
+        heap: list[tuple[int, int, _Open]] = []
+        order = itertools.count()
+        push, pop = heapq.heappush, heapq.heappop
+        max_ts = watermark = None
+        arrival = 0
+
+        for e in events:
+            ts = e.ts
+            if watermark is not None and ts < watermark:
+                counts.late += 1
+                yield Late(e, f"ts {format_ts(ts)} is behind the watermark {format_ts(watermark)}")
+                continue
+            user = users.get(e.user_id)
+            if user is None:
+                user = users[e.user_id] = _User(e.user_id)
+            elif e.event_id in user.ids:
+                counts.duplicates += 1
+                continue
+            counts.accepted += 1
+            user.ids.add(e.event_id)
+            arrival += 1
+            item = (ts, arrival, e)
+            sessions = user.sessions
+            last = sessions[-1] if sessions else None
+            if last is None or ts >= last.end:
+                if last is not None and not self._cuts_before(last.items[-1][2], last.end, e, ts):
+                    last.items.append(item)
+                    last.end = ts
+                else:
+                    s = _Open(user, [item])
+                    sessions.append(s)
+                    push(heap, (ts + gap, next(order), s))
+            else:
+                merged = sorted([it for s in sessions for it in s.items] + [item])
+                for s in sessions:
+                    s.alive = False
+                sessions[:] = self._recut(user, merged)
+                for s in sessions:
+                    push(heap, (s.end + gap, next(order), s))
+
+            if max_ts is None or ts > max_ts:
+                max_ts = ts
+                watermark = ts - lateness
+                while heap and heap[0][0] < watermark:
+                    _, _, s = pop(heap)
+                    if not s.alive:
+                        continue
+                    if s.end + gap >= watermark:  # extended since pushed
+                        push(heap, (s.end + gap, next(order), s))
+                        continue
+                    yield self._close(users, s)
+
+        open_sessions = [s for _, _, s in heap if s.alive]
+        open_sessions.sort(key=lambda s: (s.end, s.start, s.user.user_id))
+        for s in open_sessions:
+            yield self._close(users, s)
+
+    @staticmethod
+    def _close(users: dict[str, _User], s: _Open) -> Session:
+        s.alive = False
+        user = s.user
+        user.sessions.remove(s)
+        if user.sessions:
+            user.ids.difference_update(it[2].event_id for it in s.items)
+        else:
+            del users[user.user_id]
+        return Session(user.user_id, s.start, s.end, [it[2] for it in s.items])

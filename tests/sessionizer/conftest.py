@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import pytest
+
+from sessionizer import Late, Session, SessionConfig, known_names, resolve
+from sessionizer.base import Event
+
+# Engines that need an optional dependency are skipped only when it is missing.
+SESSIONIZERS = known_names()
+
+
+@pytest.fixture(params=SESSIONIZERS)
+def sessionize(request):
+    """Run the named sessionizer over events; return (sessions, lates, counts)."""
+    factory = resolve(request.param)
+
+    def run(events, gap_s=10, lateness_s=0, **options):
+        config = SessionConfig(
+            gap_ms=round(gap_s * 1000), lateness_ms=round(lateness_s * 1000), **options
+        )
+        sz = factory(config)
+        out = list(sz.sessionize(iter(events)))
+        sessions = [o for o in out if isinstance(o, Session)]
+        lates = [o for o in out if isinstance(o, Late)]
+        assert len(sessions) + len(lates) == len(out)
+        return sessions, lates, sz.counts
+
+    run.name = request.param
+    return run
+
+
+def ev(
+    ts_s: float, event_id: str | None = None, user: str = "u1", kind: str = "search", **fields
+) -> Event:
+    """An event at ``ts_s`` seconds (epoch ms internally); the id defaults from user and ts."""
+    return Event(event_id or f"{user}-{ts_s}", kind, user, round(ts_s * 1000), **fields)
+
+
+def spans(sessions) -> list[tuple[str, float, float, int]]:
+    """Sessions as sorted (user, start s, end s, events) for comparison."""
+    return sorted((s.user_id, s.start / 1000, s.end / 1000, len(s.events)) for s in sessions)
