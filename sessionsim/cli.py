@@ -7,36 +7,97 @@ import sys
 from pathlib import Path
 
 import click
+import orjson
+from pydantic import ValidationError
 
+from sessionizer import SessionizerError, resolve
+from sessionizer.records import read_events
+from sessionsim.check import GATE_FAILED, build_report, format_report, gate_failures, measure, tap
+from sessionsim.files import load_truth, open_input, read_sessions
+from sessionsim.pipeline import run_scenario, settings_of
 from sessionsim.progress import sim_progress
 from sessionsim.report import format_simulation
-from simulator import Scenario, SimulatorError, load_scenario, simulate_to_dir
+from sessionsim.scenario import RunScenario, SessionizerSpec
+from sessionsim.scoring import Scorer
+from simulator import SimulatorError, load_scenario, simulate_to_dir
+from simulator.sinks import OutputSet
 
 __all__ = ["main"]
 
+SPEC_FLAGS = (
+    "sessionizer",
+    "gap",
+    "lateness",
+    "split_on_app_open",
+    "close_on_app_close",
+    "attribution",
+)
+
 
 def _overrides(seed, users, duration, start) -> dict:
-    out = {}
-    if seed is not None:
-        out["seed"] = seed
-    if users is not None:
-        out["population.users"] = users
-    if duration is not None:
-        out["duration"] = duration
-    if start is not None:
-        out["start"] = start
-    return out
+    pairs = {"seed": seed, "population.users": users, "duration": duration, "start": start}
+    return {k: v for k, v in pairs.items() if v is not None}
 
 
 def scenario_options(f):
-    """Add the overrides every simulating command accepts."""
-    f = click.option(
-        "--start", help="Simulated start time, ISO 8601 UTC (e.g. 2026-01-05T00:00:00Z)."
-    )(f)
+    """Add the scenario argument and the overrides every simulating command accepts."""
+    f = click.option("--start", help="Simulated start, ISO 8601 UTC (2026-01-05T00:00:00Z).")(f)
     f = click.option("--duration", help="Simulated time to cover (e.g. 6h, 1d).")(f)
     f = click.option("--users", type=int, help="Number of users.")(f)
     f = click.option("--seed", type=int, help="Random seed.")(f)
     return click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))(f)
+
+
+def sessionizer_options(f):
+    """Add the flags that configure one sessionizer setting (unset: the default)."""
+    f = click.option(
+        "--attribution",
+        type=click.Choice(["time", "search_id"]),
+        help="Attribute clicks to searches by time (default) or by search_id.",
+    )(f)
+    f = click.option(
+        "--close-on-app-close", is_flag=True, default=None, help="Cut a session after an app_close."
+    )(f)
+    f = click.option(
+        "--split-on-app-open", is_flag=True, default=None, help="Cut a session before an app_open."
+    )(f)
+    f = click.option("--lateness", help="Allowed lateness (default 0s).")(f)
+    f = click.option("--gap", help="Inactivity gap that closes a session (default 30m).")(f)
+    return click.option("--sessionizer", help="Name, or module:attribute (default reference).")(f)
+
+
+def _spec(options: dict) -> SessionizerSpec:
+    """Build a sessionizer setting from flags; a bad value is a one-line error naming it."""
+    given = {k: v for k, v in options.items() if k in SPEC_FLAGS and v is not None}
+    try:
+        return SessionizerSpec.model_validate(given)
+    except ValidationError as e:
+        err = e.errors()[0]
+        flag = "--" + str(err["loc"][0]).replace("_", "-")
+        msg = err["msg"].removeprefix("Value error, ")
+        raise SessionizerError(f"{flag}: {msg}") from None
+
+
+def _gates(f):
+    f = click.option(
+        "--min-pairwise-f1", type=float, help=f"Exit {GATE_FAILED} if pairwise F1 is below this."
+    )(f)
+    return click.option(
+        "--max-ctr-error",
+        type=float,
+        help=f"Exit {GATE_FAILED} if |CTR measured - true| exceeds this.",
+    )(f)
+
+
+def _apply_gates(reports: list[dict], max_ctr_error, min_pairwise_f1) -> None:
+    failed = [
+        f"{r['label']}: {line}"
+        for r in reports
+        for line in gate_failures(r, max_ctr_error, min_pairwise_f1)
+    ]
+    if failed:
+        click.echo("sessionsim: gate failed: " + "; ".join(failed), err=True)
+        sys.exit(GATE_FAILED)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -50,6 +111,33 @@ def cli() -> None:
 
 @cli.command()
 @scenario_options
+@sessionizer_options
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    help="Also write events, truth, sessions and report.json here.",
+)
+@_gates
+def run(scenario, seed, users, duration, start, out, max_ctr_error, min_pairwise_f1, **spec):
+    """Simulate SCENARIO, sessionize in process and print the check report.
+
+    Sessionizer flags replace the scenario's `sessionizers:` section.
+    """
+    overrides = _overrides(seed, users, duration, start)
+    if any(v is not None for v in spec.values()):
+        overrides["sessionizers"] = [_spec(spec).model_dump(mode="json")]
+    sc = load_scenario(scenario, overrides, model=RunScenario)
+    reports = run_scenario(sc, out, lambda name: sim_progress(sc.duration, f"run {name}"))
+    for report in reports:
+        click.echo(format_report(report))
+        click.echo()
+    if out is not None:
+        click.echo(f"written to {out}")
+    _apply_gates(reports, max_ctr_error, min_pairwise_f1)
+
+
+@cli.command()
+@scenario_options
 @click.option(
     "--out",
     "out",
@@ -59,22 +147,96 @@ def cli() -> None:
 )
 def simulate(scenario, seed, users, duration, start, out):
     """Simulate SCENARIO and write its events and ground truth to --out."""
-    sc = load_scenario(scenario, _overrides(seed, users, duration, start))
+    sc = load_scenario(scenario, _overrides(seed, users, duration, start), model=RunScenario)
     with sim_progress(sc.duration) as progress:
         summary = simulate_to_dir(sc, out, progress)
     click.echo(format_simulation(summary, str(out)))
 
 
+def _late_path(out: str) -> str:
+    return (out[: -len(".jsonl")] if out.endswith(".jsonl") else out) + ".late.jsonl"
+
+
+@cli.command()
+@click.argument("events")
+@sessionizer_options
+@click.option("--out", required=True, help="Sessions file (JSON lines), or - for stdout.")
+@click.option("--late", "late_path", help="Late events file (default: OUT.late.jsonl).")
+@click.option("--summary", "summary_path", help="Write the summary (JSON) here, not stderr.")
+def sessionize(events, out, late_path, summary_path, **options):
+    """Sessionize EVENTS (JSON lines in arrival order, or - for stdin) into --out."""
+    spec = _spec(options)
+    config = spec.config()
+    sessionizer = resolve(spec.sessionizer)(config)
+    if late_path is None and out != "-":
+        late_path = _late_path(out)
+    source = "<stdin>" if events == "-" else events
+    with open_input(events) as f, OutputSet(Path(".")) as outputs:
+        sessions_out = sys.stdout.buffer if out == "-" else outputs.open(out)
+        late_out = outputs.open(late_path) if late_path else None
+        totals = measure(sessionizer, read_events(f, source), config, None, sessions_out, late_out)
+        summary = {
+            **settings_of(spec),
+            **totals.summary(),
+            "accepted": sessionizer.counts.accepted,
+            "late_events": sessionizer.counts.late,
+            "duplicates": sessionizer.counts.duplicates,
+        }
+        if summary_path:
+            outputs.open(summary_path).write(orjson.dumps(summary, option=orjson.OPT_INDENT_2))
+    if not summary_path:
+        click.echo(json.dumps(summary), err=True)
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@sessionizer_options
+@click.option(
+    "--sessions",
+    "sessions_file",
+    type=click.Path(path_type=Path),
+    help="Score this sessions file (made by any engine) instead of sessionizing.",
+)
+@_gates
+def check(run_dir, sessions_file, max_ctr_error, min_pairwise_f1, **options):
+    """Sessionize RUN_DIR/events.jsonl (or read --sessions) and score against RUN_DIR/truth."""
+    spec = _spec(options)
+    scorer = Scorer()
+    truth = load_truth(run_dir, scorer)
+    events_path = run_dir / "events.jsonl"
+    with open_input(str(events_path)) as f:
+        events = tap(read_events(f, str(events_path)), scorer)
+        if sessions_file is not None:
+            for _ in events:  # only the delivered ids are needed
+                pass
+            measured, counts = read_sessions(sessions_file, scorer), None
+            settings = {
+                **settings_of(spec),
+                "sessionizer": f"file:{sessions_file}",
+                "label": str(sessions_file),
+            }
+        else:
+            config = spec.config()
+            sessionizer = resolve(spec.sessionizer)(config)
+            measured = measure(sessionizer, events, config, scorer).summary()
+            counts, settings = sessionizer.counts, settings_of(spec)
+    report = build_report(truth, measured, scorer.score(), counts, settings)
+    with OutputSet(run_dir) as outputs:
+        outputs.open("report.json").write(orjson.dumps(report, option=orjson.OPT_INDENT_2))
+    click.echo(format_report(report))
+    _apply_gates([report], max_ctr_error, min_pairwise_f1)
+
+
 @cli.command()
 def schema():
     """Print the JSON Schema of scenario files."""
-    click.echo(json.dumps(Scenario.model_json_schema(), indent=2))
+    click.echo(json.dumps(RunScenario.model_json_schema(), indent=2))
 
 
 @cli.command()
 @click.option("--quick", is_flag=True, help="A short run (seconds) for every change.")
 def bench(quick):
-    """Measure throughput and memory of the simulator (and sessionizers)."""
+    """Measure throughput and memory of the simulator and the sessionizers."""
     from sessionsim.bench import run_bench
 
     run_bench(quick)
@@ -90,6 +252,6 @@ def main() -> None:
     except click.ClickException as e:
         e.show()
         sys.exit(e.exit_code)
-    except SimulatorError as e:
+    except (SimulatorError, SessionizerError) as e:
         click.echo(f"sessionsim: {e}", err=True)
         sys.exit(2)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -19,12 +19,19 @@ from simulator.errors import SimulatorError
 from simulator.events import EventCodec
 from simulator.population import build_population
 from simulator.scenario import Scenario, resolved_yaml
-from simulator.sinks import AtomicFile, EventSink, JsonlSink, NullSink
+from simulator.sinks import EventSink, JsonlSink, NullSink, OutputSet
 from simulator.streams import VISITS, cohorts, stream
 from simulator.truth import Ledger
 from simulator.vocabulary import build_vocabulary
 
-__all__ = ["Simulation", "simulate_null", "simulate_to_dir"]
+__all__ = [
+    "Simulation",
+    "open_outputs",
+    "prepare_dir",
+    "simulate_null",
+    "simulate_to_dir",
+    "write_summary",
+]
 
 TICK_S = 60.0  # how often arrived events are released to the sink
 
@@ -40,6 +47,7 @@ class Simulation:
         self.vocabulary = build_vocabulary(scenario)
         self.model = click_model(scenario.clicks, self.vocabulary.attractiveness.shape[1])
         self.codec = EventCodec(scenario, self.population, self.vocabulary)
+        self.summary: dict = {}
 
     def _plan_chunk(self, j: int, chunk_start: float, length: float):
         """Draw chunk ``j``'s arrivals and plans, cohort by cohort; return them by start."""
@@ -83,8 +91,11 @@ class Simulation:
             )
         ]
 
-    def run(self, sink: EventSink, ledger: Ledger, progress: Progress | None = None) -> dict:
-        """Simulate the whole scenario; return the summary."""
+    def batches(self, ledger: Ledger, progress: Progress | None = None) -> Iterator[list[tuple]]:
+        """Simulate the whole scenario, yielding arrived events in arrival-ordered batches.
+
+        When the iterator is exhausted, ``self.summary`` holds the run's summary.
+        """
         sc = self.scenario
         env = simpy.Environment()
         backend = SearchBackend(sc.backend.servers)
@@ -111,27 +122,38 @@ class Simulation:
 
         arrivals = env.process(scheduler())
         t = 0.0
+        events = 0
         while arrivals.is_alive or actors.active:
             t += TICK_S
             env.run(until=t)
-            sink.write(delivery.release(t))
+            batch = delivery.release(t)
+            events += len(batch)
+            yield batch
             if progress is not None:
-                progress(t, sink.count)
-        sink.write(delivery.release(math.inf))
+                progress(t, events)
+        batch = delivery.release(math.inf)
+        events += len(batch)
+        yield batch
         ledger.flush()
-        summary = {"events": sink.count, **ledger.summary()}
-        p50, p99 = backend.latency.quantile(0.5), backend.latency.quantile(0.99)
-        summary.update(
-            dropped_visits=actors.dropped,
-            backend_served=backend.served,
-            backend_latency_p50_s=p50,
-            backend_latency_p99_s=p99,
-            simulated_s=t,
-        )
-        return summary
+        self.summary = {
+            "events": events,
+            **ledger.summary(),
+            "dropped_visits": actors.dropped,
+            "backend_served": backend.served,
+            "backend_latency_p50_s": backend.latency.quantile(0.5),
+            "backend_latency_p99_s": backend.latency.quantile(0.99),
+            "simulated_s": t,
+        }
+
+    def run(self, sink: EventSink, ledger: Ledger, progress: Progress | None = None) -> dict:
+        """Simulate the whole scenario into ``sink``; return the summary."""
+        for batch in self.batches(ledger, progress):
+            sink.write(batch)
+        return self.summary
 
 
-def _prepare_dir(out: Path) -> None:
+def prepare_dir(out: Path) -> None:
+    """Create ``out`` and ``out/truth``; a file in the way is bad input."""
     if out.exists() and not out.is_dir():
         raise SimulatorError(f"{out}: output directory is a file")
     try:
@@ -140,31 +162,35 @@ def _prepare_dir(out: Path) -> None:
         raise SimulatorError(f"{out}: cannot create output directory: {e.strerror}") from None
 
 
+def open_outputs(outputs: OutputSet, sim: Simulation, **ledger_options) -> tuple[JsonlSink, Ledger]:
+    """Open the simulator's files in ``outputs``: the event sink and the ledger."""
+    events = JsonlSink(outputs.open("events.jsonl"), sim.codec.encode)
+    ledger = Ledger(
+        sim.codec,
+        outputs.open("truth/sessions.jsonl"),
+        outputs.open("truth/searches.jsonl"),
+        **ledger_options,
+    )
+    return events, ledger
+
+
+def write_summary(outputs: OutputSet, sim: Simulation) -> None:
+    """Write the truth summary and the resolved scenario (after the run)."""
+    outputs.open("truth/summary.json").write(
+        orjson.dumps(sim.summary, option=orjson.OPT_INDENT_2) + b"\n"
+    )
+    outputs.open("scenario.yaml").write(resolved_yaml(sim.scenario).encode())
+
+
 def simulate_to_dir(scenario: Scenario, out: Path, progress: Progress | None = None) -> dict:
     """Simulate into ``out`` (events, truth, resolved scenario); every file appears whole."""
-    _prepare_dir(out)
+    prepare_dir(out)
     sim = Simulation(scenario)
-    files = [
-        AtomicFile(out / "events.jsonl"),
-        AtomicFile(out / "truth" / "sessions.jsonl"),
-        AtomicFile(out / "truth" / "searches.jsonl"),
-        AtomicFile(out / "truth" / "summary.json"),
-        AtomicFile(out / "scenario.yaml"),
-    ]
-    events, sessions, searches, summary_file, scenario_file = files
-    try:
-        summary = sim.run(
-            JsonlSink(events, sim.codec.encode), Ledger(sim.codec, sessions, searches), progress
-        )
-        summary_file.write(orjson.dumps(summary, option=orjson.OPT_INDENT_2) + b"\n")
-        scenario_file.write(resolved_yaml(scenario).encode())
-    except BaseException:
-        for f in files:
-            f.abort()
-        raise
-    for f in files:
-        f.commit()
-    return summary
+    with OutputSet(out) as outputs:
+        sink, ledger = open_outputs(outputs, sim)
+        sim.run(sink, ledger, progress)
+        write_summary(outputs, sim)
+    return sim.summary
 
 
 def simulate_null(scenario: Scenario) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import BeforeValidator, Field, PlainSerializer, ValidationError, field_validator
@@ -224,6 +224,9 @@ class Scenario(Model):
     network: Network = Network()
 
 
+S = TypeVar("S", bound=Scenario)
+
+
 def _problem(path: str, err: dict[str, Any]) -> str:
     loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
     msg = err["msg"].removeprefix("Value error, ")
@@ -233,8 +236,13 @@ def _problem(path: str, err: dict[str, Any]) -> str:
     return f"{loc}: {msg} (got {got[:60]})"
 
 
-def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
-    """Read, override and validate a scenario file; raise SimulatorError with every problem."""
+def load_scenario(
+    path: str | Path, overrides: dict[str, Any] | None = None, model: type[S] = Scenario
+) -> S:
+    """Read, override and validate a scenario file; raise SimulatorError with every problem.
+
+    ``model`` may be a subclass of Scenario that adds sections its caller uses.
+    """
     path = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -260,7 +268,7 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
                 raise SimulatorError(f"{path}: {p}: expected a mapping (got {node!r})")
         node[leaf] = value
     try:
-        return Scenario.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as e:
         problems = "; ".join(_problem(path, err) for err in e.errors())
         raise SimulatorError(f"{path}: {problems}") from None

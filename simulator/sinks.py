@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-__all__ = ["AtomicFile", "EventSink", "JsonlSink", "NullSink"]
+__all__ = ["AtomicFile", "EventSink", "JsonlSink", "NullSink", "OutputSet"]
 
 
 class AtomicFile:
@@ -27,6 +27,26 @@ class AtomicFile:
     def abort(self) -> None:
         self.file.close()
         self.partial.unlink(missing_ok=True)
+
+
+class OutputSet:
+    """Files that appear together: all renamed into place on success, all dropped on error."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.files: list[AtomicFile] = []
+
+    def open(self, relative: str) -> AtomicFile:
+        f = AtomicFile(self.root / relative)
+        self.files.append(f)
+        return f
+
+    def __enter__(self) -> OutputSet:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        for f in self.files:
+            f.abort() if exc_type is not None else f.commit()
 
 
 class EventSink(Protocol):

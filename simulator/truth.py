@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import orjson
@@ -28,8 +29,10 @@ class Ledger:
         codec: EventCodec,
         sessions_out: AtomicFile | None = None,
         searches_out: AtomicFile | None = None,
+        on_visit: Callable[[str, list[str]], None] | None = None,
     ) -> None:
         self.codec = codec
+        self.on_visit = on_visit
         self.sessions_out = sessions_out
         self.searches_out = searches_out
         self._sessions: list[bytes] = []
@@ -62,11 +65,16 @@ class Ledger:
         self.clicked_searches += clicked
         self.clicks += clicks
         self.generated_events += n_events
-        if self.sessions_out is None:
+        if self.sessions_out is None and self.on_visit is None:
             return
         codec = self.codec
         user_id = codec.population.user_id(u)
         session_id = f"{user_id}.v{seq}"
+        event_ids = [codec.event_id(u, seq, n) for n in range(n_events)]
+        if self.on_visit is not None:
+            self.on_visit(session_id, event_ids)
+        if self.sessions_out is None:
+            return
         self._sessions.append(
             orjson.dumps(
                 {
@@ -74,7 +82,7 @@ class Ledger:
                     "user_id": user_id,
                     "start": codec.iso(start_s),
                     "end": codec.iso(end_s),
-                    "event_ids": [codec.event_id(u, seq, n) for n in range(n_events)],
+                    "event_ids": event_ids,
                     "searches": len(searches),
                     "clicked_searches": clicked,
                     "clicks": clicks,

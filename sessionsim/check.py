@@ -1,0 +1,144 @@
+"""The check: run a sessionizer (or read its sessions) and score it against the truth."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict
+
+from sessionizer import Counts, CtrTotals, Event, Late, SessionConfig, Sessionizer, searches_of
+from sessionizer.records import late_line, session_line
+from sessionsim.scoring import Scorer, SessionScore, wilson_interval
+
+__all__ = ["GATE_FAILED", "build_report", "format_report", "gate_failures", "measure", "tap"]
+
+GATE_FAILED = 3  # exit status when a --max-*/--min-* gate fails
+
+
+def tap(events: Iterable[Event], scorer: Scorer) -> Iterator[Event]:
+    """Pass events through, recording each as delivered."""
+    add = scorer.add_delivered
+    for e in events:
+        add(e.event_id)
+        yield e
+
+
+def measure(
+    sessionizer: Sessionizer,
+    events: Iterable[Event],
+    config: SessionConfig,
+    scorer: Scorer | None = None,
+    sessions_out=None,
+    late_out=None,
+) -> CtrTotals:
+    """Run ``sessionizer`` over ``events``, scoring and (optionally) writing what it emits."""
+    totals = CtrTotals()
+    for out in sessionizer.sessionize(events):
+        if isinstance(out, Late):
+            if late_out is not None:
+                late_out.write(late_line(out))
+            continue
+        searches, clicked, clicks = totals.add(searches_of(out.events, config.attribution))
+        if scorer is not None:
+            scorer.add_found([e.event_id for e in out.events])
+        if sessions_out is not None:
+            sessions_out.write(session_line(out, searches, clicked, clicks))
+    return totals
+
+
+def build_report(
+    truth: dict,
+    measured: dict,
+    score: SessionScore,
+    counts: Counts | None,
+    settings: dict,
+) -> dict:
+    """Return the check's report (SESSIONS.md section 5) as a flat dict."""
+    ctr_true = truth["ctr"]
+    ctr_observable = truth.get("observable_ctr", ctr_true)
+    searches, clicked = measured["searches"], measured["clicked_searches"]
+    ctr_measured = clicked / searches if searches else None
+
+    def diff(a, b):
+        return None if a is None or b is None else a - b
+
+    error = diff(ctr_measured, ctr_true)
+    report = {
+        **settings,
+        "ctr_true": ctr_true,
+        "ctr_observable": ctr_observable,
+        "ctr_measured": ctr_measured,
+        "ctr_error": error,
+        "ctr_abs_error": None if error is None else abs(error),
+        "ctr_error_sessionizer": diff(ctr_measured, ctr_observable),
+        "ctr_error_data": diff(ctr_observable, ctr_true),
+        "ctr_measured_ci95": wilson_interval(clicked, searches),
+        "searches_true": truth["searches"],
+        "searches_measured": searches,
+        "clicked_searches_measured": clicked,
+        "clicks_measured": measured["clicks"],
+        "clicks_per_search_true": truth["clicks_per_search"],
+        "clicks_per_search_measured": measured["clicks"] / searches if searches else None,
+        **asdict(score),
+        "accepted": None if counts is None else counts.accepted,
+        "late_events": None if counts is None else counts.late,
+        "duplicates": None if counts is None else counts.duplicates,
+    }
+    if isinstance(report["ctr_measured_ci95"], tuple):
+        report["ctr_measured_ci95"] = list(report["ctr_measured_ci95"])
+    return report
+
+
+def gate_failures(report: dict, max_ctr_error: float | None, min_f1: float | None) -> list[str]:
+    """Return a line for each gate the report fails."""
+    failed = []
+    err = report["ctr_abs_error"]
+    if max_ctr_error is not None and (err is None or err > max_ctr_error):
+        failed.append(f"ctr_abs_error {err} > --max-ctr-error {max_ctr_error}")
+    if min_f1 is not None and report["pairwise_f1"] < min_f1:
+        failed.append(f"pairwise_f1 {report['pairwise_f1']:.4f} < --min-pairwise-f1 {min_f1}")
+    return failed
+
+
+def _fmt(x, pct=False) -> str:
+    if x is None:
+        return "n/a"
+    if isinstance(x, float):
+        return f"{100 * x:+.3f} pp" if pct else f"{x:.4f}"
+    return f"{x:,}" if isinstance(x, int) else str(x)
+
+
+def format_report(r: dict) -> str:
+    """Return the report as a readable table."""
+    ci = r["ctr_measured_ci95"]
+    ci_text = f"[{ci[0]:.4f}, {ci[1]:.4f}]" if ci else "n/a"
+    rows = [
+        ("sessionizer", f"{r['sessionizer']} (gap {r['gap']}, lateness {r['lateness']})"),
+        ("CTR true (behavioural)", _fmt(r["ctr_true"])),
+        ("CTR observable", _fmt(r["ctr_observable"])),
+        ("CTR measured", f"{_fmt(r['ctr_measured'])}  95% CI {ci_text}"),
+        (
+            "CTR error",
+            f"{_fmt(r['ctr_error'], True)}  (sessionizer "
+            f"{_fmt(r['ctr_error_sessionizer'], True)}, data "
+            f"{_fmt(r['ctr_error_data'], True)})",
+        ),
+        (
+            "searches true / measured",
+            f"{_fmt(r['searches_true'])} / {_fmt(r['searches_measured'])}",
+        ),
+        ("sessions true / found", f"{_fmt(r['sessions_true'])} / {_fmt(r['sessions_found'])}"),
+        (
+            "exact / splits / merges",
+            f"{_fmt(r['sessions_exact'])} / {_fmt(r['splits'])} / {_fmt(r['merges'])}",
+        ),
+        (
+            "pairwise P / R / F1",
+            f"{r['pairwise_precision']:.4f} / {r['pairwise_recall']:.4f} / {r['pairwise_f1']:.4f}",
+        ),
+        (
+            "accepted / late / duplicates",
+            f"{_fmt(r['accepted'])} / {_fmt(r['late_events'])} / {_fmt(r['duplicates'])}",
+        ),
+    ]
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)

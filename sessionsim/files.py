@@ -1,0 +1,81 @@
+"""Reading the files of a run directory and of sessions produced elsewhere."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+
+import orjson
+
+from sessionizer import SessionizerError
+from sessionsim.scoring import Scorer
+
+__all__ = ["load_truth", "open_input", "read_sessions"]
+
+
+@contextmanager
+def open_input(path: str) -> Iterator[BinaryIO]:
+    """Open a file for reading, or standard input for ``-``; a missing file is bad input."""
+    if path == "-":
+        yield sys.stdin.buffer
+        return
+    try:
+        f = open(path, "rb")  # noqa: SIM115 (closed below)
+    except OSError as e:
+        raise SessionizerError(f"{path}: cannot read: {e.strerror}") from None
+    with f:
+        yield f
+
+
+def _lines(path: Path) -> Iterator[tuple[int, dict]]:
+    with open_input(str(path)) as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = orjson.loads(line)
+            except orjson.JSONDecodeError as e:
+                raise SessionizerError(f"{path}:{number}: (line): invalid JSON: {e}") from None
+            if not isinstance(obj, dict):
+                raise SessionizerError(f"{path}:{number}: (line): expected a JSON object")
+            yield number, obj
+
+
+def _ids(path: Path, number: int, obj: dict) -> list[str]:
+    ids = obj.get("event_ids")
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise SessionizerError(f"{path}:{number}: event_ids: expected a list of strings")
+    return ids
+
+
+def load_truth(run_dir: Path, scorer: Scorer) -> dict:
+    """Feed the true visits to ``scorer``; return the truth summary."""
+    summary_path = run_dir / "truth" / "summary.json"
+    if not summary_path.is_file():
+        raise SessionizerError(f"{run_dir}: not a run directory (no truth/summary.json)")
+    try:
+        summary = orjson.loads(summary_path.read_bytes())
+    except orjson.JSONDecodeError as e:
+        raise SessionizerError(f"{summary_path}: invalid JSON: {e}") from None
+    sessions = run_dir / "truth" / "sessions.jsonl"
+    for number, obj in _lines(sessions):
+        scorer.add_visit(str(obj.get("session_id")), _ids(sessions, number, obj))
+    return summary
+
+
+def read_sessions(path: Path, scorer: Scorer) -> dict:
+    """Feed sessions produced elsewhere to ``scorer``; return their summed CTR counts."""
+    totals = {"searches": 0, "clicked_searches": 0, "clicks": 0}
+    for number, obj in _lines(path):
+        scorer.add_found(_ids(path, number, obj))
+        for key in totals:
+            value = obj.get(key)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise SessionizerError(
+                    f"{path}:{number}: {key}: expected a count >= 0 (got {value!r})"
+                )
+            totals[key] += value
+    return totals

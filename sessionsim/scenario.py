@@ -1,0 +1,55 @@
+"""The scenario as the harness reads it: the simulator's, plus the sessionizers to check."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from sessionizer import SessionConfig
+from simulator.distributions import Duration, Model, PositiveDuration
+from simulator.scenario import Scenario
+
+__all__ = ["RunScenario", "SessionizerSpec"]
+
+
+class SessionizerSpec(Model):
+    """One sessionizer setting to run and check."""
+
+    sessionizer: str = "reference"
+    label: str | None = None
+    gap: PositiveDuration = "30m"
+    lateness: Duration = "0s"
+    split_on_app_open: bool = False
+    close_on_app_close: bool = False
+    attribution: Literal["time", "search_id"] = "time"
+
+    @property
+    def name(self) -> str:
+        return self.label or self.sessionizer
+
+    def config(self) -> SessionConfig:
+        return SessionConfig(
+            gap_ms=round(self.gap * 1000),
+            lateness_ms=round(self.lateness * 1000),
+            split_on_app_open=self.split_on_app_open,
+            close_on_app_close=self.close_on_app_close,
+            attribution=self.attribution,
+        )
+
+
+class RunScenario(Scenario):
+    """A scenario file: what to simulate and which sessionizers ``run`` checks."""
+
+    sessionizers: list[SessionizerSpec] = Field(
+        default_factory=lambda: [SessionizerSpec()], min_length=1
+    )
+
+    @field_validator("sessionizers")
+    @classmethod
+    def _unique_labels(cls, v: list[SessionizerSpec]) -> list[SessionizerSpec]:
+        names = [s.name for s in v]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"two settings named {name!r}: give each a distinct label")
+        return v
