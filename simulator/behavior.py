@@ -58,12 +58,13 @@ def _offsets(counts: np.ndarray) -> np.ndarray:
     return np.concatenate(([0], np.cumsum(counts)))
 
 
-def _think_times(rng: np.random.Generator, scenario: Scenario, n: int) -> np.ndarray:
+def _pauses(rng: np.random.Generator, scenario: Scenario, dist, n: int) -> np.ndarray:
+    """Draw ``n`` pauses from ``dist``, a fraction ``long_pause_prob`` from ``long_pause``."""
     v = scenario.visit
-    think = v.think_time.sample(rng, n)
+    pauses = dist.sample(rng, n)
     long = np.flatnonzero(rng.random(n) < v.long_pause_prob)
-    think[long] = v.long_pause.sample(rng, len(long))
-    return think
+    pauses[long] = v.long_pause.sample(rng, len(long))
+    return pauses
 
 
 def plan_visits(
@@ -81,7 +82,7 @@ def plan_visits(
     searches = np.minimum(rng.geometric(1.0 / (1.0 + v.searches_mean), n) - 1, v.max_searches)
     search_lo = _offsets(searches)
     total = int(search_lo[-1])
-    think = _think_times(rng, scenario, total)
+    think = _pauses(rng, scenario, v.think_time, total)
     query = vocabulary.sample(rng, total)
     zero = rng.random(total) < scenario.queries.zero_result_rate
     service = scenario.backend.service_time.sample(rng, total)
@@ -95,9 +96,9 @@ def plan_visits(
     p_any[zero] = 0.0
     click_lo = _offsets(clicked.sum(axis=1))
     click_rank = np.nonzero(clicked)[1]
-    dwell = v.dwell_time.sample(rng, len(click_rank))
+    dwell = _pauses(rng, scenario, v.dwell_time, len(click_rank))
 
-    close_think = _think_times(rng, scenario, n)
+    close_think = _pauses(rng, scenario, v.think_time, n)
     silent = rng.random(n) < v.silent_close_prob
     clicks_per_visit = np.diff(click_lo[search_lo])
     delay_lo = _offsets(2 + 2 * searches + clicks_per_visit)

@@ -222,6 +222,8 @@ class Scenario(Model):
     backend: Backend = Backend()
     clicks: Clicks = Clicks()
     network: Network = Network()
+    # Read by the harness (``sessionsim run``); the simulator carries it through untouched.
+    sessionizers: list[dict[str, Any]] | None = None
 
 
 S = TypeVar("S", bound=Scenario)

@@ -1,0 +1,252 @@
+"""`run`, `sessionize` and `check` end to end."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import orjson
+
+from sessionsim.pipeline import run_scenario
+from sessionsim.scenario import RunScenario
+from simulator import load_scenario
+from tests.conftest import SCENARIOS
+from tests.helpers import one_line_error, read_jsonl, run_cli
+
+SMALL = {"population.users": 300, "duration": "8h", "start": "2026-01-05T08:00:00Z"}
+
+
+def _scenario(**spec) -> RunScenario:
+    return load_scenario(
+        SCENARIOS / "baseline.yaml", {**SMALL, "sessionizers": [spec]}, model=RunScenario
+    )
+
+
+def test_reference_recovers_true_visits_with_generous_gap(tmp_path):
+    sc = _scenario(gap="1d", lateness="1m", split_on_app_open=True)
+    (report,) = run_scenario(sc, tmp_path)
+    assert report["sessions_true"] > 200
+    assert report["sessions_exact"] == report["sessions_true"] == report["sessions_found"]
+    assert report["splits"] == report["merges"] == report["late_events"] == 0
+    assert report["pairwise_f1"] == 1.0
+    assert report["ctr_measured"] == report["ctr_true"]
+    assert report["searches_measured"] == report["searches_true"]
+
+
+def test_short_gap_splits_visits_and_lowers_recall(tmp_path):
+    (report,) = run_scenario(_scenario(gap="20s", lateness="1m"), None)
+    assert report["splits"] > 50 and report["pairwise_recall"] < 0.9
+    assert report["sessions_found"] > report["sessions_true"]
+
+
+def test_in_process_run_equals_check_on_written_files(tmp_path, capsys, monkeypatch):
+    sc = _scenario(gap="30m", lateness="2s")
+    (in_process,) = run_scenario(sc, tmp_path)
+    code, out, err = run_cli(
+        capsys, monkeypatch, "check", str(tmp_path), "--gap", "30m", "--lateness", "2s"
+    )
+    assert code == 0, err
+    from_files = orjson.loads((tmp_path / "report.json").read_bytes())
+    assert from_files == in_process
+    assert "CTR measured" in out and "pairwise" in out
+
+
+def test_check_scores_a_sessions_file_like_its_own_run(small_run, tmp_path, capsys, monkeypatch):
+    run_dir = tmp_path / "run"
+    shutil.copytree(small_run, run_dir)
+    sessions = tmp_path / "s.jsonl"
+    code, _, err = run_cli(
+        capsys,
+        monkeypatch,
+        "sessionize",
+        str(run_dir / "events.jsonl"),
+        "--gap",
+        "10m",
+        "--lateness",
+        "5s",
+        "--out",
+        str(sessions),
+    )
+    assert code == 0, err
+    assert json.loads(err)["sessions"] == len(read_jsonl(sessions))
+    assert (tmp_path / "s.late.jsonl").exists()
+    run_cli(capsys, monkeypatch, "check", str(run_dir), "--gap", "10m", "--lateness", "5s")
+    direct = orjson.loads((run_dir / "report.json").read_bytes())
+    code, _, err = run_cli(capsys, monkeypatch, "check", str(run_dir), "--sessions", str(sessions))
+    assert code == 0, err
+    scored = orjson.loads((run_dir / "report.json").read_bytes())
+    for key in (
+        "ctr_measured",
+        "sessions_found",
+        "sessions_exact",
+        "splits",
+        "merges",
+        "pairwise_precision",
+        "pairwise_recall",
+        "pairwise_f1",
+        "ctr_true",
+    ):
+        assert scored[key] == direct[key], key
+    assert scored["late_events"] is None  # unknown for sessions made elsewhere
+
+
+def test_sessionize_composes_in_a_pipe(small_run):
+    events = (small_run / "events.jsonl").read_bytes()
+    proc = subprocess.run(
+        [sys.executable, "-m", "sessionsim", "sessionize", "-", "--gap", "30m", "--out", "-"],
+        input=events,
+        capture_output=True,
+        check=True,
+    )
+    lines = proc.stdout.splitlines()
+    summary = json.loads(proc.stderr.decode().strip().splitlines()[-1])
+    assert len(lines) == summary["sessions"] > 100
+    placed = sum(len(orjson.loads(line)["event_ids"]) for line in lines)
+    assert placed == summary["accepted"]
+    assert summary["accepted"] + summary["late_events"] + summary["duplicates"] == len(
+        events.splitlines()
+    )
+
+
+def test_corrupt_line_stops_with_its_number_and_no_output(small_run, tmp_path, capsys, monkeypatch):
+    lines = (small_run / "events.jsonl").read_bytes().splitlines(keepends=True)
+    lines[56] = b'{"event_id": "x", "type": "search", "user_id": "u", "ts": "yesterday"}\n'
+    bad = tmp_path / "events.jsonl"
+    bad.write_bytes(b"".join(lines))
+    out = tmp_path / "sessions.jsonl"
+    code, _, err = run_cli(capsys, monkeypatch, "sessionize", str(bad), "--out", str(out))
+    line = one_line_error(err)
+    assert code == 2 and f"{bad}:57: ts:" in line and "yesterday" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["events.jsonl"]
+
+
+def test_truncated_json_line_is_reported(small_run, tmp_path, capsys, monkeypatch):
+    lines = (small_run / "events.jsonl").read_bytes().splitlines(keepends=True)
+    bad = tmp_path / "events.jsonl"
+    bad.write_bytes(b"".join(lines[:10]) + lines[10][:25])
+    code, _, err = run_cli(
+        capsys, monkeypatch, "sessionize", str(bad), "--out", str(tmp_path / "s.jsonl")
+    )
+    assert code == 2 and ":11: (line): invalid JSON" in one_line_error(err)
+
+
+def test_bad_gap_strings_are_one_line_errors(small_run, tmp_path, capsys, monkeypatch):
+    for bad in ["30", "thirty minutes", "-5m", "0s"]:
+        code, _, err = run_cli(
+            capsys,
+            monkeypatch,
+            "sessionize",
+            str(small_run / "events.jsonl"),
+            "--gap",
+            bad,
+            "--out",
+            str(tmp_path / "s.jsonl"),
+        )
+        line = one_line_error(err)
+        assert code == 2 and line.startswith("sessionsim: --gap:"), line
+    code, _, err = run_cli(
+        capsys,
+        monkeypatch,
+        "sessionize",
+        str(small_run / "events.jsonl"),
+        "--lateness",
+        "soon",
+        "--out",
+        str(tmp_path / "s.jsonl"),
+    )
+    assert code == 2 and "--lateness" in one_line_error(err)
+
+
+def test_unknown_sessionizer_lists_known_and_suggests(small_run, capsys, monkeypatch):
+    code, _, err = run_cli(
+        capsys, monkeypatch, "check", str(small_run), "--sessionizer", "refrence"
+    )
+    line = one_line_error(err)
+    assert code == 2 and "known: " in line and "reference" in line and "did you mean" in line
+
+
+def test_plugin_by_module_path_is_scored_like_any_other(small_run, tmp_path, capsys, monkeypatch):
+    run_dir = tmp_path / "run"
+    shutil.copytree(small_run, run_dir)
+    code, _, err = run_cli(
+        capsys,
+        monkeypatch,
+        "check",
+        str(run_dir),
+        "--sessionizer",
+        "tests.sessionizer.plugin:WholeUser",
+    )
+    assert code == 0, err
+    report = orjson.loads((run_dir / "report.json").read_bytes())
+    assert report["merges"] > 0 and report["splits"] == 0  # one session per user
+    assert report["pairwise_recall"] == 1.0 and report["pairwise_precision"] < 0.5
+
+
+def test_gates_exit_with_distinct_status(small_run, tmp_path, capsys, monkeypatch):
+    run_dir = tmp_path / "run"
+    shutil.copytree(small_run, run_dir)
+    code, _, err = run_cli(
+        capsys, monkeypatch, "check", str(run_dir), "--gap", "5s", "--min-pairwise-f1", "0.99"
+    )
+    assert code == 3 and "pairwise_f1" in one_line_error(err)
+    code, _, err = run_cli(
+        capsys,
+        monkeypatch,
+        "check",
+        str(run_dir),
+        "--gap",
+        "1d",
+        "--lateness",
+        "1m",
+        "--split-on-app-open",
+        "--max-ctr-error",
+        "0",
+    )
+    assert code == 0, err
+
+
+def test_run_checks_every_configured_setting(tmp_path, capsys, monkeypatch):
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(
+        (SCENARIOS / "baseline.yaml").read_text().split("sessionizers:")[0] + "sessionizers:\n"
+        "  - {label: short, gap: 1m}\n"
+        "  - {label: long, gap: 1h, lateness: 1m}\n"
+    )
+    code, out, err = run_cli(
+        capsys,
+        monkeypatch,
+        "run",
+        str(scenario),
+        "--users",
+        "150",
+        "--duration",
+        "4h",
+        "--out",
+        str(tmp_path / "o"),
+    )
+    assert code == 0, err
+    short = orjson.loads((tmp_path / "o" / "report.short.json").read_bytes())
+    long = orjson.loads((tmp_path / "o" / "report.long.json").read_bytes())
+    assert short["gap"] == "1m" and long["gap"] == "1h"
+    assert short["splits"] > long["splits"]
+    assert short["ctr_true"] == long["ctr_true"]  # the same stream for both
+    assert out.count("CTR measured") == 2
+
+
+def test_run_flags_replace_scenario_sessionizers(tmp_path, capsys, monkeypatch):
+    code, out, err = run_cli(
+        capsys,
+        monkeypatch,
+        "run",
+        str(SCENARIOS / "baseline.yaml"),
+        "--users",
+        "100",
+        "--duration",
+        "2h",
+        "--gap",
+        "7m",
+    )
+    assert code == 0, err
+    assert "gap 7m, lateness 0s" in out
