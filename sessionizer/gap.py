@@ -81,32 +81,42 @@ class GapSessionizer:
         max_ts = watermark = None
         arrival = 0
 
+        split_open = self.config.split_on_app_open
+        close_close = self.config.close_on_app_close
         for e in events:
-            ts = e.ts
+            event_id, kind, user_id, ts = e[0], e[1], e[2], e[3]
             if watermark is not None and ts < watermark:
                 counts.late += 1
                 yield Late(e, f"ts {format_ts(ts)} is behind the watermark {format_ts(watermark)}")
                 continue
-            user = users.get(e.user_id)
+            user = users.get(user_id)
             if user is None:
-                user = users[e.user_id] = _User(e.user_id)
-            elif e.event_id in user.ids:
+                user = users[user_id] = _User(user_id)
+            elif event_id in user.ids:
                 counts.duplicates += 1
                 continue
             counts.accepted += 1
-            user.ids.add(e.event_id)
+            user.ids.add(event_id)
             arrival += 1
             item = (ts, arrival, e)
             sessions = user.sessions
-            last = sessions[-1] if sessions else None
-            if last is None or ts >= last.end:
-                if last is not None and not self._cuts_before(last.items[-1][2], last.end, e, ts):
-                    last.items.append(item)
-                    last.end = ts
-                else:
+            if not sessions:
+                s = _Open(user, [item])
+                sessions.append(s)
+                push(heap, (ts + gap, next(order), s))
+            elif ts >= (last := sessions[-1]).end:
+                # In order for this user: only the boundary with the last event can change.
+                if (
+                    ts - last.end > gap
+                    or (split_open and kind == APP_OPEN)
+                    or (close_close and last.items[-1][2][1] == APP_CLOSE)
+                ):
                     s = _Open(user, [item])
                     sessions.append(s)
                     push(heap, (ts + gap, next(order), s))
+                else:
+                    last.items.append(item)
+                    last.end = ts
             else:
                 merged = sorted([it for s in sessions for it in s.items] + [item])
                 for s in sessions:

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import click
 
+from sessionizer import GapSessionizer, SessionConfig
+from sessionsim.pipeline import sim_events
+from sessionsim.scenario import RunScenario
 from simulator import Simulation, load_scenario, simulate_to_dir
 from simulator.sinks import NullSink
 from simulator.truth import Ledger
@@ -24,7 +27,7 @@ def _peak_rss_mb() -> float:
 
 
 def _simulate_null(overrides: dict) -> dict:
-    sc = load_scenario(BASELINE, overrides)
+    sc = load_scenario(BASELINE, overrides, model=RunScenario)
     t0 = time.perf_counter()
     sim = Simulation(sc)
     t1 = time.perf_counter()
@@ -34,12 +37,24 @@ def _simulate_null(overrides: dict) -> dict:
 
 
 def _simulate_files(overrides: dict) -> dict:
-    sc = load_scenario(BASELINE, overrides)
+    sc = load_scenario(BASELINE, overrides, model=RunScenario)
     with tempfile.TemporaryDirectory() as d:
         t0 = time.perf_counter()
         summary = simulate_to_dir(sc, Path(d))
         t1 = time.perf_counter()
     return {"events": summary["events"], "setup_s": 0.0, "seconds": t1 - t0}
+
+
+def _reference_sessionizer(overrides: dict) -> dict:
+    """Sessionize the baseline stream held in memory (the simulation is not timed)."""
+    sc = load_scenario(BASELINE, overrides, model=RunScenario)
+    sim = Simulation(sc)
+    events = list(sim_events(sim, Ledger(sim.codec)))
+    config = SessionConfig(gap_ms=30 * 60_000, lateness_ms=10_000)
+    t0 = time.perf_counter()
+    sessions = sum(1 for _ in GapSessionizer(config).sessionize(events))
+    t1 = time.perf_counter()
+    return {"events": len(events), "setup_s": 0.0, "seconds": t1 - t0, "sessions": sessions}
 
 
 def _child(case, overrides, conn) -> None:
@@ -66,6 +81,7 @@ def run_bench(quick: bool) -> list[dict]:
     cases = [
         ("simulate -> null sink", _simulate_null),
         ("simulate -> JSONL files", _simulate_files),
+        ("reference sessionizer", _reference_sessionizer),
     ]
     rows = []
     click.echo(f"baseline scenario, {users:,} users, 1 simulated day")
