@@ -33,8 +33,8 @@ class VisitBatch:
     """Pre-drawn randomness of a batch of visits, flattened into Python lists.
 
     Visit i owns searches ``search_lo[i]:search_lo[i+1]``, search s owns clicks
-    ``click_lo[s]:click_lo[s+1]`` and visit i's events take network delays from
-    ``delay_lo[i]`` on.
+    ``click_lo[s]:click_lo[s+1]`` and visit i's n-th event takes its delivery draws
+    (delay, loss, duplicates) at ``event_lo[i] + n``.
     """
 
     user: list[int]
@@ -50,8 +50,13 @@ class VisitBatch:
     dwell: list[float]
     close_think: list[float]
     silent: list[bool]
-    delay_lo: list[int]
+    offline_gap: list[float]
+    offline_len: list[float]
+    event_lo: list[int]
     delay: list[float]
+    loss_u: list[float]
+    dup_u: list[float]
+    dup_delay: list[float]
 
 
 def _offsets(counts: np.ndarray) -> np.ndarray:
@@ -101,8 +106,17 @@ def plan_visits(
     close_think = _pauses(rng, scenario, v.think_time, n)
     silent = rng.random(n) < v.silent_close_prob
     clicks_per_visit = np.diff(click_lo[search_lo])
-    delay_lo = _offsets(2 + 2 * searches + clicks_per_visit)
-    delay = scenario.network.delay.sample(rng, int(delay_lo[-1]))
+    event_lo = _offsets(2 + 2 * searches + clicks_per_visit)
+    events = int(event_lo[-1])
+    d = scenario.delivery
+    delay = d.delay.sample(rng, events)
+    faults = not d.perfect
+    loss_u = rng.random(events) if faults else np.zeros(0)
+    dup_u = rng.random(events) if faults else np.zeros(0)
+    dup_delay = d.duplicates.delay.sample(rng, events) if faults else np.zeros(0)
+    rate = d.offline.rate_per_day
+    offline_gap = rng.exponential(86400.0 / rate, n) if rate > 0 else np.zeros(0)
+    offline_len = d.offline.duration.sample(rng, n) if rate > 0 else np.zeros(0)
     return VisitBatch(
         user=users.tolist(),
         start=starts.tolist(),
@@ -117,8 +131,13 @@ def plan_visits(
         dwell=dwell.tolist(),
         close_think=close_think.tolist(),
         silent=silent.tolist(),
-        delay_lo=delay_lo.tolist(),
+        offline_gap=offline_gap.tolist(),
+        offline_len=offline_len.tolist(),
+        event_lo=event_lo.tolist(),
         delay=delay.tolist(),
+        loss_u=loss_u.tolist(),
+        dup_u=dup_u.tolist(),
+        dup_delay=dup_delay.tolist(),
     )
 
 
@@ -158,20 +177,21 @@ class Actors:
         self.visits[u] = seq + 1
         self.free_at[u] = np.inf
         self.active += 1
-        env, emit, backend = self.env, self.delivery.emit, self.backend
-        delay, d = b.delay, b.delay_lo[i]
+        env, backend, send = self.env, self.backend, self.delivery.send
+        route = self.delivery.open_visit(b, i, u, seq, t)
         patience = self.patience[u]
         start = last = t
-        emit(t + delay[d], t, APP_OPEN, u, seq, 0, 0, 0, 0)
-        n = 1
+        events = [(t, APP_OPEN, 0, 0, 0, 0)]  # (true t, type, n, query, search n, rank)
+        sent = 0
         searches = []
         for s in range(b.search_lo[i], b.search_lo[i + 1]):
             t += b.think[s]
+            send(route, events, sent)
+            sent = len(events)
             yield env.timeout(t - env.now)
             q = b.query[s]
-            sn = n
-            emit(t + delay[d + n], t, SEARCH, u, seq, n, q, sn, 0)
-            n += 1
+            sn = len(events)
+            events.append((t, SEARCH, sn, q, sn, 0))
             search_ts = last = t
             done = backend.submit(t, b.service[s], patience)
             if done is None:  # gave up waiting: no results, no click
@@ -180,20 +200,18 @@ class Actors:
                 continue
             t = last = done
             zero = b.zero[s]
-            emit(t + delay[d + n], t, RESULTS, u, seq, n, -1 if zero else q, sn, 0)
-            n += 1
+            events.append((t, RESULTS, len(events), -1 if zero else q, sn, 0))
             c0, c1 = b.click_lo[s], b.click_lo[s + 1]
             for c in range(c0, c1):
                 t += b.dwell[c]
-                emit(t + delay[d + n], t, CLICK, u, seq, n, q, sn, b.click_rank[c])
-                n += 1
+                events.append((t, CLICK, len(events), q, sn, b.click_rank[c]))
             last = t
             searches.append((sn, search_ts, q, 0 if zero else self.page, c1 - c0, b.p_any[s]))
         t += b.close_think[i]
         if not b.silent[i]:
-            emit(t + delay[d + n], t, APP_CLOSE, u, seq, n, 0, 0, 0)
-            n += 1
+            events.append((t, APP_CLOSE, len(events), 0, 0, 0))
             last = t
+        send(route, events, sent)
         self.free_at[u] = t
         self.active -= 1
-        self.ledger.visit(u, seq, n, start, last, searches)
+        self.ledger.visit(u, seq, events, route.fates, start, last, searches)

@@ -1,31 +1,133 @@
-"""Delivery from clients to the collector: events leave in arrival (``received_at``) order.
+"""Delivery from clients to the collector: delay, loss, duplicates, offline batches, skew.
 
-Visits emit events ahead of sim time (a batch of clicks at once), so arrivals are held in a
-heap and released once sim time passes them. No future emission can arrive earlier than
-the current sim time, so what is released is final: memory holds only events in flight.
+Visits hand their events over in batches (up to the next time they yield to SimPy), with
+true times. Each event gets its fate here: lost, or stamped with its device clock and
+delivered once or more. Arrivals wait in a heap keyed by arrival time and are released
+once sim time passes them: no later emission can arrive earlier than the current sim time,
+so released events are final and memory holds only events in flight (an offline device's
+buffered events are in flight until it reconnects).
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
+import math
+from typing import TYPE_CHECKING
 
-__all__ = ["Delivery"]
+if TYPE_CHECKING:
+    from simulator.behavior import VisitBatch
+    from simulator.population import Population
+    from simulator.scenario import Scenario
+
+__all__ = ["Delivery", "VisitDelivery"]
+
+MAX_COPIES = 10
+
+
+class VisitDelivery:
+    """What delivery needs to know about one visit, and the fate of each of its events.
+
+    ``fates[n]`` is ``(stamped_ts, first_received or None, deliveries, offline)``.
+    """
+
+    __slots__ = (
+        "user",
+        "visit",
+        "batch",
+        "base",
+        "offset",
+        "drift",
+        "off_start",
+        "off_end",
+        "fates",
+    )
+
+    def __init__(self, user, visit, batch, base, offset, drift, off_start, off_end) -> None:
+        self.user = user
+        self.visit = visit
+        self.batch = batch
+        self.base = base  # index of the visit's first event in the batch's per-event draws
+        self.offset = offset
+        self.drift = drift
+        self.off_start = off_start
+        self.off_end = off_end
+        self.fates: list[tuple] = []
 
 
 class Delivery:
-    """A reorder buffer keyed by arrival time (ties broken by emission order)."""
+    """The delivery layer and its reorder buffer (a heap keyed by arrival time)."""
 
-    def __init__(self) -> None:
+    def __init__(self, scenario: Scenario, population: Population) -> None:
+        d = scenario.delivery
+        self.perfect = d.perfect
+        self.loss = d.loss.model_dump()
+        self.dup_p = d.duplicates.prob
+        self.log_dup_p = math.log(self.dup_p) if self.dup_p > 0 else 0.0
+        self.offline = d.offline.rate_per_day > 0
+        self.offset = population.clock_offset_s.tolist()
+        self.drift = population.clock_drift.tolist()
+        # The current or next offline episode of each user (device), as [start, end).
+        self.off_start = [math.inf] * population.size if self.offline else None
+        self.off_end = [-math.inf] * population.size if self.offline else None
         self._heap: list[tuple] = []
         self._order = itertools.count()
 
-    def emit(self, received_s, ts_s, kind, user, visit, n, query, search_n, rank) -> None:
-        """Hand one event to the network."""
-        heapq.heappush(
-            self._heap,
-            (received_s, next(self._order), ts_s, kind, user, visit, n, query, search_n, rank),
+    def open_visit(self, b: VisitBatch, i: int, user: int, visit: int, t0: float) -> VisitDelivery:
+        """Start delivering visit ``i`` of ``b``; draw the device's next outage if it is due."""
+        start = end = math.inf
+        if self.offline:
+            if self.off_end[user] <= t0:
+                self.off_start[user] = t0 + b.offline_gap[i]
+                self.off_end[user] = self.off_start[user] + b.offline_len[i]
+            start, end = self.off_start[user], self.off_end[user]
+        return VisitDelivery(
+            user, visit, b, b.event_lo[i], self.offset[user], self.drift[user], start, end
         )
+
+    def send(self, v: VisitDelivery, events: list[tuple], lo: int) -> None:
+        """Decide the fate of ``events[lo:]`` (``(t, kind, n, query, search_n, rank)``)."""
+        heap, push, order, fates = self._heap, heapq.heappush, self._order, v.fates
+        b, base, u, visit = v.batch, v.base, v.user, v.visit
+        delay = b.delay
+        if self.perfect:
+            for k in range(lo, len(events)):
+                t, kind, n, q, sn, rank = events[k]
+                r = t + delay[base + n]
+                push(heap, (r, next(order), t, kind, u, visit, n, q, sn, rank))
+                fates.append((t, r, 1, False))
+            return
+        loss, dup_p = self.loss, self.dup_p
+        for k in range(lo, len(events)):
+            t, kind, n, q, sn, rank = events[k]
+            j = base + n
+            stamped = t + v.offset + v.drift * t
+            if b.loss_u[j] < loss[kind]:
+                fates.append((stamped, None, 0, False))
+                continue
+            offline = v.off_start <= t < v.off_end
+            r = (v.off_end if offline else t) + delay[j]
+            push(heap, (r, next(order), stamped, kind, u, visit, n, q, sn, rank))
+            copies = 0
+            if b.dup_u[j] < dup_p:
+                copies = min(MAX_COPIES, int(math.log(b.dup_u[j]) / self.log_dup_p))
+                for c in range(1, copies + 1):
+                    push(
+                        heap,
+                        (
+                            r + c * b.dup_delay[j],
+                            next(order),
+                            stamped,
+                            kind,
+                            u,
+                            visit,
+                            n,
+                            q,
+                            sn,
+                            rank,
+                        ),
+                    )
+            fates.append((stamped, r, 1 + copies, offline))
 
     def release(self, until_s: float) -> list[tuple]:
         """Return, in arrival order, every event that has arrived by ``until_s``."""

@@ -99,7 +99,7 @@ class Simulation:
         sc = self.scenario
         env = simpy.Environment()
         backend = SearchBackend(sc.backend.servers)
-        delivery = Delivery()
+        delivery = Delivery(sc, self.population)
         actors = Actors(
             env,
             backend,
@@ -169,6 +169,7 @@ def open_outputs(outputs: OutputSet, sim: Simulation, **ledger_options) -> tuple
         sim.codec,
         outputs.open("truth/sessions.jsonl"),
         outputs.open("truth/searches.jsonl"),
+        outputs.open("truth/events.jsonl"),
         **ledger_options,
     )
     return events, ledger

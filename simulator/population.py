@@ -28,6 +28,8 @@ class Population:
     visits_per_day: np.ndarray
     click_propensity: np.ndarray
     patience_s: np.ndarray
+    clock_offset_s: np.ndarray  # device clock minus true time, at the run start
+    clock_drift: np.ndarray  # seconds gained per second (ppm * 1e-6)
     locale_names: tuple[str, ...]
     devices: tuple[tuple[str, str], ...]  # (platform, device string)
     app_versions: tuple[str, ...]
@@ -70,8 +72,9 @@ def build_population(scenario: Scenario) -> Population:
     offsets = np.array([LOCALE_UTC_OFFSETS[name] for name in locale_names])
 
     parts: dict[str, list[np.ndarray]] = {
-        k: [] for k in ("loc", "dev", "ver", "vpd", "prop", "pat")
+        k: [] for k in ("loc", "dev", "ver", "vpd", "prop", "pat", "off", "drift")
     }
+    skew = scenario.delivery.clock_skew
     for c, members in enumerate(cohorts(pop.users)):
         rng = stream(scenario.seed, TRAITS, c)
         n = len(members)
@@ -81,6 +84,8 @@ def build_population(scenario: Scenario) -> Population:
         parts["vpd"].append(pop.visits_per_day.sample(rng, n))
         parts["prop"].append(pop.click_propensity.sample(rng, n))
         parts["pat"].append(pop.patience.sample(rng, n))
+        parts["off"].append(rng.normal(0.0, skew.offset_sd, n))
+        parts["drift"].append(rng.normal(0.0, skew.drift_ppm_sd * 1e-6, n))
     joined = {k: np.concatenate(v) for k, v in parts.items()}
     return Population(
         size=pop.users,
@@ -91,6 +96,8 @@ def build_population(scenario: Scenario) -> Population:
         visits_per_day=joined["vpd"],
         click_propensity=joined["prop"],
         patience_s=joined["pat"],
+        clock_offset_s=joined["off"],
+        clock_drift=joined["drift"],
         locale_names=locale_names,
         devices=tuple(devices),
         app_versions=tuple(versions),

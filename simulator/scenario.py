@@ -202,10 +202,56 @@ class Clicks(Model):
     examination_decay: float = Field(1.0, ge=0.0)
 
 
-class Network(Model):
-    """Client-to-collector delivery (perfect apart from a small delay)."""
+class Offline(Model):
+    """Analytics upload outages: events are buffered on the device, sent on reconnect."""
+
+    rate_per_day: float = Field(0.0, ge=0.0)
+    duration: DurationDist = LogNormal(dist="lognormal", median="2h", sigma=1.0)
+
+
+class Duplicates(Model):
+    """At-least-once retries: an event is delivered again after a delay."""
+
+    prob: float = Field(0.0, ge=0.0, le=0.9)
+    delay: DurationDist = Exponential(dist="exponential", mean="30s")
+
+
+class Loss(Model):
+    """Probability that an event of each type never reaches the collector."""
+
+    app_open: Probability = 0.0
+    search: Probability = 0.0
+    results: Probability = 0.0
+    click: Probability = 0.0
+    app_close: Probability = 0.0
+
+
+class ClockSkew(Model):
+    """Device clocks: a normal offset per device and an optional drift (parts per million)."""
+
+    offset_sd: Duration = "0s"
+    drift_ppm_sd: float = Field(0.0, ge=0.0)
+
+
+class Delivery(Model):
+    """From client to collector: network delay and the faults real pipelines see."""
 
     delay: DurationDist = LogNormal(dist="lognormal", median="60ms", sigma=0.6)
+    offline: Offline = Offline()
+    duplicates: Duplicates = Duplicates()
+    loss: Loss = Loss()
+    clock_skew: ClockSkew = ClockSkew()
+
+    @property
+    def perfect(self) -> bool:
+        """True when only the network delay applies."""
+        return (
+            self.offline.rate_per_day == 0
+            and self.duplicates.prob == 0
+            and not any(self.loss.model_dump().values())
+            and self.clock_skew.offset_sd == 0
+            and self.clock_skew.drift_ppm_sd == 0
+        )
 
 
 class Scenario(Model):
@@ -221,7 +267,7 @@ class Scenario(Model):
     queries: Queries = Queries()
     backend: Backend = Backend()
     clicks: Clicks = Clicks()
-    network: Network = Network()
+    delivery: Delivery = Delivery()
     # Read by the harness (``sessionsim run``); the simulator carries it through untouched.
     sessionizers: list[dict[str, Any]] | None = None
 

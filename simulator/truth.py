@@ -1,11 +1,14 @@
-"""The ground-truth ledger: every true visit and search, and the run's summary."""
+"""The ground-truth ledger: every true visit, search and generated event, and the summary."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import orjson
+
+from simulator.events import CLICK, SEARCH
 
 if TYPE_CHECKING:
     from simulator.events import EventCodec
@@ -14,14 +17,34 @@ if TYPE_CHECKING:
 __all__ = ["Ledger"]
 
 _FLUSH_LINES = 4096
+_NL = orjson.OPT_APPEND_NEWLINE
+
+
+def _observable(events: list[tuple], fates: list[tuple]) -> tuple[int, int, int]:
+    """SESSIONS.md section 4 on the delivered events of one visit: (searches, clicked, clicks)."""
+    searches = clicked = clicks = 0
+    owned = None  # clicks of the current delivered search; None before the first
+    for (_, kind, *_), (_, _, deliveries, _) in zip(events, fates):
+        if not deliveries:
+            continue
+        if kind == SEARCH:
+            clicked += bool(owned)
+            searches += 1
+            owned = 0
+        elif kind == CLICK and owned is not None:
+            owned += 1
+            clicks += 1
+    return searches, clicked + bool(owned), clicks
 
 
 class Ledger:
-    """Write one line per true visit and per true search as visits end; keep the totals.
+    """Record each visit as it ends: truth lines (when files are given) and running totals.
 
-    A visit's searches arrive as ``(n, ts_s, query, results, clicks, p_click)`` tuples where
-    ``results`` is the number of items shown (None: the user gave up before results) and
-    ``p_click`` the click model's probability of any click on that page.
+    A visit arrives as its events ``(t, type, n, query, search_n, rank)`` in true time order,
+    their delivery fates ``(stamped_ts, first_received, deliveries, offline)`` and its
+    searches ``(n, ts, query, results, clicks, p_click)``, where ``results`` is the number of
+    items shown (None: the user gave up waiting) and ``p_click`` the click model's
+    probability of any click on that page.
     """
 
     def __init__(
@@ -29,22 +52,30 @@ class Ledger:
         codec: EventCodec,
         sessions_out: AtomicFile | None = None,
         searches_out: AtomicFile | None = None,
+        events_out: AtomicFile | None = None,
         on_visit: Callable[[str, list[str]], None] | None = None,
     ) -> None:
         self.codec = codec
+        self.outputs = (sessions_out, searches_out, events_out)
         self.on_visit = on_visit
-        self.sessions_out = sessions_out
-        self.searches_out = searches_out
-        self._sessions: list[bytes] = []
-        self._searches: list[bytes] = []
+        self._lines: tuple[list[bytes], list[bytes], list[bytes]] = ([], [], [])
         self.sessions = self.searches = self.clicked_searches = self.clicks = 0
         self.zero_result = self.abandoned = self.timed_out = 0
-        self.generated_events = 0
         self.shown = 0
         self.p_click_sum = 0.0
+        self.generated = self.delivered = self.deliveries = self.offline_buffered = 0
+        self.lost: Counter[str] = Counter()
+        self.observable = [0, 0, 0]
 
     def visit(
-        self, u: int, seq: int, n_events: int, start_s: float, end_s: float, searches: list[tuple]
+        self,
+        u: int,
+        seq: int,
+        events: list[tuple],
+        fates: list[tuple],
+        start_s: float,
+        end_s: float,
+        searches: list[tuple],
     ) -> None:
         """Record one finished visit."""
         clicked = clicks = 0
@@ -64,66 +95,125 @@ class Ledger:
         self.searches += len(searches)
         self.clicked_searches += clicked
         self.clicks += clicks
-        self.generated_events += n_events
-        if self.sessions_out is None and self.on_visit is None:
+        self.generated += len(events)
+        for (_, kind, *_), (_, _, deliveries, offline) in zip(events, fates):
+            if deliveries:
+                self.delivered += 1
+                self.deliveries += deliveries
+                self.offline_buffered += offline
+            else:
+                self.lost[kind] += 1
+        for k, value in enumerate(_observable(events, fates)):
+            self.observable[k] += value
+        if self.on_visit is None and self.outputs[0] is None:
             return
         codec = self.codec
         user_id = codec.population.user_id(u)
         session_id = f"{user_id}.v{seq}"
-        event_ids = [codec.event_id(u, seq, n) for n in range(n_events)]
+        event_ids = [codec.event_id(u, seq, n) for n in range(len(events))]
         if self.on_visit is not None:
             self.on_visit(session_id, event_ids)
-        if self.sessions_out is None:
-            return
-        self._sessions.append(
+        if self.outputs[0] is not None:
+            self._write(
+                u,
+                session_id,
+                user_id,
+                event_ids,
+                events,
+                fates,
+                start_s,
+                end_s,
+                searches,
+                clicked,
+                clicks,
+            )
+
+    def _write(
+        self,
+        u,
+        session_id,
+        user_id,
+        event_ids,
+        events,
+        fates,
+        start_s,
+        end_s,
+        searches,
+        clicked,
+        clicks,
+    ) -> None:
+        codec, (sessions, searches_lines, events_lines) = self.codec, self._lines
+        iso = codec.iso
+        sessions.append(
             orjson.dumps(
                 {
                     "session_id": session_id,
                     "user_id": user_id,
-                    "start": codec.iso(start_s),
-                    "end": codec.iso(end_s),
+                    "start": iso(start_s),
+                    "end": iso(end_s),
                     "event_ids": event_ids,
                     "searches": len(searches),
                     "clicked_searches": clicked,
                     "clicks": clicks,
                 },
-                option=orjson.OPT_APPEND_NEWLINE,
+                option=_NL,
             )
         )
         queries = codec.vocabulary.queries
         for n, ts, q, results, c, p in searches:
-            self._searches.append(
+            searches_lines.append(
                 orjson.dumps(
                     {
-                        "search_id": codec.event_id(u, seq, n),
+                        "search_id": event_ids[n],
                         "session_id": session_id,
                         "user_id": user_id,
-                        "ts": codec.iso(ts),
+                        "ts": iso(ts),
                         "query": queries[q],
                         "results": results,
                         "clicks": c,
                         "clicked": c > 0,
                         "p_click": None if p is None else round(p, 6),
                     },
-                    option=orjson.OPT_APPEND_NEWLINE,
+                    option=_NL,
                 )
             )
-        if len(self._sessions) >= _FLUSH_LINES:
+        for (t, kind, n, *_), (stamped, received, deliveries, offline) in zip(events, fates):
+            events_lines.append(
+                orjson.dumps(
+                    {
+                        "event_id": event_ids[n],
+                        "session_id": session_id,
+                        "type": kind,
+                        "true_ts": iso(t),
+                        "ts": iso(stamped),
+                        "deliveries": deliveries,
+                        "received_at": None if received is None else iso(received),
+                        "delay_s": None if received is None else round(received - t, 3),
+                        "offline": offline,
+                    },
+                    option=_NL,
+                )
+            )
+        if len(sessions) >= _FLUSH_LINES:
             self.flush()
 
     def flush(self) -> None:
-        if self.sessions_out is not None:
-            self.sessions_out.write(b"".join(self._sessions))
-            self.searches_out.write(b"".join(self._searches))
-        self._sessions.clear()
-        self._searches.clear()
+        for out, lines in zip(self.outputs, self._lines):
+            if out is not None:
+                out.write(b"".join(lines))
+            lines.clear()
 
     def summary(self) -> dict:
-        """Return the totals of SESSIONS.md section 4 over every true visit."""
-        s = self.searches
+        """Return the totals of SESSIONS.md sections 4 and 5 over every true visit."""
+        s, (obs_searches, obs_clicked, obs_clicks) = self.searches, self.observable
         return {
             "sessions": self.sessions,
-            "generated_events": self.generated_events,
+            "generated_events": self.generated,
+            "delivered_events": self.delivered,
+            "lost_events": sum(self.lost.values()),
+            "lost_by_type": dict(sorted(self.lost.items())),
+            "duplicate_deliveries": self.deliveries - self.delivered,
+            "offline_buffered_events": self.offline_buffered,
             "searches": s,
             "clicked_searches": self.clicked_searches,
             "clicks": self.clicks,
@@ -133,4 +223,8 @@ class Ledger:
             "zero_result_searches": self.zero_result,
             "abandoned_searches": self.abandoned,
             "timed_out_searches": self.timed_out,
+            "observable_searches": obs_searches,
+            "observable_clicked_searches": obs_clicked,
+            "observable_clicks": obs_clicks,
+            "observable_ctr": obs_clicked / obs_searches if obs_searches else None,
         }
