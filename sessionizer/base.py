@@ -73,6 +73,7 @@ class SessionConfig:
     split_on_app_open: bool = False
     close_on_app_close: bool = False
     attribution: Attribution = "time"
+    dedup: bool = True
 
     def __post_init__(self) -> None:
         if not isinstance(self.gap_ms, int) or self.gap_ms <= 0:

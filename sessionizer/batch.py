@@ -17,7 +17,7 @@ def batch_sessions(events: Iterable[Event], config: SessionConfig) -> list[Sessi
     seen: set[str] = set()
     by_user: dict[str, list[tuple[int, int, Event]]] = {}
     for arrival, e in enumerate(events):
-        if e.event_id in seen:
+        if config.dedup and e.event_id in seen:
             continue
         seen.add(e.event_id)
         by_user.setdefault(e.user_id, []).append((e.ts, arrival, e))

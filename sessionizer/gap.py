@@ -81,6 +81,7 @@ class GapSessionizer:
         max_ts = watermark = None
         arrival = 0
 
+        dedup = self.config.dedup
         split_open = self.config.split_on_app_open
         close_close = self.config.close_on_app_close
         for e in events:
@@ -92,11 +93,12 @@ class GapSessionizer:
             user = users.get(user_id)
             if user is None:
                 user = users[user_id] = _User(user_id)
-            elif event_id in user.ids:
+            elif dedup and event_id in user.ids:
                 counts.duplicates += 1
                 continue
             counts.accepted += 1
-            user.ids.add(event_id)
+            if dedup:
+                user.ids.add(event_id)
             arrival += 1
             item = (ts, arrival, e)
             sessions = user.sessions

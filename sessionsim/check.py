@@ -112,7 +112,11 @@ def format_report(r: dict) -> str:
     ci = r["ctr_measured_ci95"]
     ci_text = f"[{ci[0]:.4f}, {ci[1]:.4f}]" if ci else "n/a"
     rows = [
-        ("sessionizer", f"{r['sessionizer']} (gap {r['gap']}, lateness {r['lateness']})"),
+        (
+            "sessionizer",
+            f"{r['sessionizer']} (gap {r['gap']}, lateness {r['lateness']})"
+            + (f" [{r['label']}]" if r["label"] != r["sessionizer"] else ""),
+        ),
         ("CTR true (behavioural)", _fmt(r["ctr_true"])),
         ("CTR observable", _fmt(r["ctr_observable"])),
         ("CTR measured", f"{_fmt(r['ctr_measured'])}  95% CI {ci_text}"),

@@ -16,10 +16,12 @@ from sessionsim.check import GATE_FAILED, build_report, format_report, gate_fail
 from sessionsim.files import load_truth, open_input, read_sessions
 from sessionsim.pipeline import run_scenario, settings_of
 from sessionsim.progress import sim_progress
-from sessionsim.report import format_simulation
+from sessionsim.report import format_simulation, format_sweep
 from sessionsim.scenario import RunScenario, SessionizerSpec
 from sessionsim.scoring import Scorer
+from sessionsim.sweep import recommendation, run_sweep
 from simulator import SimulatorError, load_scenario, simulate_to_dir
+from simulator.durations import parse_duration
 from simulator.sinks import OutputSet
 
 __all__ = ["main"]
@@ -225,6 +227,54 @@ def check(run_dir, sessions_file, max_ctr_error, min_pairwise_f1, **options):
         outputs.open("report.json").write(orjson.dumps(report, option=orjson.OPT_INDENT_2))
     click.echo(format_report(report))
     _apply_gates([report], max_ctr_error, min_pairwise_f1)
+
+
+def _durations(flag: str, text: str) -> list[float]:
+    try:
+        return [parse_duration(part) for part in text.split(",")]
+    except ValueError as e:
+        raise SessionizerError(f"{flag}: {e}") from None
+
+
+@cli.command()
+@scenario_options
+@sessionizer_options
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Directory for the run, sweep.csv, sweep.json and sweep.png.",
+)
+def sweep(scenario, seed, users, duration, start, out, **options):
+    """Simulate SCENARIO once, then check every --gap (x every --lateness) on that stream.
+
+    --gap and --lateness take comma-separated lists, e.g. --gap 1m,5m,30m,1h.
+    """
+    gaps = _durations("--gap", options.pop("gap") or "1m,5m,10m,30m,1h,2h")
+    latenesses = _durations("--lateness", options.pop("lateness") or "0s")
+    if any(g <= 0 for g in gaps):
+        raise SessionizerError("--gap: expected positive durations")
+    base = _spec(options)
+    sc = load_scenario(scenario, _overrides(seed, users, duration, start), model=RunScenario)
+    with sim_progress(sc.duration) as progress:
+        rows = run_sweep(
+            sc,
+            out,
+            gaps,
+            latenesses,
+            base,
+            progress,
+            on_setting=lambda r: click.echo(
+                f"  gap {r['gap']:>6}  lateness {r['lateness']:>6}  "
+                f"F1 {r['pairwise_f1']:.4f}  splits {r['split_rate']:6.1%}  "
+                f"merges {r['merge_rate']:6.1%}  CTR error "
+                f"{100 * (r['ctr_error'] or 0):+.3f} pp  late {r['late_events']:,}",
+                err=True,
+            ),
+        )
+    click.echo(format_sweep(rows))
+    click.echo(recommendation(rows))
+    click.echo(f"written to {out}/sweep.csv, sweep.json, sweep.png")
 
 
 @cli.command()

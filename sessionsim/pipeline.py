@@ -59,6 +59,7 @@ def settings_of(spec: SessionizerSpec) -> dict:
         "split_on_app_open": spec.split_on_app_open,
         "close_on_app_close": spec.close_on_app_close,
         "attribution": spec.attribution,
+        "dedup": spec.dedup,
     }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["format_simulation"]
+__all__ = ["format_simulation", "format_sweep"]
 
 
 def _pct(x: float | None) -> str:
@@ -32,4 +32,25 @@ def format_simulation(s: dict, out: str | None = None) -> str:
     ]
     if out:
         lines.append(f"written to        {out}")
+    return "\n".join(lines)
+
+
+def format_sweep(rows: list[dict]) -> str:
+    """Return the sweep as a table, one line per (lateness, gap)."""
+    head = (
+        f"{'gap':>7} {'lateness':>9} {'F1':>7} {'exact':>7} {'splits':>7} {'merges':>7} "
+        f"{'CTR err pp':>11} {'sessionizer':>12} {'data':>7} {'late':>8}"
+    )
+    lines = [head]
+    for r in rows:
+
+        def pp(x):
+            return "n/a" if x is None else f"{100 * x:+.3f}"
+
+        lines.append(
+            f"{r['gap']:>7} {r['lateness']:>9} {r['pairwise_f1']:>7.4f} "
+            f"{r['sessions_exact']:>7,} {r['split_rate']:>7.1%} {r['merge_rate']:>7.1%} "
+            f"{pp(r['ctr_error']):>11} {pp(r['ctr_error_sessionizer']):>12} "
+            f"{pp(r['ctr_error_data']):>7} {r['late_events']:>8,}"
+        )
     return "\n".join(lines)

@@ -23,6 +23,7 @@ class SessionizerSpec(Model):
     split_on_app_open: bool = False
     close_on_app_close: bool = False
     attribution: Literal["time", "search_id"] = "time"
+    dedup: bool = True
 
     @property
     def name(self) -> str:
@@ -35,6 +36,7 @@ class SessionizerSpec(Model):
             split_on_app_open=self.split_on_app_open,
             close_on_app_close=self.close_on_app_close,
             attribution=self.attribution,
+            dedup=self.dedup,
         )
 
 

@@ -70,6 +70,10 @@ class Scorer:
         for eid in event_ids:
             self._found_of[eid] = index
 
+    def for_another_run(self) -> Scorer:
+        """Return a scorer sharing this one's truth and deliveries, with no sessions found."""
+        return Scorer(self._visit_of, self._visits, self._delivered)
+
     def score(self) -> SessionScore:
         delivered, found_of, sizes = self._delivered, self._found_of, self._found_sizes
         visits_in_found = Counter()  # found session -> how many true visits it holds

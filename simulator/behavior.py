@@ -52,6 +52,7 @@ class VisitBatch:
     silent: list[bool]
     offline_gap: list[float]
     offline_len: list[float]
+    tail_held: list[bool]
     event_lo: list[int]
     delay: list[float]
     loss_u: list[float]
@@ -114,9 +115,10 @@ def plan_visits(
     loss_u = rng.random(events) if faults else np.zeros(0)
     dup_u = rng.random(events) if faults else np.zeros(0)
     dup_delay = d.duplicates.delay.sample(rng, events) if faults else np.zeros(0)
-    rate = d.offline.rate_per_day
+    rate, tail = d.offline.rate_per_day, d.offline.unflushed_tail_prob
     offline_gap = rng.exponential(86400.0 / rate, n) if rate > 0 else np.zeros(0)
-    offline_len = d.offline.duration.sample(rng, n) if rate > 0 else np.zeros(0)
+    offline_len = d.offline.duration.sample(rng, n) if rate or tail else np.zeros(0)
+    tail_held = rng.random(n) < tail if tail > 0 else np.zeros(n, dtype=bool)
     return VisitBatch(
         user=users.tolist(),
         start=starts.tolist(),
@@ -133,6 +135,7 @@ def plan_visits(
         silent=silent.tolist(),
         offline_gap=offline_gap.tolist(),
         offline_len=offline_len.tolist(),
+        tail_held=tail_held.tolist(),
         event_lo=event_lo.tolist(),
         delay=delay.tolist(),
         loss_u=loss_u.tolist(),
@@ -211,6 +214,8 @@ class Actors:
         if not b.silent[i]:
             events.append((t, APP_CLOSE, len(events), 0, 0, 0))
             last = t
+        if b.tail_held[i] and searches:  # killed before the SDK flushed
+            route.hold(searches[-1][0], t + b.offline_len[i])
         send(route, events, sent)
         self.free_at[u] = t
         self.active -= 1

@@ -40,6 +40,8 @@ class VisitDelivery:
         "drift",
         "off_start",
         "off_end",
+        "held_after",
+        "held_until",
         "fates",
     )
 
@@ -52,7 +54,14 @@ class VisitDelivery:
         self.drift = drift
         self.off_start = off_start
         self.off_end = off_end
+        self.held_after = 1 << 30  # events numbered above this wait on the device
+        self.held_until = -math.inf
         self.fates: list[tuple] = []
+
+    def hold(self, after_n: int, until: float) -> None:
+        """Keep the events numbered above ``after_n`` on the device until ``until``."""
+        self.held_after = after_n
+        self.held_until = until
 
 
 class Delivery:
@@ -62,8 +71,8 @@ class Delivery:
         d = scenario.delivery
         self.perfect = d.perfect
         self.loss = d.loss.model_dump()
-        self.dup_p = d.duplicates.prob
-        self.log_dup_p = math.log(self.dup_p) if self.dup_p > 0 else 0.0
+        self.dup_p = d.duplicates.prob.model_dump()
+        self.log_dup_p = {k: math.log(p) if p > 0 else 0.0 for k, p in self.dup_p.items()}
         self.offline = d.offline.rate_per_day > 0
         self.offset = population.clock_offset_s.tolist()
         self.drift = population.clock_drift.tolist()
@@ -105,12 +114,17 @@ class Delivery:
             if b.loss_u[j] < loss[kind]:
                 fates.append((stamped, None, 0, False))
                 continue
-            offline = v.off_start <= t < v.off_end
-            r = (v.off_end if offline else t) + delay[j]
+            if n > v.held_after:
+                offline, sent_at = True, v.held_until
+            elif v.off_start <= t < v.off_end:
+                offline, sent_at = True, v.off_end
+            else:
+                offline, sent_at = False, t
+            r = sent_at + delay[j]
             push(heap, (r, next(order), stamped, kind, u, visit, n, q, sn, rank))
             copies = 0
-            if b.dup_u[j] < dup_p:
-                copies = min(MAX_COPIES, int(math.log(b.dup_u[j]) / self.log_dup_p))
+            if b.dup_u[j] < dup_p[kind]:
+                copies = min(MAX_COPIES, int(math.log(b.dup_u[j]) / self.log_dup_p[kind]))
                 for c in range(1, copies + 1):
                     push(
                         heap,

@@ -202,28 +202,46 @@ class Clicks(Model):
     examination_decay: float = Field(1.0, ge=0.0)
 
 
-class Offline(Model):
-    """Analytics upload outages: events are buffered on the device, sent on reconnect."""
-
-    rate_per_day: float = Field(0.0, ge=0.0)
-    duration: DurationDist = LogNormal(dist="lognormal", median="2h", sigma=1.0)
-
-
-class Duplicates(Model):
-    """At-least-once retries: an event is delivered again after a delay."""
-
-    prob: float = Field(0.0, ge=0.0, le=0.9)
-    delay: DurationDist = Exponential(dist="exponential", mean="30s")
-
-
-class Loss(Model):
-    """Probability that an event of each type never reaches the collector."""
+class PerType(Model):
+    """A probability for each event type."""
 
     app_open: Probability = 0.0
     search: Probability = 0.0
     results: Probability = 0.0
     click: Probability = 0.0
     app_close: Probability = 0.0
+
+
+class Offline(Model):
+    """Events that wait on the device and arrive together, up to hours late.
+
+    Outages: each device loses its upload channel ``rate_per_day`` times a day (the next
+    outage starts an exponential time after a visit starts, once the last one is over) for
+    ``duration``; events generated meanwhile are sent when it ends. Killed apps: with
+    ``unflushed_tail_prob`` the app dies before the SDK flushes, and the events after the
+    visit's last search (its results, clicks, close) are sent on the next launch,
+    ``duration`` after the visit ends.
+    """
+
+    rate_per_day: float = Field(0.0, ge=0.0)
+    unflushed_tail_prob: Probability = 0.0
+    duration: DurationDist = LogNormal(dist="lognormal", median="2h", sigma=1.0)
+
+
+class Duplicates(Model):
+    """At-least-once retries: an event of each type is delivered again with ``prob`` (and
+    again with ``prob`` squared...), ``delay`` after the previous delivery."""
+
+    prob: PerType = PerType()
+    delay: DurationDist = Exponential(dist="exponential", mean="30s")
+
+    @field_validator("prob")
+    @classmethod
+    def _below_one(cls, v: PerType) -> PerType:
+        for kind, p in v.model_dump().items():
+            if p > 0.9:
+                raise ValueError(f"{kind}: expected a probability <= 0.9 (got {p})")
+        return v
 
 
 class ClockSkew(Model):
@@ -239,7 +257,7 @@ class Delivery(Model):
     delay: DurationDist = LogNormal(dist="lognormal", median="60ms", sigma=0.6)
     offline: Offline = Offline()
     duplicates: Duplicates = Duplicates()
-    loss: Loss = Loss()
+    loss: PerType = PerType()
     clock_skew: ClockSkew = ClockSkew()
 
     @property
@@ -247,7 +265,8 @@ class Delivery(Model):
         """True when only the network delay applies."""
         return (
             self.offline.rate_per_day == 0
-            and self.duplicates.prob == 0
+            and self.offline.unflushed_tail_prob == 0
+            and not any(self.duplicates.prob.model_dump().values())
             and not any(self.loss.model_dump().values())
             and self.clock_skew.offset_sd == 0
             and self.clock_skew.drift_ppm_sd == 0

@@ -44,3 +44,10 @@ def test_events_of_a_session_are_in_ts_then_arrival_order(sessionize):
     events = [ev(5, "b"), ev(3, "a"), ev(5, "c"), ev(4, "d")]
     sessions, _, _ = sessionize(events, lateness_s=10)
     assert [e.event_id for e in sessions[0].events] == ["a", "d", "b", "c"]
+
+
+def test_dedup_off_keeps_repeated_deliveries(sessionize):
+    events = [ev(0, "a"), ev(1, "b"), ev(1, "b"), ev(2, "c")]
+    sessions, _, counts = sessionize(events, dedup=False)
+    assert [e.event_id for e in sessions[0].events] == ["a", "b", "b", "c"]
+    assert counts.duplicates == 0 and counts.accepted == 4

@@ -1,0 +1,181 @@
+"""The timeout sweep: one simulated stream, sessionized at each gap and lateness."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import orjson
+
+from sessionizer import resolve
+from sessionizer.records import read_events
+from sessionsim.check import build_report, measure
+from sessionsim.files import load_truth, open_input
+from sessionsim.pipeline import settings_of
+from sessionsim.scenario import RunScenario, SessionizerSpec
+from sessionsim.scoring import Scorer
+from simulator import simulate_to_dir
+from simulator.durations import format_duration
+from simulator.sinks import OutputSet
+
+__all__ = ["best", "plot_sweep", "recommendation", "run_sweep"]
+
+COLUMNS = [
+    "gap",
+    "lateness",
+    "gap_s",
+    "lateness_s",
+    "ctr_true",
+    "ctr_observable",
+    "ctr_measured",
+    "ctr_error",
+    "ctr_abs_error",
+    "ctr_error_sessionizer",
+    "ctr_error_data",
+    "sessions_true",
+    "sessions_found",
+    "sessions_exact",
+    "splits",
+    "merges",
+    "split_rate",
+    "merge_rate",
+    "pairwise_precision",
+    "pairwise_recall",
+    "pairwise_f1",
+    "late_events",
+    "duplicates",
+]
+
+
+def _row(report: dict, spec: SessionizerSpec) -> dict:
+    row = {k: report.get(k) for k in COLUMNS}
+    row.update(
+        gap_s=spec.gap,
+        lateness_s=spec.lateness,
+        split_rate=report["splits"] / report["sessions_true"] if report["sessions_true"] else 0.0,
+        merge_rate=report["merges"] / report["sessions_found"] if report["sessions_found"] else 0.0,
+    )
+    return row
+
+
+def best(rows: list[dict]) -> dict:
+    """The setting with the least session error (highest pairwise F1; then CTR error)."""
+    return max(rows, key=lambda r: (r["pairwise_f1"], -(r["ctr_abs_error"] or 0.0)))
+
+
+def recommendation(rows: list[dict]) -> str:
+    b = best(rows)
+    err = "n/a" if b["ctr_error"] is None else f"{100 * b['ctr_error']:+.3f} pp"
+    return (
+        f"recommended: gap {b['gap']}, lateness {b['lateness']} "
+        f"(pairwise F1 {b['pairwise_f1']:.4f}, splits {b['split_rate']:.1%}, "
+        f"merges {b['merge_rate']:.1%}, CTR error {err})"
+    )
+
+
+def run_sweep(
+    scenario: RunScenario,
+    out: Path,
+    gaps: list[float],
+    latenesses: list[float],
+    base: SessionizerSpec,
+    progress: Callable | None = None,
+    on_setting: Callable[[dict], None] | None = None,
+) -> list[dict]:
+    """Simulate into ``out`` once; sessionize its events at every (gap, lateness)."""
+    simulate_to_dir(scenario, out, progress)
+    truth_scorer = Scorer()
+    truth = load_truth(out, truth_scorer)
+    events_path = out / "events.jsonl"
+    with open_input(str(events_path)) as f:
+        for e in read_events(f, str(events_path)):
+            truth_scorer.add_delivered(e.event_id)
+    rows = []
+    for lateness in latenesses:
+        for gap in gaps:
+            spec = base.model_copy(
+                update={
+                    "gap": gap,
+                    "lateness": lateness,
+                    "label": (f"gap {format_duration(gap)}, lateness {format_duration(lateness)}"),
+                }
+            )
+            config = spec.config()
+            scorer = truth_scorer.for_another_run()
+            sessionizer = resolve(spec.sessionizer)(config)
+            with open_input(str(events_path)) as f:
+                totals = measure(sessionizer, read_events(f, str(events_path)), config, scorer)
+            report = build_report(
+                truth, totals.summary(), scorer.score(), sessionizer.counts, settings_of(spec)
+            )
+            rows.append(_row(report, spec))
+            if on_setting is not None:
+                on_setting(rows[-1])
+    with OutputSet(out) as outputs:
+        table = io.StringIO()
+        writer = csv.DictWriter(table, fieldnames=COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        outputs.open("sweep.csv").write(table.getvalue().encode())
+        outputs.open("sweep.json").write(
+            orjson.dumps(
+                {"rows": rows, "best": best(rows), "recommendation": recommendation(rows)},
+                option=orjson.OPT_INDENT_2,
+            )
+        )
+        outputs.open("sweep.png").write(plot_sweep(rows, title=str(out)))
+    return rows
+
+
+def plot_sweep(rows: list[dict], title: str) -> bytes:
+    """Return a PNG: CTR error, split rate and merge rate against gap, a line per lateness."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5), constrained_layout=True)
+    panels = [
+        ("ctr_error", "CTR error (measured - true), pp", 100.0),
+        ("split_rate", "split rate (true visits cut)", 1.0),
+        ("merge_rate", "merge rate (sessions joining visits)", 1.0),
+    ]
+    b = best(rows)
+    for ax, (key, label, scale) in zip(axes, panels):
+        styles = ["-", "--", ":", "-."]
+        for k, lateness in enumerate(sorted({r["lateness_s"] for r in rows})):
+            line = sorted(
+                (r for r in rows if r["lateness_s"] == lateness), key=lambda r: r["gap_s"]
+            )
+            ax.plot(
+                [r["gap_s"] for r in line],
+                [(r[key] or 0.0) * scale for r in line],
+                marker="o",
+                label=f"lateness {format_duration(lateness)}",
+            )
+        ax.plot(
+            [b["gap_s"]],
+            [(b[key] or 0.0) * scale],
+            marker="*",
+            markersize=18,
+            color="crimson",
+            linestyle="none",
+            label="best (highest pairwise F1)",
+        )
+        gaps = sorted({r["gap_s"] for r in rows})
+        ax.set_xscale("log")
+        ax.set_xticks(gaps, [format_duration(g) for g in gaps])
+        ax.minorticks_off()
+        ax.set_xlabel("session gap")
+        ax.set_title(label)
+        ax.grid(alpha=0.3)
+        if key == "ctr_error":
+            ax.axhline(0.0, color="black", linewidth=0.8)
+    axes[0].legend(fontsize=8)
+    fig.suptitle(f"{title}: {recommendation(rows)}", fontsize=10)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return buf.getvalue()
