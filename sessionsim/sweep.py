@@ -152,7 +152,9 @@ def plot_sweep(rows: list[dict], title: str) -> bytes:
             ax.plot(
                 [r["gap_s"] for r in line],
                 [(r[key] or 0.0) * scale for r in line],
-                marker="o",
+                marker="os^D"[k % 4],
+                linestyle=styles[k % 4],
+                alpha=0.85,
                 label=f"lateness {format_duration(lateness)}",
             )
         ax.plot(

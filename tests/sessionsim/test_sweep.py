@@ -1,0 +1,86 @@
+"""`sessionsim sweep`: files, plot, and agreement with a direct check."""
+
+from __future__ import annotations
+
+import csv
+
+import orjson
+
+from tests.conftest import SCENARIOS
+from tests.helpers import run_cli
+
+
+def test_sweep_writes_csv_json_png_and_matches_check(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "sweep"
+    code, stdout, err = run_cli(
+        capsys,
+        monkeypatch,
+        "sweep",
+        str(SCENARIOS / "long_pauses.yaml"),
+        "--users",
+        "200",
+        "--duration",
+        "12h",
+        "--gap",
+        "1m,30m,2h",
+        "--lateness",
+        "0s,1m",
+        "--out",
+        str(out),
+    )
+    assert code == 0, err
+    rows = list(csv.DictReader((out / "sweep.csv").open()))
+    assert [(r["gap"], r["lateness"]) for r in rows] == [
+        ("1m", "0s"),
+        ("30m", "0s"),
+        ("2h", "0s"),
+        ("1m", "1m"),
+        ("30m", "1m"),
+        ("2h", "1m"),
+    ]
+    sweep = orjson.loads((out / "sweep.json").read_bytes())
+    assert len(sweep["rows"]) == 6 and sweep["recommendation"] in stdout
+    best = sweep["best"]
+    assert best["pairwise_f1"] == max(r["pairwise_f1"] for r in sweep["rows"])
+    png = (out / "sweep.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 20_000
+    # Longer gaps split less and merge more.
+    by_gap = {r["gap"]: r for r in sweep["rows"] if r["lateness"] == "1m"}
+    assert by_gap["1m"]["split_rate"] > by_gap["30m"]["split_rate"] > by_gap["2h"]["split_rate"]
+    assert by_gap["1m"]["merge_rate"] <= by_gap["30m"]["merge_rate"] <= by_gap["2h"]["merge_rate"]
+    # A setting's metrics equal a direct check at that setting.
+    code, _, err = run_cli(
+        capsys, monkeypatch, "check", str(out), "--gap", "30m", "--lateness", "1m"
+    )
+    assert code == 0, err
+    direct = orjson.loads((out / "report.json").read_bytes())
+    row = next(r for r in sweep["rows"] if r["gap"] == "30m" and r["lateness"] == "1m")
+    for key in (
+        "ctr_measured",
+        "ctr_error",
+        "sessions_found",
+        "sessions_exact",
+        "splits",
+        "merges",
+        "pairwise_precision",
+        "pairwise_recall",
+        "pairwise_f1",
+        "late_events",
+        "duplicates",
+    ):
+        assert row[key] == direct[key], key
+
+
+def test_sweep_rejects_a_bad_gap_list(tmp_path, capsys, monkeypatch):
+    code, _, err = run_cli(
+        capsys,
+        monkeypatch,
+        "sweep",
+        str(SCENARIOS / "baseline.yaml"),
+        "--gap",
+        "1m,soon",
+        "--out",
+        str(tmp_path / "o"),
+    )
+    assert code == 2 and err.strip().startswith("sessionsim: --gap:") and "soon" in err
+    assert not (tmp_path / "o").exists()
