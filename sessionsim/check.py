@@ -14,11 +14,11 @@ __all__ = ["GATE_FAILED", "build_report", "format_report", "gate_failures", "mea
 GATE_FAILED = 3  # exit status when a --max-*/--min-* gate fails
 
 
-def tap(events: Iterable[Event], scorer: Scorer) -> Iterator[Event]:
-    """Pass events through, recording each as delivered."""
-    add = scorer.add_delivered
+def tap(events: Iterable[Event], scorer: Scorer, labels: dict[str, object]) -> Iterator[Event]:
+    """Pass events through, recording each as delivered (``labels``: event id -> visit)."""
+    deliver, label_of = scorer.deliver, labels.get
     for e in events:
-        add(e.event_id)
+        deliver(e.event_id, label_of(e.event_id))
         yield e
 
 
@@ -34,12 +34,14 @@ def measure(
     totals = CtrTotals()
     for out in sessionizer.sessionize(events):
         if isinstance(out, Late):
+            if scorer is not None:
+                scorer.late(out.event.event_id)
             if late_out is not None:
                 late_out.write(late_line(out))
             continue
         searches, clicked, clicks = totals.add(searches_of(out.events, config.attribution))
         if scorer is not None:
-            scorer.add_found([e.event_id for e in out.events])
+            scorer.found([e.event_id for e in out.events])
         if sessions_out is not None:
             sessions_out.write(session_line(out, searches, clicked, clicks))
     return totals

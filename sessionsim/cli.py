@@ -13,12 +13,11 @@ from pydantic import ValidationError
 from sessionizer import SessionizerError, resolve
 from sessionizer.records import read_events
 from sessionsim.check import GATE_FAILED, build_report, format_report, gate_failures, measure, tap
-from sessionsim.files import load_truth, open_input, read_sessions
+from sessionsim.files import load_truth, new_scorer, open_input, read_sessions
 from sessionsim.pipeline import run_scenario, settings_of
 from sessionsim.progress import sim_progress
 from sessionsim.report import format_simulation, format_sweep
 from sessionsim.scenario import RunScenario, SessionizerSpec
-from sessionsim.scoring import Scorer
 from sessionsim.sweep import recommendation, run_sweep
 from simulator import SimulatorError, load_scenario, simulate_to_dir
 from simulator.durations import parse_duration
@@ -203,11 +202,11 @@ def sessionize(events, out, late_path, summary_path, **options):
 def check(run_dir, sessions_file, max_ctr_error, min_pairwise_f1, **options):
     """Sessionize RUN_DIR/events.jsonl (or read --sessions) and score against RUN_DIR/truth."""
     spec = _spec(options)
-    scorer = Scorer()
-    truth = load_truth(run_dir, scorer)
+    truth, labels, delivered = load_truth(run_dir)
+    scorer = new_scorer(delivered)
     events_path = run_dir / "events.jsonl"
     with open_input(str(events_path)) as f:
-        events = tap(read_events(f, str(events_path)), scorer)
+        events = tap(read_events(f, str(events_path)), scorer, labels)
         if sessions_file is not None:
             for _ in events:  # only the delivered ids are needed
                 pass

@@ -13,7 +13,7 @@ import orjson
 from sessionizer import SessionizerError
 from sessionsim.scoring import Scorer
 
-__all__ = ["load_truth", "open_input", "read_sessions"]
+__all__ = ["load_truth", "new_scorer", "open_input", "read_sessions"]
 
 
 @contextmanager
@@ -51,8 +51,9 @@ def _ids(path: Path, number: int, obj: dict) -> list[str]:
     return ids
 
 
-def load_truth(run_dir: Path, scorer: Scorer) -> dict:
-    """Feed the true visits to ``scorer``; return the truth summary."""
+def load_truth(run_dir: Path) -> tuple[dict, dict[str, int], list[int]]:
+    """Return the truth summary, each event's true visit (by index) and, per visit, how
+    many of its events were delivered."""
     summary_path = run_dir / "truth" / "summary.json"
     if not summary_path.is_file():
         raise SessionizerError(f"{run_dir}: not a run directory (no truth/summary.json)")
@@ -60,17 +61,37 @@ def load_truth(run_dir: Path, scorer: Scorer) -> dict:
         summary = orjson.loads(summary_path.read_bytes())
     except orjson.JSONDecodeError as e:
         raise SessionizerError(f"{summary_path}: invalid JSON: {e}") from None
+    labels: dict[str, int] = {}
     sessions = run_dir / "truth" / "sessions.jsonl"
     for number, obj in _lines(sessions):
-        scorer.add_visit(str(obj.get("session_id")), _ids(sessions, number, obj))
-    return summary
+        label = number - 1
+        for eid in _ids(sessions, number, obj):
+            labels[eid] = label
+    delivered = [0] * (len(labels) and max(labels.values()) + 1)
+    events = run_dir / "truth" / "events.jsonl"
+    for number, obj in _lines(events):
+        count = obj.get("deliveries")
+        if not isinstance(count, int) or obj.get("event_id") not in labels:
+            raise SessionizerError(
+                f"{events}:{number}: expected an event of the truth with its deliveries"
+            )
+        delivered[labels[obj["event_id"]]] += count > 0
+    return summary, labels, delivered
+
+
+def new_scorer(delivered: list[int]) -> Scorer:
+    """Return a scorer that knows how many events of each true visit were delivered."""
+    scorer = Scorer()
+    for label, count in enumerate(delivered):
+        scorer.expect(label, count)
+    return scorer
 
 
 def read_sessions(path: Path, scorer: Scorer) -> dict:
     """Feed sessions produced elsewhere to ``scorer``; return their summed CTR counts."""
     totals = {"searches": 0, "clicked_searches": 0, "clicks": 0}
     for number, obj in _lines(path):
-        scorer.add_found(_ids(path, number, obj))
+        scorer.found(_ids(path, number, obj))
         for key in totals:
             value = obj.get(key)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:

@@ -9,7 +9,7 @@ from pathlib import Path
 import orjson
 
 from sessionizer import Event, resolve
-from sessionsim.check import build_report, measure, tap
+from sessionsim.check import build_report, measure
 from sessionsim.scenario import RunScenario, SessionizerSpec
 from sessionsim.scoring import Scorer
 from simulator import Simulation
@@ -17,7 +17,7 @@ from simulator.durations import format_duration
 from simulator.engine import open_outputs, prepare_dir, write_summary
 from simulator.events import CLICK, RESULTS, SEARCH
 from simulator.sinks import EventSink, OutputSet
-from simulator.truth import Ledger
+from simulator.truth import Ledger, visit_label
 
 __all__ = ["run_scenario", "settings_of", "sim_events"]
 
@@ -25,11 +25,16 @@ _HAS_SEARCH_ID = frozenset({SEARCH, RESULTS, CLICK})
 
 
 def sim_events(
-    sim: Simulation, ledger: Ledger, sink: EventSink | None = None, progress=None
+    sim: Simulation,
+    ledger: Ledger,
+    sink: EventSink | None = None,
+    progress=None,
+    scorer: Scorer | None = None,
 ) -> Iterator[Event]:
     """Yield the simulation's delivered events as sessionizer events, in arrival order.
 
     The fields equal what parsing ``events.jsonl`` gives (ts floored to the millisecond).
+    With ``scorer``, each delivery is recorded with its true visit.
     """
     codec, pop, results = sim.codec, sim.population, sim.vocabulary.results
     event_id, user_id, start_ms = codec.event_id, pop.user_id, codec.start_ms
@@ -38,8 +43,11 @@ def sim_events(
         if sink is not None:
             sink.write(batch)
         for _, _, ts, kind, u, visit, n, q, sn, rank in batch:
+            eid = event_id(u, visit, n)
+            if scorer is not None:
+                scorer.deliver(eid, visit_label(u, visit))
             yield Event(
-                event_id(u, visit, n),
+                eid,
                 kind,
                 user_id(u),
                 start_ms + int(ts * 1000.0),
@@ -77,13 +85,13 @@ def _check_one(
     scorer = Scorer()
     sink, sessions_out, late_out = None, None, None
     if outputs is not None and write_run:
-        sink, ledger = open_outputs(outputs, sim, on_visit=scorer.add_visit)
+        sink, ledger = open_outputs(outputs, sim, on_visit=scorer.expect)
     else:
-        ledger = Ledger(sim.codec, on_visit=scorer.add_visit)
+        ledger = Ledger(sim.codec, on_visit=scorer.expect)
     if outputs is not None:
         sessions_out = outputs.open(f"sessions{suffix}.jsonl")
         late_out = outputs.open(f"sessions{suffix}.late.jsonl")
-    events = tap(sim_events(sim, ledger, sink, progress), scorer)
+    events = sim_events(sim, ledger, sink, progress, scorer)
     totals = measure(sessionizer, events, config, scorer, sessions_out, late_out)
     report = build_report(
         sim.summary, totals.summary(), scorer.score(), sessionizer.counts, settings_of(spec)

@@ -1,10 +1,15 @@
-"""Scoring sessions against true visits (SESSIONS.md section 5), whoever made them."""
+"""Scoring sessions against true visits (SESSIONS.md section 5), whoever made them.
+
+Streaming: a true visit is scored once every delivered event of it has been placed (in a
+found session, or as late), then forgotten, so memory grows with the visits that still have
+events in flight. Pairs are counted over distinct event ids: a duplicate delivery kept in
+a session (dedup off) changes CTR, not the grouping scores.
+"""
 
 from __future__ import annotations
 
 import math
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 __all__ = ["SessionScore", "Scorer", "wilson_interval"]
 
@@ -39,72 +44,108 @@ class SessionScore:
     unknown_events: int
 
 
-@dataclass
+class _Visit:
+    __slots__ = ("ids", "placed", "expected", "where")
+
+    def __init__(self) -> None:
+        self.ids: set[str] = set()  # delivered so far
+        self.placed: set[str] = set()  # in a found session or late
+        self.expected: int | None = None  # distinct events delivered in all (from the truth)
+        self.where: list[tuple[int, bool]] = []  # per found session: (its events, pure?)
+
+
 class Scorer:
-    """Collect true visits, delivered event ids and found sessions; then score.
+    """Feed it deliveries, expectations, found sessions and late events; then ``score``."""
 
-    Memory holds one entry per event of the run: scoring is a join over the whole run.
-    """
+    def __init__(self) -> None:
+        self._label: dict[str, object] = {}  # event id -> its visit, while the visit is open
+        self._open: dict[object, _Visit] = {}
+        self._done: set[object] = set()
+        self.sessions_true = self.sessions_exact = self.splits = self.merges = 0
+        self.sessions_found = self.unknown = 0
+        self.true_pairs = self.found_pairs = self.tp = 0
 
-    _visit_of: dict[str, int] = field(default_factory=dict)
-    _visits: list[list[str]] = field(default_factory=list)
-    _delivered: set[str] = field(default_factory=set)
-    _found_of: dict[str, int] = field(default_factory=dict)
-    _found_sizes: list[int] = field(default_factory=list)
+    def deliver(self, event_id: str, label: object) -> None:
+        """Record that an event of true visit ``label`` reached the collector."""
+        if event_id in self._label or label is None or label in self._done:
+            return
+        visit = self._open.get(label)
+        if visit is None:
+            visit = self._open[label] = _Visit()
+        visit.ids.add(event_id)
+        self._label[event_id] = label
 
-    def add_visit(self, session_id: str, event_ids: list[str]) -> None:
-        """Record one true visit and every event generated in it."""
-        index = len(self._visits)
-        self._visits.append(event_ids)
-        for eid in event_ids:
-            self._visit_of[eid] = index
+    def expect(self, label: object, delivered: int) -> None:
+        """Record how many distinct events of visit ``label`` will be delivered in all."""
+        if delivered == 0:
+            self._done.add(label)
+            return
+        visit = self._open.get(label)
+        if visit is None:
+            visit = self._open[label] = _Visit()
+        visit.expected = delivered
+        self._settle(label, visit)
 
-    def add_delivered(self, event_id: str) -> None:
-        """Record that an event reached the collector (duplicates count once)."""
-        self._delivered.add(event_id)
+    def late(self, event_id: str) -> None:
+        """Record an event the sessionizer rejected as late."""
+        label = self._label.get(event_id)
+        if label is not None:
+            visit = self._open[label]
+            visit.placed.add(event_id)
+            self._settle(label, visit)
 
-    def add_found(self, event_ids: list[str]) -> None:
+    def found(self, event_ids: list[str]) -> None:
         """Record one session a sessionizer reported."""
-        index = len(self._found_sizes)
-        self._found_sizes.append(len(event_ids))
-        for eid in event_ids:
-            self._found_of[eid] = index
+        ids = dict.fromkeys(event_ids)
+        self.sessions_found += 1
+        self.found_pairs += _pairs(len(ids))
+        by_visit: dict[object, list[str]] = {}
+        for eid in ids:
+            label = self._label.get(eid)
+            if label is None:
+                self.unknown += 1
+            else:
+                by_visit.setdefault(label, []).append(eid)
+        self.merges += len(by_visit) > 1
+        pure = len(by_visit) == 1 and len(ids) == len(next(iter(by_visit.values()), ()))
+        for label, members in by_visit.items():
+            self.tp += _pairs(len(members))
+            visit = self._open[label]
+            visit.where.append((len(members), pure))
+            visit.placed.update(members)
+            self._settle(label, visit)
 
-    def for_another_run(self) -> Scorer:
-        """Return a scorer sharing this one's truth and deliveries, with no sessions found."""
-        return Scorer(self._visit_of, self._visits, self._delivered)
+    def _settle(self, label: object, visit: _Visit, final: bool = False) -> None:
+        if not final and (visit.expected is None or len(visit.placed) < visit.expected):
+            return
+        m = visit.expected if visit.expected is not None else len(visit.ids)
+        self.sessions_true += 1
+        self.true_pairs += _pairs(m)
+        self.splits += len(visit.where) > 1
+        self.sessions_exact += visit.where == [(m, True)]
+        for eid in visit.ids:
+            self._label.pop(eid, None)
+        del self._open[label]
+        self._done.add(label)
 
     def score(self) -> SessionScore:
-        delivered, found_of, sizes = self._delivered, self._found_of, self._found_sizes
-        visits_in_found = Counter()  # found session -> how many true visits it holds
-        sessions_true = splits = true_pairs = tp = exact = 0
-        for event_ids in self._visits:
-            seen = [eid for eid in event_ids if eid in delivered]
-            if not seen:
-                continue
-            sessions_true += 1
-            true_pairs += _pairs(len(seen))
-            where = Counter(found_of[eid] for eid in seen if eid in found_of)
-            for f, c in where.items():
-                visits_in_found[f] += 1
-                tp += _pairs(c)
-            if len(where) > 1:
-                splits += 1
-            elif len(where) == 1:
-                ((f, c),) = where.items()
-                exact += c == len(seen) == sizes[f]
-        found_pairs = sum(_pairs(n) for n in sizes)
-        precision = tp / found_pairs if found_pairs else 1.0
-        recall = tp / true_pairs if true_pairs else 1.0
+        """Settle the visits still open (events never placed) and return the scores."""
+        for label, visit in list(self._open.items()):
+            self._settle(label, visit, final=True)
+        precision = self.tp / self.found_pairs if self.found_pairs else 1.0
+        recall = self.tp / self.true_pairs if self.true_pairs else 1.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         return SessionScore(
-            sessions_true=sessions_true,
-            sessions_found=len(sizes),
-            sessions_exact=exact,
-            splits=splits,
-            merges=sum(1 for n in visits_in_found.values() if n > 1),
+            sessions_true=self.sessions_true,
+            sessions_found=self.sessions_found,
+            sessions_exact=self.sessions_exact,
+            splits=self.splits,
+            merges=self.merges,
             pairwise_precision=precision,
             pairwise_recall=recall,
             pairwise_f1=f1,
-            unknown_events=sum(1 for eid in found_of if eid not in self._visit_of),
+            unknown_events=self.unknown,
         )
+
+    def open_visits(self) -> int:
+        return len(self._open)

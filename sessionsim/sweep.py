@@ -11,11 +11,10 @@ import orjson
 
 from sessionizer import resolve
 from sessionizer.records import read_events
-from sessionsim.check import build_report, measure
-from sessionsim.files import load_truth, open_input
+from sessionsim.check import build_report, measure, tap
+from sessionsim.files import load_truth, new_scorer, open_input
 from sessionsim.pipeline import settings_of
 from sessionsim.scenario import RunScenario, SessionizerSpec
-from sessionsim.scoring import Scorer
 from simulator import simulate_to_dir
 from simulator.durations import format_duration
 from simulator.sinks import OutputSet
@@ -86,12 +85,8 @@ def run_sweep(
 ) -> list[dict]:
     """Simulate into ``out`` once; sessionize its events at every (gap, lateness)."""
     simulate_to_dir(scenario, out, progress)
-    truth_scorer = Scorer()
-    truth = load_truth(out, truth_scorer)
+    truth, labels, delivered = load_truth(out)
     events_path = out / "events.jsonl"
-    with open_input(str(events_path)) as f:
-        for e in read_events(f, str(events_path)):
-            truth_scorer.add_delivered(e.event_id)
     rows = []
     for lateness in latenesses:
         for gap in gaps:
@@ -103,10 +98,11 @@ def run_sweep(
                 }
             )
             config = spec.config()
-            scorer = truth_scorer.for_another_run()
+            scorer = new_scorer(delivered)
             sessionizer = resolve(spec.sessionizer)(config)
             with open_input(str(events_path)) as f:
-                totals = measure(sessionizer, read_events(f, str(events_path)), config, scorer)
+                events = tap(read_events(f, str(events_path)), scorer, labels)
+                totals = measure(sessionizer, events, config, scorer)
             report = build_report(
                 truth, totals.summary(), scorer.score(), sessionizer.counts, settings_of(spec)
             )

@@ -14,7 +14,13 @@ if TYPE_CHECKING:
     from simulator.events import EventCodec
     from simulator.sinks import AtomicFile
 
-__all__ = ["Ledger"]
+__all__ = ["Ledger", "visit_label"]
+
+
+def visit_label(user: int, visit: int) -> int:
+    """Return an integer naming one true visit (user index and the user's visit number)."""
+    return (user << 20) | visit
+
 
 _FLUSH_LINES = 4096
 _NL = orjson.OPT_APPEND_NEWLINE
@@ -53,7 +59,7 @@ class Ledger:
         sessions_out: AtomicFile | None = None,
         searches_out: AtomicFile | None = None,
         events_out: AtomicFile | None = None,
-        on_visit: Callable[[str, list[str]], None] | None = None,
+        on_visit: Callable[[int, int], None] | None = None,
     ) -> None:
         self.codec = codec
         self.outputs = (sessions_out, searches_out, events_out)
@@ -96,37 +102,38 @@ class Ledger:
         self.clicked_searches += clicked
         self.clicks += clicks
         self.generated += len(events)
+        delivered = 0
         for (_, kind, *_), (_, _, deliveries, offline) in zip(events, fates):
             if deliveries:
-                self.delivered += 1
+                delivered += 1
                 self.deliveries += deliveries
                 self.offline_buffered += offline
             else:
                 self.lost[kind] += 1
+        self.delivered += delivered
+        if self.on_visit is not None:
+            self.on_visit(visit_label(u, seq), delivered)
         for k, value in enumerate(_observable(events, fates)):
             self.observable[k] += value
-        if self.on_visit is None and self.outputs[0] is None:
+        if self.outputs[0] is None:
             return
         codec = self.codec
         user_id = codec.population.user_id(u)
         session_id = f"{user_id}.v{seq}"
         event_ids = [codec.event_id(u, seq, n) for n in range(len(events))]
-        if self.on_visit is not None:
-            self.on_visit(session_id, event_ids)
-        if self.outputs[0] is not None:
-            self._write(
-                u,
-                session_id,
-                user_id,
-                event_ids,
-                events,
-                fates,
-                start_s,
-                end_s,
-                searches,
-                clicked,
-                clicks,
-            )
+        self._write(
+            u,
+            session_id,
+            user_id,
+            event_ids,
+            events,
+            fates,
+            start_s,
+            end_s,
+            searches,
+            clicked,
+            clicks,
+        )
 
     def _write(
         self,
