@@ -69,8 +69,13 @@ def _isolated(case, overrides: dict) -> dict:
     parent, child = ctx.Pipe()
     proc = ctx.Process(target=_child, args=(case, overrides, child))
     proc.start()
-    result = parent.recv()
-    proc.join()
+    child.close()  # so that a crashed child ends recv() instead of hanging it
+    try:
+        result = parent.recv()
+    except EOFError:
+        raise RuntimeError(f"benchmark case {case.__name__} crashed (see above)") from None
+    finally:
+        proc.join()
     return result
 
 

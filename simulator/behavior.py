@@ -169,22 +169,33 @@ class Actors:
         self.active = 0
         self.dropped = 0
 
-    def visit(self, b: VisitBatch, i: int):
-        """Play visit ``i`` of batch ``b``; started by the scheduler at its start time."""
+    def start(self, b: VisitBatch, i: int):
+        """Begin visit ``i`` of ``b`` at its start time.
+
+        Return the SimPy process body that plays its searches, or None when there is none
+        to play (the arrival was dropped, or the visit has no search and ends at once).
+        """
         u = b.user[i]
         t = b.start[i]
         if self.free_at[u] + self.min_gap > t:
             self.dropped += 1  # the user is still in (or just left) the app
-            return
+            return None
         seq = self.visits[u]
         self.visits[u] = seq + 1
+        route = self.delivery.open_visit(b, i, u, seq, t)
+        events = [(t, APP_OPEN, 0, 0, 0, 0)]  # (true t, type, n, query, search n, rank)
+        if b.search_lo[i] == b.search_lo[i + 1]:
+            self._finish(b, i, u, seq, route, events, 0, t, t, [])
+            return None
         self.free_at[u] = np.inf
         self.active += 1
+        return self._searches(b, i, u, seq, route, events)
+
+    def _searches(self, b: VisitBatch, i: int, u: int, seq: int, route, events: list):
+        """Play the visit's searches: one yield to SimPy each, to meet the backend in order."""
         env, backend, send = self.env, self.backend, self.delivery.send
-        route = self.delivery.open_visit(b, i, u, seq, t)
         patience = self.patience[u]
-        start = last = t
-        events = [(t, APP_OPEN, 0, 0, 0, 0)]  # (true t, type, n, query, search n, rank)
+        t = start = last = events[0][0]
         sent = 0
         searches = []
         for s in range(b.search_lo[i], b.search_lo[i + 1]):
@@ -210,13 +221,18 @@ class Actors:
                 events.append((t, CLICK, len(events), q, sn, b.click_rank[c]))
             last = t
             searches.append((sn, search_ts, q, 0 if zero else self.page, c1 - c0, b.p_any[s]))
+        self.active -= 1
+        self._finish(b, i, u, seq, route, events, sent, start, t, searches, last)
+
+    def _finish(self, b, i, u, seq, route, events, sent, start, t, searches, last=None) -> None:
+        """Close the visit after its last action at ``t``; hand everything over."""
+        last = t if last is None else last
         t += b.close_think[i]
         if not b.silent[i]:
             events.append((t, APP_CLOSE, len(events), 0, 0, 0))
             last = t
         if b.tail_held[i] and searches:  # killed before the SDK flushed
             route.hold(searches[-1][0], t + b.offline_len[i])
-        send(route, events, sent)
+        self.delivery.send(route, events, sent)
         self.free_at[u] = t
-        self.active -= 1
-        self.ledger.visit(u, seq, events, route.fates, start, last, searches)
+        self.ledger.visit(u, seq, events, route, start, last, searches)

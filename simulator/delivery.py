@@ -28,7 +28,8 @@ MAX_COPIES = 10
 class VisitDelivery:
     """What delivery needs to know about one visit, and the fate of each of its events.
 
-    ``fates[n]`` is ``(stamped_ts, first_received or None, deliveries, offline)``.
+    ``fate(n, t)`` is ``(stamped_ts, first_received or None, deliveries, offline)``; under
+    perfect delivery (``faultless``) it is derived, not stored.
     """
 
     __slots__ = (
@@ -43,9 +44,12 @@ class VisitDelivery:
         "held_after",
         "held_until",
         "fates",
+        "faultless",
     )
 
-    def __init__(self, user, visit, batch, base, offset, drift, off_start, off_end) -> None:
+    def __init__(
+        self, user, visit, batch, base, offset, drift, off_start, off_end, faultless
+    ) -> None:
         self.user = user
         self.visit = visit
         self.batch = batch
@@ -57,6 +61,13 @@ class VisitDelivery:
         self.held_after = 1 << 30  # events numbered above this wait on the device
         self.held_until = -math.inf
         self.fates: list[tuple] = []
+        self.faultless = faultless
+
+    def fate(self, n: int, t: float) -> tuple:
+        """Return what happened to the visit's event ``n`` (true time ``t``)."""
+        if self.faultless:
+            return (t, t + self.batch.delay[self.base + n], 1, False)
+        return self.fates[n]
 
     def hold(self, after_n: int, until: float) -> None:
         """Keep the events numbered above ``after_n`` on the device until ``until``."""
@@ -91,7 +102,15 @@ class Delivery:
                 self.off_end[user] = self.off_start[user] + b.offline_len[i]
             start, end = self.off_start[user], self.off_end[user]
         return VisitDelivery(
-            user, visit, b, b.event_lo[i], self.offset[user], self.drift[user], start, end
+            user,
+            visit,
+            b,
+            b.event_lo[i],
+            self.offset[user],
+            self.drift[user],
+            start,
+            end,
+            self.perfect,
         )
 
     def send(self, v: VisitDelivery, events: list[tuple], lo: int) -> None:
@@ -102,9 +121,7 @@ class Delivery:
         if self.perfect:
             for k in range(lo, len(events)):
                 t, kind, n, q, sn, rank = events[k]
-                r = t + delay[base + n]
-                push(heap, (r, next(order), t, kind, u, visit, n, q, sn, rank))
-                fates.append((t, r, 1, False))
+                push(heap, (t + delay[base + n], next(order), t, kind, u, visit, n, q, sn, rank))
             return
         loss, dup_p = self.loss, self.dup_p
         for k in range(lo, len(events)):

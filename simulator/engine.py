@@ -118,7 +118,9 @@ class Simulation:
                 yield env.timeout(chunk_start - env.now)
                 for batch, i, t in self._plan_chunk(j, chunk_start, length):
                     yield env.timeout(t - env.now)
-                    env.process(actors.visit(batch, i))
+                    body = actors.start(batch, i)
+                    if body is not None:
+                        env.process(body)
 
         arrivals = env.process(scheduler())
         t = 0.0

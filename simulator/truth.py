@@ -11,6 +11,7 @@ import orjson
 from simulator.events import CLICK, SEARCH
 
 if TYPE_CHECKING:
+    from simulator.delivery import VisitDelivery
     from simulator.events import EventCodec
     from simulator.sinks import AtomicFile
 
@@ -47,7 +48,7 @@ class Ledger:
     """Record each visit as it ends: truth lines (when files are given) and running totals.
 
     A visit arrives as its events ``(t, type, n, query, search_n, rank)`` in true time order,
-    their delivery fates ``(stamped_ts, first_received, deliveries, offline)`` and its
+    their delivery route (whose ``fate(n, t)`` tells what happened to each) and its
     searches ``(n, ts, query, results, clicks, p_click)``, where ``results`` is the number of
     items shown (None: the user gave up waiting) and ``p_click`` the click model's
     probability of any click on that page.
@@ -78,7 +79,7 @@ class Ledger:
         u: int,
         seq: int,
         events: list[tuple],
-        fates: list[tuple],
+        route: VisitDelivery,
         start_s: float,
         end_s: float,
         searches: list[tuple],
@@ -102,19 +103,25 @@ class Ledger:
         self.clicked_searches += clicked
         self.clicks += clicks
         self.generated += len(events)
-        delivered = 0
-        for (_, kind, *_), (_, _, deliveries, offline) in zip(events, fates):
-            if deliveries:
-                delivered += 1
-                self.deliveries += deliveries
-                self.offline_buffered += offline
-            else:
-                self.lost[kind] += 1
+        if route.faultless:  # every event delivered once: observable = behavioural
+            delivered = len(events)
+            self.deliveries += delivered
+            observable = (len(searches), clicked, clicks)
+        else:
+            delivered = 0
+            for (_, kind, *_), (_, _, deliveries, offline) in zip(events, route.fates):
+                if deliveries:
+                    delivered += 1
+                    self.deliveries += deliveries
+                    self.offline_buffered += offline
+                else:
+                    self.lost[kind] += 1
+            observable = _observable(events, route.fates)
         self.delivered += delivered
+        for k, value in enumerate(observable):
+            self.observable[k] += value
         if self.on_visit is not None:
             self.on_visit(visit_label(u, seq), delivered)
-        for k, value in enumerate(_observable(events, fates)):
-            self.observable[k] += value
         if self.outputs[0] is None:
             return
         codec = self.codec
@@ -127,7 +134,7 @@ class Ledger:
             user_id,
             event_ids,
             events,
-            fates,
+            route,
             start_s,
             end_s,
             searches,
@@ -142,7 +149,7 @@ class Ledger:
         user_id,
         event_ids,
         events,
-        fates,
+        route,
         start_s,
         end_s,
         searches,
@@ -184,7 +191,8 @@ class Ledger:
                     option=_NL,
                 )
             )
-        for (t, kind, n, *_), (stamped, received, deliveries, offline) in zip(events, fates):
+        for t, kind, n, *_ in events:
+            stamped, received, deliveries, offline = route.fate(n, t)
             events_lines.append(
                 orjson.dumps(
                     {
