@@ -40,8 +40,7 @@ class EventCodec:
         self.emit_search_id = scenario.emit_search_id
         self.start_ms = round(scenario.start.timestamp() * 1000)
         self._salt = (scenario.seed * 0x9E3779B97F4A7C15) & _M64
-        self._day = -1
-        self._date = ""
+        self._seconds: dict[int, str] = {}
 
     def event_id(self, user: int, visit: int, n: int) -> str:
         """Return an opaque, unique id (splitmix64 of the event's coordinates)."""
@@ -52,15 +51,14 @@ class EventCodec:
         return f"{z ^ (z >> 31):016x}"
 
     def iso(self, t_s: float) -> str:
-        """Return sim time ``t_s`` as ISO 8601 UTC with milliseconds (floored)."""
-        day, ms = divmod(self.start_ms + int(t_s * 1000.0), 86_400_000)
-        if day != self._day:
-            self._day = day
-            self._date = time.strftime("%Y-%m-%d", time.gmtime(day * 86400))
-        h, ms = divmod(ms, 3_600_000)
-        m, ms = divmod(ms, 60_000)
-        s, ms = divmod(ms, 1000)
-        return f"{self._date}T{h:02d}:{m:02d}:{s:02d}.{ms:03d}Z"
+        """Return sim time ``t_s`` as ISO 8601 UTC with milliseconds (truncated)."""
+        sec, ms = divmod(self.start_ms + int(t_s * 1000.0), 1000)
+        prefix = self._seconds.get(sec)
+        if prefix is None:
+            if len(self._seconds) > 200_000:  # times cluster near sim time: a small cache
+                self._seconds.clear()
+            prefix = self._seconds[sec] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
+        return f"{prefix}.{ms:03d}Z"
 
     def to_dict(self, rec: tuple) -> dict:
         """Return the JSON object of one event tuple."""
@@ -93,4 +91,7 @@ class EventCodec:
     def encode(self, records: list[tuple]) -> bytes:
         """Return the JSON lines of a batch of event tuples."""
         dumps, to_dict, nl = orjson.dumps, self.to_dict, orjson.OPT_APPEND_NEWLINE
-        return b"".join([dumps(to_dict(r), option=nl) for r in records])
+        out = bytearray()
+        for r in records:
+            out += dumps(to_dict(r), option=nl)
+        return bytes(out)

@@ -23,7 +23,7 @@ def visit_label(user: int, visit: int) -> int:
     return (user << 20) | visit
 
 
-_FLUSH_LINES = 4096
+_FLUSH_BYTES = 1 << 20  # orjson returns over-allocated bytes: copy lines into buffers
 _NL = orjson.OPT_APPEND_NEWLINE
 
 
@@ -65,7 +65,7 @@ class Ledger:
         self.codec = codec
         self.outputs = (sessions_out, searches_out, events_out)
         self.on_visit = on_visit
-        self._lines: tuple[list[bytes], list[bytes], list[bytes]] = ([], [], [])
+        self._buffers = (bytearray(), bytearray(), bytearray())
         self.sessions = self.searches = self.clicked_searches = self.clicks = 0
         self.zero_result = self.abandoned = self.timed_out = 0
         self.shown = 0
@@ -156,9 +156,9 @@ class Ledger:
         clicked,
         clicks,
     ) -> None:
-        codec, (sessions, searches_lines, events_lines) = self.codec, self._lines
+        codec, (sessions, searches_lines, events_lines) = self.codec, self._buffers
         iso = codec.iso
-        sessions.append(
+        sessions.extend(
             orjson.dumps(
                 {
                     "session_id": session_id,
@@ -175,7 +175,7 @@ class Ledger:
         )
         queries = codec.vocabulary.queries
         for n, ts, q, results, c, p in searches:
-            searches_lines.append(
+            searches_lines.extend(
                 orjson.dumps(
                     {
                         "search_id": event_ids[n],
@@ -193,7 +193,7 @@ class Ledger:
             )
         for t, kind, n, *_ in events:
             stamped, received, deliveries, offline = route.fate(n, t)
-            events_lines.append(
+            events_lines.extend(
                 orjson.dumps(
                     {
                         "event_id": event_ids[n],
@@ -209,14 +209,14 @@ class Ledger:
                     option=_NL,
                 )
             )
-        if len(sessions) >= _FLUSH_LINES:
+        if len(events_lines) >= _FLUSH_BYTES:
             self.flush()
 
     def flush(self) -> None:
-        for out, lines in zip(self.outputs, self._lines):
+        for out, buffer in zip(self.outputs, self._buffers):
             if out is not None:
-                out.write(b"".join(lines))
-            lines.clear()
+                out.write(buffer)
+            buffer.clear()
 
     def summary(self) -> dict:
         """Return the totals of SESSIONS.md sections 4 and 5 over every true visit."""
