@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sessionizer.base import Event
+from sessionizer.records import format_ts
 
 __all__ = ["CtrTotals", "SearchOutcome", "searches_of"]
 
@@ -128,4 +129,7 @@ class CtrTotals:
             "clicks_per_search": self.clicks_per_search,
             "zero_result_searches": self.zero_result_searches,
             "abandoned_searches": self.abandoned_searches,
+            "ctr_by_position": {str(r): ctr for r, ctr in self.ctr_by_position().items()},
+            "ctr_per_bucket": {format_ts(b): ctr for b, ctr in self.ctr_by_bucket().items()},
+            "bucket_s": self.bucket_ms / 1000,
         }

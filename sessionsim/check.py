@@ -29,9 +29,13 @@ def measure(
     scorer: Scorer | None = None,
     sessions_out=None,
     late_out=None,
+    bucket_ms: int = 3_600_000,
 ) -> CtrTotals:
-    """Run ``sessionizer`` over ``events``, scoring and (optionally) writing what it emits."""
-    totals = CtrTotals()
+    """Run ``sessionizer`` over ``events``, scoring and (optionally) writing what it emits.
+
+    CTR per time bucket uses buckets of ``bucket_ms`` of search time.
+    """
+    totals = CtrTotals(bucket_ms=bucket_ms)
     for out in sessionizer.sessionize(events):
         if isinstance(out, Late):
             if scorer is not None:
@@ -81,6 +85,8 @@ def build_report(
         "clicks_per_search_true": truth["clicks_per_search"],
         "clicks_per_search_measured": measured["clicks"] / searches if searches else None,
         **asdict(score),
+        "ctr_by_position": measured.get("ctr_by_position"),
+        "ctr_per_bucket": measured.get("ctr_per_bucket"),
         "accepted": None if counts is None else counts.accepted,
         "late_events": None if counts is None else counts.late,
         "duplicates": None if counts is None else counts.duplicates,

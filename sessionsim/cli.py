@@ -79,6 +79,25 @@ def _spec(options: dict) -> SessionizerSpec:
         raise SessionizerError(f"{flag}: {msg}") from None
 
 
+def _bucket(f):
+    return click.option(
+        "--bucket",
+        default="1h",
+        show_default=True,
+        help="Time bucket of the CTR-per-bucket metric (e.g. 1m, 1h).",
+    )(f)
+
+
+def _bucket_ms(text: str) -> int:
+    try:
+        seconds = parse_duration(text)
+    except ValueError as e:
+        raise SessionizerError(f"--bucket: {e}") from None
+    if seconds < 0.001:
+        raise SessionizerError(f"--bucket: expected a positive duration (got {text!r})")
+    return round(seconds * 1000)
+
+
 def _gates(f):
     f = click.option(
         "--min-pairwise-f1", type=float, help=f"Exit {GATE_FAILED} if pairwise F1 is below this."
@@ -164,10 +183,12 @@ def _late_path(out: str) -> str:
 @click.option("--out", required=True, help="Sessions file (JSON lines), or - for stdout.")
 @click.option("--late", "late_path", help="Late events file (default: OUT.late.jsonl).")
 @click.option("--summary", "summary_path", help="Write the summary (JSON) here, not stderr.")
-def sessionize(events, out, late_path, summary_path, **options):
+@_bucket
+def sessionize(events, out, late_path, summary_path, bucket, **options):
     """Sessionize EVENTS (JSON lines in arrival order, or - for stdin) into --out."""
     spec = _spec(options)
     config = spec.config()
+    bucket_ms = _bucket_ms(bucket)
     sessionizer = resolve(spec.sessionizer)(config)
     if late_path is None and out != "-":
         late_path = _late_path(out)
@@ -175,7 +196,9 @@ def sessionize(events, out, late_path, summary_path, **options):
     with open_input(events) as f, OutputSet(Path(".")) as outputs:
         sessions_out = sys.stdout.buffer if out == "-" else outputs.open(out)
         late_out = outputs.open(late_path) if late_path else None
-        totals = measure(sessionizer, read_events(f, source), config, None, sessions_out, late_out)
+        totals = measure(
+            sessionizer, read_events(f, source), config, None, sessions_out, late_out, bucket_ms
+        )
         summary = {
             **settings_of(spec),
             **totals.summary(),
@@ -199,9 +222,11 @@ def sessionize(events, out, late_path, summary_path, **options):
     help="Score this sessions file (made by any engine) instead of sessionizing.",
 )
 @_gates
-def check(run_dir, sessions_file, max_ctr_error, min_pairwise_f1, **options):
+@_bucket
+def check(run_dir, sessions_file, max_ctr_error, min_pairwise_f1, bucket, **options):
     """Sessionize RUN_DIR/events.jsonl (or read --sessions) and score against RUN_DIR/truth."""
     spec = _spec(options)
+    bucket_ms = _bucket_ms(bucket)
     truth, labels, delivered = load_truth(run_dir)
     scorer = new_scorer(delivered)
     events_path = run_dir / "events.jsonl"
@@ -219,7 +244,7 @@ def check(run_dir, sessions_file, max_ctr_error, min_pairwise_f1, **options):
         else:
             config = spec.config()
             sessionizer = resolve(spec.sessionizer)(config)
-            measured = measure(sessionizer, events, config, scorer).summary()
+            measured = measure(sessionizer, events, config, scorer, bucket_ms=bucket_ms).summary()
             counts, settings = sessionizer.counts, settings_of(spec)
     report = build_report(truth, measured, scorer.score(), counts, settings)
     with OutputSet(run_dir) as outputs:

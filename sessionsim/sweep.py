@@ -84,6 +84,7 @@ def run_sweep(
     on_setting: Callable[[dict], None] | None = None,
 ) -> list[dict]:
     """Simulate into ``out`` once; sessionize its events at every (gap, lateness)."""
+    factory = resolve(base.sessionizer)  # a bad name fails before the simulation
     simulate_to_dir(scenario, out, progress)
     truth, labels, delivered = load_truth(out)
     events_path = out / "events.jsonl"
@@ -99,7 +100,7 @@ def run_sweep(
             )
             config = spec.config()
             scorer = new_scorer(delivered)
-            sessionizer = resolve(spec.sessionizer)(config)
+            sessionizer = factory(config)
             with open_input(str(events_path)) as f:
                 events = tap(read_events(f, str(events_path)), scorer, labels)
                 totals = measure(sessionizer, events, config, scorer)

@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+from simulator.errors import SimulatorError
+
 __all__ = ["AtomicFile", "EventSink", "JsonlSink", "NullSink", "OutputSet"]
 
 
@@ -15,7 +17,10 @@ class AtomicFile:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.partial = path.with_name(f".{path.name}.partial")
-        self.file: BinaryIO = open(self.partial, "wb")  # noqa: SIM115 (closed in commit/abort)
+        try:
+            self.file: BinaryIO = open(self.partial, "wb")  # noqa: SIM115 (closed in commit)
+        except OSError as e:
+            raise SimulatorError(f"{path}: cannot write: {e.strerror}") from None
 
     def write(self, data: bytes) -> None:
         self.file.write(data)

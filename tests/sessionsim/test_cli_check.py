@@ -250,3 +250,34 @@ def test_run_flags_replace_scenario_sessionizers(tmp_path, capsys, monkeypatch):
     )
     assert code == 0, err
     assert "gap 7m, lateness 0s" in out
+
+
+def test_report_has_ctr_by_position_and_per_bucket(small_run, tmp_path, capsys, monkeypatch):
+    run_dir = tmp_path / "run"
+    shutil.copytree(small_run, run_dir)
+    code, _, err = run_cli(
+        capsys,
+        monkeypatch,
+        "check",
+        str(run_dir),
+        "--gap",
+        "1d",
+        "--lateness",
+        "1m",
+        "--split-on-app-open",
+        "--bucket",
+        "1h",
+    )
+    assert code == 0, err
+    report = orjson.loads((run_dir / "report.json").read_bytes())
+    by_position = report["ctr_by_position"]
+    assert list(by_position)[:3] == ["1", "2", "3"]
+    assert by_position["1"] > by_position["10"]  # attractive results are ranked first
+    buckets = report["ctr_per_bucket"]
+    assert len(buckets) >= 8 and all(k.endswith(":00:00.000Z") for k in buckets)
+    searches = read_jsonl(run_dir / "truth" / "searches.jsonl")
+    first_hour = min(buckets)
+    in_hour = [s for s in searches if s["ts"][:13] == first_hour[:13]]
+    assert buckets[first_hour] == sum(s["clicked"] for s in in_hour) / len(in_hour)
+    code, _, err = run_cli(capsys, monkeypatch, "check", str(run_dir), "--bucket", "never")
+    assert code == 2 and "--bucket" in one_line_error(err)
