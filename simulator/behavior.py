@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from simulator.events import APP_CLOSE, APP_OPEN, CLICK, RESULTS, SEARCH
+from simulator.truth import Visit
 
 if TYPE_CHECKING:
     import simpy
@@ -235,4 +236,4 @@ class Actors:
             route.hold(searches[-1][0], t + b.offline_len[i])
         self.delivery.send(route, events, sent)
         self.free_at[u] = t
-        self.ledger.visit(u, seq, events, route, start, last, searches)
+        self.ledger.visit(Visit(u, seq, events, route, start, last, searches))

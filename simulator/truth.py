@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import orjson
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
     from simulator.events import EventCodec
     from simulator.sinks import AtomicFile
 
-__all__ = ["Ledger", "visit_label"]
+__all__ = ["Ledger", "Visit", "visit_label"]
 
 
 def visit_label(user: int, visit: int) -> int:
@@ -44,15 +45,28 @@ def _observable(events: list[tuple], fates: list[tuple]) -> tuple[int, int, int]
     return searches, clicked + bool(owned), clicks
 
 
-class Ledger:
-    """Record each visit as it ends: truth lines (when files are given) and running totals.
+@dataclass(slots=True)
+class Visit:
+    """One finished true visit, as the user actor hands it over.
 
-    A visit arrives as its events ``(t, type, n, query, search_n, rank)`` in true time order,
-    their delivery route (whose ``fate(n, t)`` tells what happened to each) and its
-    searches ``(n, ts, query, results, clicks, p_click)``, where ``results`` is the number of
-    items shown (None: the user gave up waiting) and ``p_click`` the click model's
-    probability of any click on that page.
+    ``events`` are ``(t, type, n, query, search_n, rank)`` in true time order; ``route``
+    tells what delivery did to each (``route.fate(n, t)``); ``searches`` are ``(n, ts,
+    query, results, clicks, p_click)`` where ``results`` is the number of items shown
+    (None: the user gave up waiting) and ``p_click`` the click model's probability of any
+    click on that page.
     """
+
+    user: int
+    visit: int
+    events: list[tuple]
+    route: VisitDelivery
+    start_s: float
+    end_s: float
+    searches: list[tuple]
+
+
+class Ledger:
+    """Record each visit as it ends: truth lines (when files are given) and running totals."""
 
     def __init__(
         self,
@@ -74,17 +88,9 @@ class Ledger:
         self.lost: Counter[str] = Counter()
         self.observable = [0, 0, 0]
 
-    def visit(
-        self,
-        u: int,
-        seq: int,
-        events: list[tuple],
-        route: VisitDelivery,
-        start_s: float,
-        end_s: float,
-        searches: list[tuple],
-    ) -> None:
+    def visit(self, v: Visit) -> None:
         """Record one finished visit."""
+        events, searches, route = v.events, v.searches, v.route
         clicked = clicks = 0
         for _, _, _, results, c, p in searches:
             clicks += c
@@ -121,41 +127,16 @@ class Ledger:
         for k, value in enumerate(observable):
             self.observable[k] += value
         if self.on_visit is not None:
-            self.on_visit(visit_label(u, seq), delivered)
-        if self.outputs[0] is None:
-            return
-        codec = self.codec
-        user_id = codec.population.user_id(u)
-        session_id = f"{user_id}.v{seq}"
-        event_ids = [codec.event_id(u, seq, n) for n in range(len(events))]
-        self._write(
-            u,
-            session_id,
-            user_id,
-            event_ids,
-            events,
-            route,
-            start_s,
-            end_s,
-            searches,
-            clicked,
-            clicks,
-        )
+            self.on_visit(visit_label(v.user, v.visit), delivered)
+        if self.outputs[0] is not None:
+            self._write(v, clicked, clicks)
 
-    def _write(
-        self,
-        u,
-        session_id,
-        user_id,
-        event_ids,
-        events,
-        route,
-        start_s,
-        end_s,
-        searches,
-        clicked,
-        clicks,
-    ) -> None:
+    def _write(self, v: Visit, clicked: int, clicks: int) -> None:
+        codec = self.codec
+        user_id = codec.population.user_id(v.user)
+        session_id = f"{user_id}.v{v.visit}"
+        event_ids = [codec.event_id(v.user, v.visit, n) for n in range(len(v.events))]
+        events, searches, route = v.events, v.searches, v.route
         codec, (sessions, searches_lines, events_lines) = self.codec, self._buffers
         iso = codec.iso
         sessions.extend(
@@ -163,8 +144,8 @@ class Ledger:
                 {
                     "session_id": session_id,
                     "user_id": user_id,
-                    "start": iso(start_s),
-                    "end": iso(end_s),
+                    "start": iso(v.start_s),
+                    "end": iso(v.end_s),
                     "event_ids": event_ids,
                     "searches": len(searches),
                     "clicked_searches": clicked,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import shutil
+from pathlib import Path
 
 import orjson
 import pytest
@@ -35,6 +37,13 @@ def run_cli(capsys, monkeypatch, *args: str) -> tuple[int, str, str]:
     return code, captured.out, captured.err
 
 
+def copy_run(run_dir: Path, tmp_path: Path) -> Path:
+    """Copy a shared run directory so a test may write its report there."""
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    return copy
+
+
 def one_line_error(err: str) -> str:
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1, err
@@ -42,4 +51,4 @@ def one_line_error(err: str) -> str:
     return lines[0]
 
 
-__all__ = ["one_line_error", "pytest", "read_jsonl", "run_cli", "wilson"]
+__all__ = ["copy_run", "one_line_error", "pytest", "read_jsonl", "run_cli", "wilson"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 
@@ -13,7 +12,7 @@ from sessionsim.pipeline import run_scenario
 from sessionsim.scenario import RunScenario
 from simulator import load_scenario
 from tests.conftest import SCENARIOS
-from tests.helpers import one_line_error, read_jsonl, run_cli
+from tests.helpers import copy_run, one_line_error, read_jsonl, run_cli
 
 SMALL = {"population.users": 300, "duration": "8h", "start": "2026-01-05T08:00:00Z"}
 
@@ -54,8 +53,7 @@ def test_in_process_run_equals_check_on_written_files(tmp_path, capsys, monkeypa
 
 
 def test_check_scores_a_sessions_file_like_its_own_run(small_run, tmp_path, capsys, monkeypatch):
-    run_dir = tmp_path / "run"
-    shutil.copytree(small_run, run_dir)
+    run_dir = copy_run(small_run, tmp_path)
     sessions = tmp_path / "s.jsonl"
     code, _, err = run_cli(
         capsys,
@@ -168,8 +166,7 @@ def test_unknown_sessionizer_lists_known_and_suggests(small_run, capsys, monkeyp
 
 
 def test_plugin_by_module_path_is_scored_like_any_other(small_run, tmp_path, capsys, monkeypatch):
-    run_dir = tmp_path / "run"
-    shutil.copytree(small_run, run_dir)
+    run_dir = copy_run(small_run, tmp_path)
     code, _, err = run_cli(
         capsys,
         monkeypatch,
@@ -185,8 +182,7 @@ def test_plugin_by_module_path_is_scored_like_any_other(small_run, tmp_path, cap
 
 
 def test_gates_exit_with_distinct_status(small_run, tmp_path, capsys, monkeypatch):
-    run_dir = tmp_path / "run"
-    shutil.copytree(small_run, run_dir)
+    run_dir = copy_run(small_run, tmp_path)
     code, _, err = run_cli(
         capsys, monkeypatch, "check", str(run_dir), "--gap", "5s", "--min-pairwise-f1", "0.99"
     )
@@ -253,8 +249,7 @@ def test_run_flags_replace_scenario_sessionizers(tmp_path, capsys, monkeypatch):
 
 
 def test_report_has_ctr_by_position_and_per_bucket(small_run, tmp_path, capsys, monkeypatch):
-    run_dir = tmp_path / "run"
-    shutil.copytree(small_run, run_dir)
+    run_dir = copy_run(small_run, tmp_path)
     code, _, err = run_cli(
         capsys,
         monkeypatch,
