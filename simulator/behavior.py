@@ -41,12 +41,7 @@ class VisitBatch:
     user: list[int]
     start: list[float]
     search_lo: list[int]
-    think: list[float]
-    query: list[int]
-    zero: list[bool]
-    service: list[float]
-    p_any: list[float]
-    click_lo: list[int]
+    searches: list[tuple]  # (think, query, zero, service, p_any, first click, end of clicks)
     click_rank: list[int]
     dwell: list[float]
     close_think: list[float]
@@ -124,12 +119,17 @@ def plan_visits(
         user=users.tolist(),
         start=starts.tolist(),
         search_lo=search_lo.tolist(),
-        think=think.tolist(),
-        query=query.tolist(),
-        zero=zero.tolist(),
-        service=service.tolist(),
-        p_any=p_any.tolist(),
-        click_lo=click_lo.tolist(),
+        searches=list(
+            zip(
+                think.tolist(),
+                query.tolist(),
+                zero.tolist(),
+                service.tolist(),
+                p_any.tolist(),
+                click_lo[:-1].tolist(),
+                click_lo[1:].tolist(),
+            )
+        ),
         click_rank=click_rank.tolist(),
         dwell=dwell.tolist(),
         close_think=close_think.tolist(),
@@ -199,29 +199,29 @@ class Actors:
         t = start = last = events[0][0]
         sent = 0
         searches = []
-        for s in range(b.search_lo[i], b.search_lo[i + 1]):
-            t += b.think[s]
+        dwell, rank = b.dwell, b.click_rank
+        for think, q, zero, service, p_any, c0, c1 in b.searches[
+            b.search_lo[i] : b.search_lo[i + 1]
+        ]:
+            t += think
             send(route, events, sent)
             sent = len(events)
             yield env.timeout(t - env.now)
-            q = b.query[s]
             sn = len(events)
             events.append((t, SEARCH, sn, q, sn, 0))
             search_ts = last = t
-            done = backend.submit(t, b.service[s], patience)
+            done = backend.submit(t, service, patience)
             if done is None:  # gave up waiting: no results, no click
                 searches.append((sn, search_ts, q, None, 0, None))
                 t += patience
                 continue
             t = last = done
-            zero = b.zero[s]
-            events.append((t, RESULTS, len(events), -1 if zero else q, sn, 0))
-            c0, c1 = b.click_lo[s], b.click_lo[s + 1]
+            events.append((t, RESULTS, sn + 1, -1 if zero else q, sn, 0))
             for c in range(c0, c1):
-                t += b.dwell[c]
-                events.append((t, CLICK, len(events), q, sn, b.click_rank[c]))
+                t += dwell[c]
+                events.append((t, CLICK, len(events), q, sn, rank[c]))
             last = t
-            searches.append((sn, search_ts, q, 0 if zero else self.page, c1 - c0, b.p_any[s]))
+            searches.append((sn, search_ts, q, 0 if zero else self.page, c1 - c0, p_any))
         self.active -= 1
         self._finish(b, i, u, seq, route, events, sent, start, t, searches, last)
 
