@@ -45,6 +45,17 @@ def _simulate_files(overrides: dict) -> dict:
     return {"events": summary["events"], "setup_s": 0.0, "seconds": t1 - t0}
 
 
+def _simulate_naive(overrides: dict) -> dict:
+    from sessionsim.naive import simulate_naive
+
+    sc = load_scenario(BASELINE, overrides, model=RunScenario)
+    t0 = time.perf_counter()
+    sim = Simulation(sc)  # the same population and vocabulary, built the same way
+    t1 = time.perf_counter()
+    events = simulate_naive(sc, sim.population, sim.vocabulary)
+    return {"events": events, "setup_s": t1 - t0, "seconds": time.perf_counter() - t1}
+
+
 def _reference_sessionizer(overrides: dict) -> dict:
     """Sessionize the baseline stream held in memory (the simulation is not timed)."""
     sc = load_scenario(BASELINE, overrides, model=RunScenario)
@@ -85,6 +96,7 @@ def run_bench(quick: bool) -> list[dict]:
     overrides = {"population.users": users, "duration": "1d"}
     cases = [
         ("simulate -> null sink", _simulate_null),
+        ("naive simulate (yardstick)", _simulate_naive),
         ("simulate -> JSONL files", _simulate_files),
         ("reference sessionizer", _reference_sessionizer),
     ]
@@ -102,4 +114,7 @@ def run_bench(quick: bool) -> list[dict]:
             f"{name:<28}{r['events']:>12,}{r['setup_s']:>10.2f}{r['seconds']:>9.2f}"
             f"{r['events_per_s']:>12,.0f}{r['peak_rss_mb']:>8.0f} MB"
         )
+    by_case = {r["case"]: r["events_per_s"] for r in rows}
+    ratio = by_case["simulate -> null sink"] / by_case["naive simulate (yardstick)"]
+    click.echo(f"simulate / naive yardstick, same run: {ratio:.1f}x")
     return rows

@@ -1,0 +1,108 @@
+"""A naive simulator of the same model, kept only as the benchmark's yardstick.
+
+It is what the straightforward SimPy program looks like: a process per user, one SimPy
+timeout per event, one scalar random call per draw, a SimPy ``Resource`` for the backend.
+It emits the same kinds of events at the same rates (no delivery faults, no ledger), so
+``sessionsim bench`` can measure what the batched design of ``simulator`` buys.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import simpy
+
+from simulator.arrivals import expected_visits
+from simulator.clickmodels import Cascade, click_model
+from simulator.population import Population, build_population
+from simulator.scenario import Scenario
+from simulator.vocabulary import Vocabulary, build_vocabulary
+
+__all__ = ["simulate_naive"]
+
+
+def simulate_naive(
+    sc: Scenario, pop: Population | None = None, vocab: Vocabulary | None = None
+) -> int:
+    """Simulate ``sc`` the naive way; return the number of events emitted."""
+    pop = pop or build_population(sc)
+    vocab = vocab or build_vocabulary(sc)
+    model = click_model(sc.clicks, vocab.attractiveness.shape[1])
+    cascade = isinstance(model, Cascade)
+    gamma = None if cascade else model.gamma
+    rng = np.random.default_rng(sc.seed)
+    env = simpy.Environment()
+    backend = simpy.Resource(env, sc.backend.servers)
+    v = sc.visit
+    hourly = np.asarray(sc.arrivals.hourly_weights)
+    weekday = np.asarray(sc.arrivals.weekday_weights)
+    start = sc.start.timestamp()
+    emitted = [0]
+
+    def draw(dist) -> float:
+        return float(dist.sample(rng, 1)[0])
+
+    def pause(dist) -> float:
+        return draw(v.long_pause) if rng.random() < v.long_pause_prob else draw(dist)
+
+    def emit(kind: str, user: int) -> None:
+        emitted[0] += 1
+
+    def visit(u: int):
+        emit("app_open", u)
+        searches = min(int(rng.geometric(1.0 / (1.0 + v.searches_mean))) - 1, v.max_searches)
+        for _ in range(searches):
+            yield env.timeout(pause(v.think_time))
+            emit("search", u)
+            q = int(vocab.sample(rng, 1)[0])
+            with backend.request() as req:
+                got = yield req | env.timeout(float(pop.patience_s[u]))
+                if req not in got:
+                    continue
+                yield env.timeout(draw(sc.backend.service_time))
+            emit("results", u)
+            if rng.random() < sc.queries.zero_result_rate:
+                continue
+            for rank in range(vocab.attractiveness.shape[1]):
+                a = min(1.0, vocab.attractiveness[q, rank] * pop.click_propensity[u])
+                if not cascade:
+                    a *= gamma[rank]
+                if rng.random() < a:
+                    yield env.timeout(pause(v.dwell_time))
+                    emit("click", u)
+                    if cascade:
+                        break
+        yield env.timeout(pause(v.think_time))
+        if rng.random() >= v.silent_close_prob:
+            emit("app_close", u)
+
+    def user(u: int):
+        while True:  # thinning of the user's hourly Poisson process
+            rate_max = (
+                pop.visits_per_day[u]
+                * hourly.max()
+                / hourly.sum()
+                * weekday.max()
+                / (weekday.mean() * 3600.0)
+            )
+            yield env.timeout(float(rng.exponential(1.0 / rate_max)))
+            if env.now >= sc.duration:
+                return
+            rate = (
+                expected_visits(
+                    pop.visits_per_day[u : u + 1],
+                    pop.utc_offset_h[u : u + 1],
+                    start + env.now,
+                    3600.0,
+                    hourly,
+                    weekday,
+                )[0]
+                / 3600.0
+            )
+            if rng.random() < rate / rate_max:
+                yield env.process(visit(u))
+                yield env.timeout(sc.population.min_visit_gap)
+
+    for u in range(pop.size):
+        env.process(user(u))
+    env.run()
+    return emitted[0]
