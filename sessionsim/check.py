@@ -15,10 +15,12 @@ GATE_FAILED = 3  # exit status when a --max-*/--min-* gate fails
 
 
 def tap(events: Iterable[Event], scorer: Scorer, labels: dict[str, object]) -> Iterator[Event]:
-    """Pass events through, recording each as delivered (``labels``: event id -> visit)."""
-    deliver, label_of = scorer.deliver, labels.get
+    """Pass events through, recording each first delivery (``labels``: event id -> visit)."""
+    deliver, label_of, seen = scorer.deliver, labels.get, set()
     for e in events:
-        deliver(e.event_id, label_of(e.event_id))
+        if e.event_id not in seen:
+            seen.add(e.event_id)
+            deliver(e.event_id, label_of(e.event_id))
         yield e
 
 

@@ -42,9 +42,9 @@ def sim_events(
     for batch in sim.batches(ledger, progress):
         if sink is not None:
             sink.write(batch)
-        for _, _, ts, kind, u, visit, n, q, sn, rank in batch:
+        for _, _, ts, kind, u, visit, n, q, sn, rank, copy in batch:
             eid = event_id(u, visit, n)
-            if scorer is not None:
+            if scorer is not None and not copy:
                 scorer.deliver(eid, visit_label(u, visit))
             yield Event(
                 eid,

@@ -60,14 +60,17 @@ class Scorer:
     def __init__(self) -> None:
         self._label: dict[str, object] = {}  # event id -> its visit, while the visit is open
         self._open: dict[object, _Visit] = {}
-        self._done: set[object] = set()
         self.sessions_true = self.sessions_exact = self.splits = self.merges = 0
         self.sessions_found = self.unknown = 0
         self.true_pairs = self.found_pairs = self.tp = 0
 
     def deliver(self, event_id: str, label: object) -> None:
-        """Record that an event of true visit ``label`` reached the collector."""
-        if event_id in self._label or label is None or label in self._done:
+        """Record the first delivery of an event of true visit ``label``.
+
+        Report first deliveries only: a repeated delivery after its visit was scored would
+        open it again.
+        """
+        if event_id in self._label or label is None:
             return
         visit = self._open.get(label)
         if visit is None:
@@ -78,7 +81,6 @@ class Scorer:
     def expect(self, label: object, delivered: int) -> None:
         """Record how many distinct events of visit ``label`` will be delivered in all."""
         if delivered == 0:
-            self._done.add(label)
             return
         visit = self._open.get(label)
         if visit is None:
@@ -126,7 +128,6 @@ class Scorer:
         for eid in visit.ids:
             self._label.pop(eid, None)
         del self._open[label]
-        self._done.add(label)
 
     def score(self) -> SessionScore:
         """Settle the visits still open (events never placed) and return the scores."""

@@ -121,7 +121,7 @@ class Delivery:
         if self.perfect:
             for k in range(lo, len(events)):
                 t, kind, n, q, sn, rank = events[k]
-                push(heap, (t + delay[base + n], next(order), t, kind, u, visit, n, q, sn, rank))
+                push(heap, (t + delay[base + n], next(order), t, kind, u, visit, n, q, sn, rank, 0))
             return
         loss, dup_p = self.loss, self.dup_p
         for k in range(lo, len(events)):
@@ -138,26 +138,13 @@ class Delivery:
             else:
                 offline, sent_at = False, t
             r = sent_at + delay[j]
-            push(heap, (r, next(order), stamped, kind, u, visit, n, q, sn, rank))
+            push(heap, (r, next(order), stamped, kind, u, visit, n, q, sn, rank, 0))
             copies = 0
             if b.dup_u[j] < dup_p[kind]:
                 copies = min(MAX_COPIES, int(math.log(b.dup_u[j]) / self.log_dup_p[kind]))
                 for c in range(1, copies + 1):
-                    push(
-                        heap,
-                        (
-                            r + c * b.dup_delay[j],
-                            next(order),
-                            stamped,
-                            kind,
-                            u,
-                            visit,
-                            n,
-                            q,
-                            sn,
-                            rank,
-                        ),
-                    )
+                    received = r + c * b.dup_delay[j]
+                    push(heap, (received, next(order), stamped, kind, u, visit, n, q, sn, rank, c))
             fates.append((stamped, r, 1 + copies, offline))
 
     def release(self, until_s: float) -> list[tuple]:

@@ -1,10 +1,11 @@
 """The event records and their JSON codec (the contract in SESSIONS.md section 1).
 
 Inside the simulator an event is a tuple, cheap to build:
-``(received_s, order, ts_s, type, user, visit, n, query, search_n, rank)``: times are float
+``(received_s, order, ts_s, type, user, visit, n, query, search_n, rank, copy)``: times are float
 seconds from the scenario start; ``n`` numbers the event within its visit; ``query`` indexes
 the vocabulary (-1 on a zero-result page); ``search_n`` is the ``n`` of the search the event
-belongs to; ``rank`` is the 0-based clicked rank. Strings exist only when a sink encodes.
+belongs to; ``rank`` is the 0-based clicked rank; ``copy`` numbers repeated deliveries (0: the
+first). Strings exist only when a sink encodes.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ class EventCodec:
 
     def to_dict(self, rec: tuple) -> dict:
         """Return the JSON object of one event tuple."""
-        received, _, ts, kind, u, visit, n, q, sn, rank = rec
+        received, _, ts, kind, u, visit, n, q, sn, rank, _ = rec
         pop = self.population
         d = {
             "event_id": self.event_id(u, visit, n),

@@ -276,3 +276,24 @@ def test_report_has_ctr_by_position_and_per_bucket(small_run, tmp_path, capsys, 
     assert buckets[first_hour] == sum(s["clicked"] for s in in_hour) / len(in_hour)
     code, _, err = run_cli(capsys, monkeypatch, "check", str(run_dir), "--bucket", "never")
     assert code == 2 and "--bucket" in one_line_error(err)
+
+
+def test_in_process_equals_files_with_every_fault_on(tmp_path, capsys, monkeypatch):
+    faults = {
+        "delivery.loss": {"click": 0.1, "app_close": 0.3},
+        "delivery.duplicates.prob": {"click": 0.3, "search": 0.1},
+        "delivery.offline": {"rate_per_day": 6, "unflushed_tail_prob": 0.2},
+        "delivery.clock_skew": {"offset_sd": "30s"},
+    }
+    sc = load_scenario(
+        SCENARIOS / "baseline.yaml",
+        {**SMALL, **faults, "sessionizers": [{"gap": "30m", "lateness": "5m"}]},
+        model=RunScenario,
+    )
+    (in_process,) = run_scenario(sc, tmp_path)
+    assert in_process["duplicates"] > 0 and in_process["late_events"] > 0
+    code, _, err = run_cli(
+        capsys, monkeypatch, "check", str(tmp_path), "--gap", "30m", "--lateness", "5m"
+    )
+    assert code == 0, err
+    assert orjson.loads((tmp_path / "report.json").read_bytes()) == in_process
