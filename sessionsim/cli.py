@@ -32,6 +32,7 @@ SPEC_FLAGS = (
     "split_on_app_open",
     "close_on_app_close",
     "attribution",
+    "dedup",
 )
 
 
@@ -51,6 +52,13 @@ def scenario_options(f):
 
 def sessionizer_options(f):
     """Add the flags that configure one sessionizer setting (unset: the default)."""
+    f = click.option(
+        "--no-dedup",
+        "dedup",
+        flag_value=False,
+        default=None,
+        help="Keep repeated deliveries of an event_id instead of dropping them.",
+    )(f)
     f = click.option(
         "--attribution",
         type=click.Choice(["time", "search_id"]),

@@ -297,3 +297,29 @@ def test_in_process_equals_files_with_every_fault_on(tmp_path, capsys, monkeypat
     )
     assert code == 0, err
     assert orjson.loads((tmp_path / "report.json").read_bytes()) == in_process
+
+
+def test_no_dedup_flag_keeps_repeated_deliveries(tmp_path, capsys, monkeypatch):
+    args = [
+        "run",
+        str(SCENARIOS / "duplicates.yaml"),
+        "--users",
+        "150",
+        "--duration",
+        "6h",
+        "--gap",
+        "30m",
+        "--lateness",
+        "5m",
+    ]
+    code, out, err = run_cli(capsys, monkeypatch, *args, "--out", str(tmp_path / "on"))
+    assert code == 0, err
+    code, out, err = run_cli(
+        capsys, monkeypatch, *args, "--no-dedup", "--out", str(tmp_path / "off")
+    )
+    assert code == 0, err
+    on = orjson.loads((tmp_path / "on" / "report.json").read_bytes())
+    off = orjson.loads((tmp_path / "off" / "report.json").read_bytes())
+    assert on["dedup"] is True and off["dedup"] is False
+    assert on["duplicates"] > 0 and off["duplicates"] == 0
+    assert off["clicks_measured"] > on["clicks_measured"]
