@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import math
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +38,22 @@ __all__ = [
 TICK_S = 60.0  # how often arrived events are released to the sink
 
 Progress = Callable[[float, int], None]
+
+
+@contextmanager
+def _rare_collections() -> Iterator[None]:
+    """Run the cyclic garbage collector less often while simulating.
+
+    A run allocates millions of short-lived tuples and frames and makes few cycles; with the
+    default thresholds, collections that scan every live visit cost a third of a
+    million-user run (measured: 82k -> 128k events/s with a gen-0 threshold of 100,000).
+    """
+    old = gc.get_threshold()
+    gc.set_threshold(100_000, 50, 50)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
 
 
 class Simulation:
@@ -125,14 +143,15 @@ class Simulation:
         arrivals = env.process(scheduler())
         t = 0.0
         events = 0
-        while arrivals.is_alive or actors.active:
-            t += TICK_S
-            env.run(until=t)
-            batch = delivery.release(t)
-            events += len(batch)
-            yield batch
-            if progress is not None:
-                progress(t, events)
+        with _rare_collections():
+            while arrivals.is_alive or actors.active:
+                t += TICK_S
+                env.run(until=t)
+                batch = delivery.release(t)
+                events += len(batch)
+                yield batch
+                if progress is not None:
+                    progress(t, events)
         batch = delivery.release(math.inf)
         events += len(batch)
         yield batch
