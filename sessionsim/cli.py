@@ -256,7 +256,7 @@ def check(run_dir, sessions_file, max_ctr_error, min_pairwise_f1, bucket, **opti
             counts, settings = sessionizer.counts, settings_of(spec)
     report = build_report(truth, measured, scorer.score(), counts, settings)
     with OutputSet(run_dir) as outputs:
-        outputs.open("report.json").write(orjson.dumps(report, option=orjson.OPT_INDENT_2))
+        outputs.open("report.json").write(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
     click.echo(format_report(report))
     _apply_gates([report], max_ctr_error, min_pairwise_f1)
 

@@ -116,10 +116,12 @@ def run_scenario(
     process. With ``out``, the run's files, each setting's sessions, late events and report
     are written there (suffixed with the setting's label when there are several).
     """
+    specs = scenario.sessionizers
+    for spec in specs:  # a bad name or plugin fails before anything is simulated or written
+        resolve(spec.sessionizer)
     if out is not None:
         prepare_dir(out)
     sim = Simulation(scenario)
-    specs = scenario.sessionizers
     reports = []
     for k, spec in enumerate(specs):
         suffix = "" if len(specs) == 1 else f".{spec.name}"
