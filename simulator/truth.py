@@ -85,6 +85,7 @@ class Ledger:
         self.shown = 0
         self.p_click_sum = 0.0
         self.generated = self.delivered = self.deliveries = self.offline_buffered = 0
+        self.skewed = 0
         self.lost: Counter[str] = Counter()
         self.observable = [0, 0, 0]
 
@@ -115,7 +116,8 @@ class Ledger:
             observable = (len(searches), clicked, clicks)
         else:
             delivered = 0
-            for (_, kind, *_), (_, _, deliveries, offline) in zip(events, route.fates):
+            for (t, kind, *_), (stamped, _, deliveries, offline) in zip(events, route.fates):
+                self.skewed += abs(stamped - t) >= 0.001
                 if deliveries:
                     delivered += 1
                     self.deliveries += deliveries
@@ -210,6 +212,7 @@ class Ledger:
             "lost_by_type": dict(sorted(self.lost.items())),
             "duplicate_deliveries": self.deliveries - self.delivered,
             "offline_buffered_events": self.offline_buffered,
+            "skewed_events": self.skewed,
             "searches": s,
             "clicked_searches": self.clicked_searches,
             "clicks": self.clicks,
