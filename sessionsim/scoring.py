@@ -149,4 +149,5 @@ class Scorer:
         )
 
     def open_visits(self) -> int:
+        """Return how many true visits still have events in flight (the state held)."""
         return len(self._open)

@@ -154,6 +154,3 @@ class Delivery:
         while heap and heap[0][0] <= until_s:
             out.append(pop(heap))
         return out
-
-    def in_flight(self) -> int:
-        return len(self._heap)

@@ -55,10 +55,6 @@ class LogNormal(Model):
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return self.median * np.exp(self.sigma * rng.standard_normal(n))
 
-    @property
-    def mean(self) -> float:
-        return self.median * float(np.exp(self.sigma**2 / 2))
-
 
 class Weibull(Model):
     """Weibull durations with ``scale`` and ``shape`` (shape < 1 gives a heavy tail)."""
@@ -69,12 +65,6 @@ class Weibull(Model):
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return self.scale * rng.weibull(self.shape, n)
-
-    @property
-    def mean(self) -> float:
-        from math import gamma
-
-        return self.scale * gamma(1.0 + 1.0 / self.shape)
 
 
 class Exponential(Model):
@@ -95,10 +85,6 @@ class Constant(Model):
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return np.full(n, self.value)
-
-    @property
-    def mean(self) -> float:
-        return self.value
 
 
 DurationDist = Annotated[LogNormal | Weibull | Exponential | Constant, Field(discriminator="dist")]
