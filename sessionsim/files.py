@@ -61,6 +61,13 @@ def load_truth(run_dir: Path) -> tuple[dict, dict[str, int], list[int]]:
         summary = orjson.loads(summary_path.read_bytes())
     except orjson.JSONDecodeError as e:
         raise SessionizerError(f"{summary_path}: invalid JSON: {e}") from None
+    required = ("ctr", "searches", "clicks_per_search")
+    missing = [k for k in required if k not in summary] if isinstance(summary, dict) else []
+    if not isinstance(summary, dict) or missing:
+        raise SessionizerError(
+            f"{summary_path}: {', '.join(missing) or '(top level)'}: "
+            f"expected the simulator's truth summary"
+        )
     labels: dict[str, int] = {}
     sessions = run_dir / "truth" / "sessions.jsonl"
     for number, obj in _lines(sessions):
