@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 import orjson
 from pydantic import ValidationError
+from tqdm import tqdm
 
 from sessionizer import SessionizerError, resolve
 from sessionizer.records import read_events
@@ -288,21 +289,17 @@ def sweep(scenario, seed, users, duration, start, out, **options):
         raise SessionizerError("--gap: expected positive durations")
     base = _spec(options)
     sc = load_scenario(scenario, _overrides(seed, users, duration, start), model=RunScenario)
-    with sim_progress(sc.duration) as progress:
+    settings = tqdm(
+        total=len(gaps) * len(latenesses),
+        desc="settings",
+        unit="setting",
+        file=sys.stderr,
+        delay=1.0,
+        leave=False,
+    )
+    with sim_progress(sc.duration) as progress, settings:
         rows = run_sweep(
-            sc,
-            out,
-            gaps,
-            latenesses,
-            base,
-            progress,
-            on_setting=lambda r: click.echo(
-                f"  gap {r['gap']:>6}  lateness {r['lateness']:>6}  "
-                f"F1 {r['pairwise_f1']:.4f}  splits {r['split_rate']:6.1%}  "
-                f"merges {r['merge_rate']:6.1%}  CTR error "
-                f"{100 * (r['ctr_error'] or 0):+.3f} pp  late {r['late_events']:,}",
-                err=True,
-            ),
+            sc, out, gaps, latenesses, base, progress, on_setting=lambda _: settings.update(1)
         )
     click.echo(format_sweep(rows))
     click.echo(recommendation(rows))
