@@ -14,7 +14,7 @@ from tqdm import tqdm
 from sessionizer import SessionizerError, resolve
 from sessionizer.records import read_events
 from sessionsim.check import GATE_FAILED, build_report, format_report, gate_failures, measure, tap
-from sessionsim.files import load_truth, new_scorer, open_input, read_sessions
+from sessionsim.files import load_truth, new_scorer, open_input, read_sessions, with_progress
 from sessionsim.pipeline import run_scenario, settings_of
 from sessionsim.progress import sim_progress
 from sessionsim.report import format_simulation, format_sweep
@@ -206,7 +206,13 @@ def sessionize(events, out, late_path, summary_path, bucket, **options):
         sessions_out = sys.stdout.buffer if out == "-" else outputs.open(out)
         late_out = outputs.open(late_path) if late_path else None
         totals = measure(
-            sessionizer, read_events(f, source), config, None, sessions_out, late_out, bucket_ms
+            sessionizer,
+            read_events(with_progress(f, events, "sessionizing"), source),
+            config,
+            None,
+            sessions_out,
+            late_out,
+            bucket_ms,
         )
         summary = {
             **settings_of(spec),
@@ -240,7 +246,8 @@ def check(run_dir, sessions_file, max_ctr_error, min_pairwise_f1, bucket, **opti
     scorer = new_scorer(delivered)
     events_path = run_dir / "events.jsonl"
     with open_input(str(events_path)) as f:
-        events = tap(read_events(f, str(events_path)), scorer, labels)
+        lines = with_progress(f, str(events_path), "checking")
+        events = tap(read_events(lines, str(events_path)), scorer, labels)
         if sessions_file is not None:
             for _ in events:  # only the delivered ids are needed
                 pass

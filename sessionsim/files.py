@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -9,11 +10,12 @@ from pathlib import Path
 from typing import BinaryIO
 
 import orjson
+from tqdm import tqdm
 
 from sessionizer import SessionizerError
 from sessionsim.scoring import Scorer
 
-__all__ = ["load_truth", "new_scorer", "open_input", "read_sessions"]
+__all__ = ["load_truth", "new_scorer", "open_input", "read_sessions", "with_progress"]
 
 
 @contextmanager
@@ -28,6 +30,28 @@ def open_input(path: str) -> Iterator[BinaryIO]:
         raise SessionizerError(f"{path}: cannot read: {e.strerror}") from None
     with f:
         yield f
+
+
+def with_progress(f: BinaryIO, path: str, label: str) -> Iterator[bytes]:
+    """Yield the lines of ``f``; for a file, show a bar of bytes read (rate, ETA) on stderr."""
+    if path == "-":
+        yield from f
+        return
+    with tqdm(
+        total=os.path.getsize(path),
+        desc=label,
+        unit="B",
+        unit_scale=True,
+        file=sys.stderr,
+        delay=1.0,
+        leave=False,
+    ) as bar:
+        done = 0
+        for k, line in enumerate(f):
+            done += len(line)
+            if k % 8192 == 0:
+                bar.update(done - bar.n)
+            yield line
 
 
 def _lines(path: Path) -> Iterator[tuple[int, dict]]:
