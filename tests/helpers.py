@@ -11,6 +11,19 @@ import pytest
 
 from sessionsim.cli import main
 
+# Flags under which the reference recovers true visits exactly (perfect delivery).
+EXACT_FLAGS = ("--gap", "1d", "--lateness", "1m", "--split-on-app-open")
+# The report keys that score sessions against true visits.
+SCORE_KEYS = (
+    "sessions_found",
+    "sessions_exact",
+    "splits",
+    "merges",
+    "pairwise_precision",
+    "pairwise_recall",
+    "pairwise_f1",
+)
+
 
 def wilson(k: int, n: int, z: float) -> tuple[float, float]:
     """Return the Wilson score interval for k successes in n trials."""
@@ -51,4 +64,13 @@ def one_line_error(err: str) -> str:
     return lines[0]
 
 
-__all__ = ["copy_run", "one_line_error", "pytest", "read_jsonl", "run_cli", "wilson"]
+__all__ = [
+    "EXACT_FLAGS",
+    "SCORE_KEYS",
+    "copy_run",
+    "one_line_error",
+    "pytest",
+    "read_jsonl",
+    "run_cli",
+    "wilson",
+]

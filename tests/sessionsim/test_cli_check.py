@@ -12,7 +12,7 @@ from sessionsim.pipeline import run_scenario
 from sessionsim.scenario import RunScenario
 from simulator import load_scenario
 from tests.conftest import SCENARIOS
-from tests.helpers import copy_run, one_line_error, read_jsonl, run_cli
+from tests.helpers import EXACT_FLAGS, SCORE_KEYS, copy_run, one_line_error, read_jsonl, run_cli
 
 SMALL = {"population.users": 300, "duration": "8h", "start": "2026-01-05T08:00:00Z"}
 
@@ -75,17 +75,7 @@ def test_check_scores_a_sessions_file_like_its_own_run(small_run, tmp_path, caps
     code, _, err = run_cli(capsys, monkeypatch, "check", str(run_dir), "--sessions", str(sessions))
     assert code == 0, err
     scored = orjson.loads((run_dir / "report.json").read_bytes())
-    for key in (
-        "ctr_measured",
-        "sessions_found",
-        "sessions_exact",
-        "splits",
-        "merges",
-        "pairwise_precision",
-        "pairwise_recall",
-        "pairwise_f1",
-        "ctr_true",
-    ):
+    for key in ("ctr_measured", "ctr_true", *SCORE_KEYS):
         assert scored[key] == direct[key], key
     assert scored["late_events"] is None  # unknown for sessions made elsewhere
 
@@ -192,11 +182,7 @@ def test_gates_exit_with_distinct_status(small_run, tmp_path, capsys, monkeypatc
         monkeypatch,
         "check",
         str(run_dir),
-        "--gap",
-        "1d",
-        "--lateness",
-        "1m",
-        "--split-on-app-open",
+        *EXACT_FLAGS,
         "--max-ctr-error",
         "0",
     )
@@ -255,11 +241,7 @@ def test_report_has_ctr_by_position_and_per_bucket(small_run, tmp_path, capsys, 
         monkeypatch,
         "check",
         str(run_dir),
-        "--gap",
-        "1d",
-        "--lateness",
-        "1m",
-        "--split-on-app-open",
+        *EXACT_FLAGS,
         "--bucket",
         "1h",
     )
