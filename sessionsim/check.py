@@ -80,6 +80,7 @@ def build_report(
         "ctr_error_sessionizer": diff(ctr_measured, ctr_observable),
         "ctr_error_data": diff(ctr_observable, ctr_true),
         "ctr_measured_ci95": wilson_interval(clicked, searches),
+        "events": truth.get("events"),
         "searches_true": truth["searches"],
         "searches_measured": searches,
         "clicked_searches_measured": clicked,
@@ -127,6 +128,7 @@ def format_report(r: dict) -> str:
             f"{r['sessionizer']} (gap {r['gap']}, lateness {r['lateness']})"
             + (f" [{r['label']}]" if r["label"] != r["sessionizer"] else ""),
         ),
+        ("events delivered", _fmt(r["events"])),
         ("CTR true (behavioural)", _fmt(r["ctr_true"])),
         ("CTR observable", _fmt(r["ctr_observable"])),
         ("CTR measured", f"{_fmt(r['ctr_measured'])}  95% CI {ci_text}"),
