@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -167,3 +170,32 @@ def test_schema_command_prints_json_schema(capsys, monkeypatch):
     schema = json.loads(out)
     assert code == 0 and "population" in schema["properties"]
     assert schema["additionalProperties"] is False
+
+
+def test_same_bytes_across_processes_with_different_hash_seeds(tmp_path):
+    """No output depends on set or dict iteration order of strings (hash randomization)."""
+    outputs = []
+    for hash_seed in ("1", "2"):
+        out = tmp_path / hash_seed
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "sessionsim",
+                "run",
+                str(SCENARIOS / "lossy.yaml"),
+                "--users",
+                "120",
+                "--duration",
+                "4h",
+                "--out",
+                str(out),
+            ],
+            env={**os.environ, "PYTHONHASHSEED": hash_seed},
+            check=True,
+            capture_output=True,
+        )
+        outputs.append(
+            {p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+        )
+    assert outputs[0] == outputs[1] and len(outputs[0]) >= 10
