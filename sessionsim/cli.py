@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -285,7 +286,14 @@ def _durations(flag: str, text: str) -> list[float]:
     type=click.Path(path_type=Path),
     help="Directory for the run, sweep.csv, sweep.json and sweep.png.",
 )
-def sweep(scenario, seed, users, duration, start, out, **options):
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=min(os.cpu_count() or 1, 4),
+    show_default=True,
+    help="Processes sessionizing settings in parallel.",
+)
+def sweep(scenario, seed, users, duration, start, out, workers, **options):
     """Simulate SCENARIO once, then check every --gap (x every --lateness) on that stream.
 
     --gap and --lateness take comma-separated lists, e.g. --gap 1m,5m,30m,1h.
@@ -306,7 +314,14 @@ def sweep(scenario, seed, users, duration, start, out, **options):
     )
     with sim_progress(sc.duration) as progress, settings:
         rows = run_sweep(
-            sc, out, gaps, latenesses, base, progress, on_setting=lambda _: settings.update(1)
+            sc,
+            out,
+            gaps,
+            latenesses,
+            base,
+            progress,
+            on_setting=lambda _: settings.update(1),
+            workers=workers,
         )
     click.echo(format_sweep(rows))
     click.echo(recommendation(rows))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 
 import orjson
@@ -74,6 +76,40 @@ def recommendation(rows: list[dict]) -> str:
     )
 
 
+class _Settings:
+    """Sessionizes the run in ``out`` at one (gap, lateness); shared by worker processes."""
+
+    def __init__(self, out: Path, base: SessionizerSpec) -> None:
+        self.factory = resolve(base.sessionizer)  # a bad name fails before the simulation
+        self.out, self.base = out, base
+
+    def load(self) -> None:
+        self.truth, self.labels, self.delivered = load_truth(self.out)
+
+    def row(self, setting: tuple[float, float]) -> dict:
+        gap, lateness = setting
+        label = f"gap {format_duration(gap)}, lateness {format_duration(lateness)}"
+        spec = self.base.model_copy(update={"gap": gap, "lateness": lateness, "label": label})
+        config = spec.config()
+        scorer = new_scorer(self.delivered)
+        sessionizer = self.factory(config)
+        events_path = str(self.out / "events.jsonl")
+        with open_input(events_path) as f:
+            events = tap(read_events(f, events_path), scorer, self.labels)
+            totals = measure(sessionizer, events, config, scorer)
+        report = build_report(
+            self.truth, totals.summary(), scorer.score(), sessionizer.counts, settings_of(spec)
+        )
+        return _row(report, spec)
+
+
+_WORKER: _Settings | None = None  # set in the parent just before the pool forks workers
+
+
+def _worker_row(setting: tuple[float, float]) -> dict:
+    return _WORKER.row(setting)
+
+
 def run_sweep(
     scenario: RunScenario,
     out: Path,
@@ -82,34 +118,35 @@ def run_sweep(
     base: SessionizerSpec,
     progress: Callable | None = None,
     on_setting: Callable[[dict], None] | None = None,
+    workers: int = 1,
 ) -> list[dict]:
-    """Simulate into ``out`` once; sessionize its events at every (gap, lateness)."""
-    factory = resolve(base.sessionizer)  # a bad name fails before the simulation
+    """Simulate into ``out`` once; sessionize its events at every (gap, lateness).
+
+    With ``workers`` > 1, settings run in that many forked processes (each reads the truth
+    once); rows come back in the same order either way.
+    """
+    global _WORKER
+    settings = _Settings(out, base)
     simulate_to_dir(scenario, out, progress)
-    truth, labels, delivered = load_truth(out)
-    events_path = out / "events.jsonl"
+    settings.load()
+    grid = [(gap, lateness) for lateness in latenesses for gap in gaps]
     rows = []
-    for lateness in latenesses:
-        for gap in gaps:
-            spec = base.model_copy(
-                update={
-                    "gap": gap,
-                    "lateness": lateness,
-                    "label": (f"gap {format_duration(gap)}, lateness {format_duration(lateness)}"),
-                }
-            )
-            config = spec.config()
-            scorer = new_scorer(delivered)
-            sessionizer = factory(config)
-            with open_input(str(events_path)) as f:
-                events = tap(read_events(f, str(events_path)), scorer, labels)
-                totals = measure(sessionizer, events, config, scorer)
-            report = build_report(
-                truth, totals.summary(), scorer.score(), sessionizer.counts, settings_of(spec)
-            )
-            rows.append(_row(report, spec))
+    if workers <= 1 or len(grid) == 1:
+        results = map(settings.row, grid)
+        pool = None
+    else:
+        _WORKER = settings
+        pool = ProcessPoolExecutor(min(workers, len(grid)), mp_context=get_context("fork"))
+        results = pool.map(_worker_row, grid)
+    try:
+        for row in results:
+            rows.append(row)
             if on_setting is not None:
-                on_setting(rows[-1])
+                on_setting(row)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+            _WORKER = None
     with OutputSet(out) as outputs:
         table = io.StringIO()
         writer = csv.DictWriter(table, fieldnames=COLUMNS, lineterminator="\n")

@@ -72,3 +72,22 @@ def test_sweep_rejects_a_bad_gap_list(tmp_path, capsys, monkeypatch):
     )
     assert code == 2 and err.strip().startswith("sessionsim: --gap:") and "soon" in err
     assert not (tmp_path / "o").exists()
+
+
+def test_sweep_rows_do_not_depend_on_the_number_of_workers(tmp_path):
+    from sessionsim.scenario import RunScenario, SessionizerSpec
+    from sessionsim.sweep import run_sweep
+    from simulator import load_scenario
+
+    sc = load_scenario(
+        SCENARIOS / "late_mobile.yaml",
+        {"population.users": 150, "duration": "8h"},
+        model=RunScenario,
+    )
+    args = ([60.0, 1800.0, 7200.0], [0.0, 3600.0], SessionizerSpec())
+    one = run_sweep(sc, tmp_path / "one", *args, workers=1)
+    two = run_sweep(sc, tmp_path / "two", *args, workers=2)
+    assert one == two and len(one) == 6
+    assert (tmp_path / "one" / "sweep.csv").read_bytes() == (
+        tmp_path / "two" / "sweep.csv"
+    ).read_bytes()
