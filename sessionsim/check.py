@@ -125,7 +125,9 @@ def format_report(r: dict) -> str:
     rows = [
         (
             "sessionizer",
-            f"{r['sessionizer']} (gap {r['gap']}, lateness {r['lateness']})"
+            f"sessions from {r['label']}"
+            if r["gap"] is None
+            else f"{r['sessionizer']} (gap {r['gap']}, lateness {r['lateness']})"
             + (f" [{r['label']}]" if r["label"] != r["sessionizer"] else ""),
         ),
         ("events delivered", _fmt(r["events"])),

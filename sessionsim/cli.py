@@ -253,9 +253,10 @@ def check(run_dir, sessions_file, max_ctr_error, min_pairwise_f1, bucket, **opti
             for _ in events:  # only the delivered ids are needed
                 pass
             measured, counts = read_sessions(sessions_file, scorer), None
+            # Made elsewhere: its settings are unknown here.
             settings = {
-                **settings_of(spec),
-                "sessionizer": f"file:{sessions_file}",
+                **dict.fromkeys(settings_of(spec)),
+                "sessionizer": "file",
                 "label": str(sessions_file),
             }
         else:
