@@ -79,7 +79,7 @@ def build_report(
         "ctr_abs_error": None if error is None else abs(error),
         "ctr_error_sessionizer": diff(ctr_measured, ctr_observable),
         "ctr_error_data": diff(ctr_observable, ctr_true),
-        "ctr_measured_ci95": wilson_interval(clicked, searches),
+        "ctr_measured_ci95": list(wilson_interval(clicked, searches) or ()) or None,
         "events": truth.get("events"),
         "searches_true": truth["searches"],
         "searches_measured": searches,
@@ -94,8 +94,6 @@ def build_report(
         "late_events": None if counts is None else counts.late,
         "duplicates": None if counts is None else counts.duplicates,
     }
-    if isinstance(report["ctr_measured_ci95"], tuple):
-        report["ctr_measured_ci95"] = list(report["ctr_measured_ci95"])
     return report
 
 

@@ -98,11 +98,16 @@ def _bucket(f):
     )(f)
 
 
-def _bucket_ms(text: str) -> int:
+def _duration(flag: str, text: str) -> float:
+    """Parse a duration flag; a bad value is a one-line error naming the flag."""
     try:
-        seconds = parse_duration(text)
+        return parse_duration(text)
     except ValueError as e:
-        raise SessionizerError(f"--bucket: {e}") from None
+        raise SessionizerError(f"{flag}: {e}") from None
+
+
+def _bucket_ms(text: str) -> int:
+    seconds = _duration("--bucket", text)
     if seconds < 0.001:
         raise SessionizerError(f"--bucket: expected a positive duration (got {text!r})")
     return round(seconds * 1000)
@@ -272,10 +277,7 @@ def check(run_dir, sessions_file, max_ctr_error, min_pairwise_f1, bucket, **opti
 
 
 def _durations(flag: str, text: str) -> list[float]:
-    try:
-        return [parse_duration(part) for part in text.split(",")]
-    except ValueError as e:
-        raise SessionizerError(f"{flag}: {e}") from None
+    return [_duration(flag, part) for part in text.split(",")]
 
 
 @cli.command()
