@@ -13,7 +13,7 @@ import click
 from sessionizer import GapSessionizer, SessionConfig
 from sessionsim.pipeline import sim_events
 from sessionsim.scenario import RunScenario
-from simulator import Simulation, load_scenario, simulate_to_dir
+from simulator import Simulation, SimulatorError, load_scenario, simulate_to_dir
 from simulator.sinks import NullSink
 from simulator.truth import Ledger
 
@@ -69,7 +69,11 @@ def _reference_sessionizer(overrides: dict) -> dict:
 
 
 def _child(case, overrides, conn) -> None:
-    result = case(overrides)
+    try:
+        result = case(overrides)
+    except SimulatorError as e:  # bad input (e.g. no scenario file here): report, no traceback
+        conn.send(e)
+        return
     result["peak_rss_mb"] = _peak_rss_mb()
     conn.send(result)
 
@@ -87,6 +91,8 @@ def _isolated(case, overrides: dict) -> dict:
         raise RuntimeError(f"benchmark case {case.__name__} crashed (see above)") from None
     finally:
         proc.join()
+    if isinstance(result, SimulatorError):
+        raise result
     return result
 
 
