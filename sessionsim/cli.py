@@ -17,6 +17,7 @@ from sessionizer.records import read_events
 from sessionsim.check import GATE_FAILED, build_report, format_report, gate_failures, measure, tap
 from sessionsim.files import load_truth, new_scorer, open_input, read_sessions, with_progress
 from sessionsim.pipeline import run_scenario, settings_of
+from sessionsim.realism import format_realism, load_bands, measure_realism, plot_realism
 from sessionsim.progress import sim_progress
 from sessionsim.report import format_simulation, format_sweep
 from sessionsim.scenario import RunScenario, SessionizerSpec
@@ -329,6 +330,27 @@ def sweep(scenario, seed, users, duration, start, out, workers, **options):
     click.echo(format_sweep(rows))
     click.echo(recommendation(rows))
     click.echo(f"written to {out}/sweep.csv, sweep.json, sweep.png")
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option(
+    "--out", "figure", type=click.Path(path_type=Path), help="Draw the one-page figure here (PNG)."
+)
+@click.option(
+    "--bands",
+    type=click.Path(path_type=Path),
+    help="A bands file of your own (default: the packaged realism_bands.yaml).",
+)
+def realism(run_dir, figure, bands):
+    """Show how realistic RUN_DIR's stream is: each metric against its published band."""
+    result = measure_realism(run_dir)
+    rows = result.rows(load_bands(bands))
+    click.echo(format_realism(rows))
+    if figure is not None:
+        with OutputSet(figure.parent) as outputs:
+            outputs.open(figure.name).write(plot_realism(result, f"realism of {run_dir}"))
+        click.echo(f"figure written to {figure}")
 
 
 @cli.command()

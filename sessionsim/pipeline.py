@@ -36,13 +36,13 @@ def sim_events(
     The fields equal what parsing ``events.jsonl`` gives (ts floored to the millisecond).
     With ``scorer``, each delivery is recorded with its true visit.
     """
-    codec, pop, results = sim.codec, sim.population, sim.vocabulary.results
+    codec, pop = sim.codec, sim.population
     event_id, user_id, start_ms = codec.event_id, pop.user_id, codec.start_ms
     with_search_id = codec.emit_search_id
     for batch in sim.batches(ledger, progress):
         if sink is not None:
             sink.write(batch)
-        for _, _, ts, kind, u, visit, n, q, sn, rank, copy in batch:
+        for _, _, ts, kind, u, visit, n, payload, sn, rank, copy in batch:
             eid = event_id(u, visit, n)
             if scorer is not None and not copy:
                 scorer.deliver(eid, visit_label(u, visit))
@@ -52,7 +52,7 @@ def sim_events(
                 user_id(u),
                 start_ms + int(ts * 1000.0),
                 event_id(u, visit, sn) if with_search_id and kind in _HAS_SEARCH_ID else None,
-                (len(results[q]) if q >= 0 else 0) if kind == RESULTS else None,
+                len(payload) if kind == RESULTS else None,
                 rank + 1 if kind == CLICK else None,
             )
 

@@ -1,8 +1,10 @@
 """The user actors: each visit's randomness drawn in batches, then played out in SimPy.
 
 A visit yields to SimPy once per search (the only moment it touches shared state, the
-backend). Everything between two searches (results, clicks with their dwell times) is
-emitted at once with its own timestamps; the delivery stage restores arrival order.
+backend). Everything between two searches (results, clicks with their scan and dwell times)
+is emitted at once with its own timestamps; the delivery stage restores arrival order.
+A finished visit may bring the user back soon (a follow-up visit, ``return_prob``), which
+is what gives gap-based sessionization real merge cases.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from simulator.clickmodels import ClickModel
 from simulator.events import APP_CLOSE, APP_OPEN, CLICK, RESULTS, SEARCH
 from simulator.truth import Visit
 
@@ -19,32 +22,42 @@ if TYPE_CHECKING:
     import simpy
 
     from simulator.backend import SearchBackend
-    from simulator.clickmodels import ClickModel
     from simulator.delivery import Delivery
     from simulator.population import Population
     from simulator.scenario import Scenario
     from simulator.truth import Ledger
     from simulator.vocabulary import Vocabulary
 
-__all__ = ["Actors", "VisitBatch", "plan_visits"]
+__all__ = ["MIN_STEP_S", "Actors", "VisitBatch", "plan_visits"]
+
+# Two events of one device are at least this far apart, so their millisecond stamps differ
+# and sorting a device's events by time never ties (a search and its results included).
+MIN_STEP_S = 0.002
 
 
 @dataclass(slots=True)
 class VisitBatch:
-    """Pre-drawn randomness of a batch of visits, flattened into Python lists.
+    """Pre-drawn randomness of a batch of visits (rows), flattened into Python lists.
 
-    Visit i owns searches ``search_lo[i]:search_lo[i+1]``, search s owns clicks
-    ``click_lo[s]:click_lo[s+1]`` and visit i's n-th event takes its delivery draws
-    (delay, loss, duplicates) at ``event_lo[i] + n``.
+    Row i owns searches ``search_lo[i]:search_lo[i+1]``; search s owns clicks
+    ``searches[s][6]:searches[s][7]``; row i's n-th event takes its delivery draws at
+    ``event_lo[i] + n``. ``follow[i]`` is the row of the visit that follows row i
+    ``return_gap[i]`` after it ends (-1: none); follow-up rows have no start of their own.
+    The numpy arrays keep each shown page's latent values for the ledger.
     """
 
     user: list[int]
     start: list[float]
+    primary: np.ndarray  # rows that start at their own arrival time
+    follow: list[int]
+    return_gap: list[float]
     search_lo: list[int]
-    searches: list[tuple]  # (think, query, zero, service, p_any, first click, end of clicks)
+    # (after a click, after no click, query, zero, service, p_any, first click, end, s)
+    searches: list[tuple]
+    pages: list[tuple]  # items shown by each search, by rank
     click_rank: list[int]
-    dwell: list[float]
-    close_think: list[float]
+    click_gap: list[float]
+    close_after: list[float]
     silent: list[bool]
     offline_gap: list[float]
     offline_len: list[float]
@@ -54,19 +67,39 @@ class VisitBatch:
     loss_u: list[float]
     dup_u: list[float]
     dup_delay: list[float]
+    retry_u: list[float]
+    alpha: np.ndarray  # (searches, ranks) attractiveness the model used
+    sat: np.ndarray  # (searches, ranks) satisfaction (DBN)
+    exam: np.ndarray  # (searches, ranks) marginal examination probability
+    propensity: np.ndarray  # (searches,) the user's click propensity
 
 
 def _offsets(counts: np.ndarray) -> np.ndarray:
     return np.concatenate(([0], np.cumsum(counts)))
 
 
-def _pauses(rng: np.random.Generator, scenario: Scenario, dist, n: int) -> np.ndarray:
-    """Draw ``n`` pauses from ``dist``, a fraction ``long_pause_prob`` from ``long_pause``."""
+def _pauses(rng: np.random.Generator, scenario: Scenario, dist, n: int, long: bool) -> np.ndarray:
+    """Draw ``n`` pauses from ``dist`` (a fraction ``long_pause_prob`` from ``long_pause``)."""
     v = scenario.visit
     pauses = dist.sample(rng, n)
-    long = np.flatnonzero(rng.random(n) < v.long_pause_prob)
-    pauses[long] = v.long_pause.sample(rng, len(long))
-    return pauses
+    if long:
+        idx = np.flatnonzero(rng.random(n) < v.long_pause_prob)
+        pauses[idx] = v.long_pause.sample(rng, len(idx))
+    return np.maximum(pauses, MIN_STEP_S)
+
+
+def _rows(rng: np.random.Generator, n: int, p: float) -> tuple[np.ndarray, np.ndarray]:
+    """Expand ``n`` arrivals into rows: each followed by a geometric number of returns.
+
+    Return (arrival of each row, follow-up row or -1).
+    """
+    extra = rng.geometric(1.0 - p, n) - 1 if p > 0 else np.zeros(n, dtype=np.int64)
+    owner = np.repeat(np.arange(n), 1 + extra)
+    lo = _offsets(1 + extra)
+    rows = len(owner)
+    follow = np.arange(1, rows + 1)
+    follow[lo[1:] - 1] = -1  # the last row of each chain
+    return owner, follow
 
 
 def plan_visits(
@@ -78,61 +111,85 @@ def plan_visits(
     vocabulary: Vocabulary,
     model: ClickModel,
 ) -> VisitBatch:
-    """Draw everything random about these visits, in a handful of vectorized calls."""
-    v = scenario.visit
-    n = len(users)
-    searches = np.minimum(rng.geometric(1.0 / (1.0 + v.searches_mean), n) - 1, v.max_searches)
-    search_lo = _offsets(searches)
+    """Draw everything random about these arrivals and their follow-up visits."""
+    v, sc = scenario.visit, scenario
+    owner, follow = _rows(rng, len(users), v.return_prob)
+    row_user = users[owner]
+    row_start = np.where(np.r_[True, follow[:-1] < 0], starts[owner], np.nan)
+    n = len(owner)
+    searching = rng.random(n) >= v.no_search_prob
+    count = np.minimum(rng.geometric(1.0 / v.searches_mean, n), v.max_searches) * searching
+    search_lo = _offsets(count)
     total = int(search_lo[-1])
-    think = _pauses(rng, scenario, v.think_time, total)
+    first = np.zeros(total, dtype=bool)
+    first[search_lo[:-1][count > 0]] = True
+    after_click = _pauses(rng, sc, v.dwell_time, total, long=True)
+    after_none = _pauses(rng, sc, v.reformulation, total, long=True)
+    opening = _pauses(rng, sc, v.first_search, total, long=False)
+    after_click[first] = after_none[first] = opening[first]
     query = vocabulary.sample(rng, total)
-    zero = rng.random(total) < scenario.queries.zero_result_rate
-    service = scenario.backend.service_time.sample(rng, total)
+    zero = rng.random(total) < sc.queries.zero_result_rate
+    service = sc.backend.service_time.sample(rng, total)
 
-    alpha = vocabulary.attractiveness[query]
-    alpha *= population.click_propensity[np.repeat(users, searches)][:, None]
+    page = vocabulary.pages(rng, query)
+    clicks = sc.clicks
+    propensity = population.click_propensity[np.repeat(row_user, count)]
+    alpha = np.asarray(clicks.attractiveness)[page.grades] * propensity[:, None]
     np.clip(alpha, 0.0, 1.0, out=alpha)
-    clicked = model.clicks(alpha, rng.random(alpha.shape))
+    sat = np.asarray(clicks.satisfaction)[page.grades]
+    clicked = model.clicks(alpha, sat, rng)
     clicked[zero] = False
-    p_any = model.p_any(alpha)
+    p_any = model.p_any(alpha, sat)
     p_any[zero] = 0.0
     click_lo = _offsets(clicked.sum(axis=1))
     click_rank = np.nonzero(clicked)[1]
-    dwell = _pauses(rng, scenario, v.dwell_time, len(click_rank))
+    scan = _pauses(rng, sc, v.scan_time, len(click_rank), long=False)
+    gap = _pauses(rng, sc, v.dwell_time, len(click_rank), long=True)
+    first_click = np.zeros(len(click_rank), dtype=bool)
+    first_click[click_lo[:-1][click_lo[1:] > click_lo[:-1]]] = True
+    click_gap = np.where(first_click, scan, gap)
 
-    close_think = _pauses(rng, scenario, v.think_time, n)
+    close_after = _pauses(rng, sc, v.close_after, n, long=False)
     silent = rng.random(n) < v.silent_close_prob
-    clicks_per_visit = np.diff(click_lo[search_lo])
-    event_lo = _offsets(2 + 2 * searches + clicks_per_visit)
+    return_gap = v.return_after.sample(rng, n)
+    clicks_per_row = np.diff(click_lo[search_lo])
+    event_lo = _offsets(2 + 2 * count + clicks_per_row)
     events = int(event_lo[-1])
-    d = scenario.delivery
+    d = sc.delivery
     delay = d.delay.sample(rng, events)
     faults = not d.perfect
     loss_u = rng.random(events) if faults else np.zeros(0)
     dup_u = rng.random(events) if faults else np.zeros(0)
     dup_delay = d.duplicates.delay.sample(rng, events) if faults else np.zeros(0)
+    retry_u = rng.random(events) if faults else np.zeros(0)
     rate, tail = d.offline.rate_per_day, d.offline.unflushed_tail_prob
     offline_gap = rng.exponential(86400.0 / rate, n) if rate > 0 else np.zeros(0)
-    offline_len = d.offline.duration.sample(rng, n) if rate or tail else np.zeros(0)
+    offline_len = d.offline.duration.sample(rng, n) if rate > 0 else np.zeros(0)
     tail_held = rng.random(n) < tail if tail > 0 else np.zeros(n, dtype=bool)
     return VisitBatch(
-        user=users.tolist(),
-        start=starts.tolist(),
+        user=row_user.tolist(),
+        start=row_start.tolist(),
+        primary=np.flatnonzero(~np.isnan(row_start)),
+        follow=follow.tolist(),
+        return_gap=return_gap.tolist(),
         search_lo=search_lo.tolist(),
         searches=list(
             zip(
-                think.tolist(),
+                after_click.tolist(),
+                after_none.tolist(),
                 query.tolist(),
                 zero.tolist(),
                 service.tolist(),
                 p_any.tolist(),
                 click_lo[:-1].tolist(),
                 click_lo[1:].tolist(),
+                range(total),
             )
         ),
+        pages=[() if z else tuple(p) for z, p in zip(zero.tolist(), page.items.tolist())],
         click_rank=click_rank.tolist(),
-        dwell=dwell.tolist(),
-        close_think=close_think.tolist(),
+        click_gap=click_gap.tolist(),
+        close_after=close_after.tolist(),
         silent=silent.tolist(),
         offline_gap=offline_gap.tolist(),
         offline_len=offline_len.tolist(),
@@ -142,11 +199,16 @@ def plan_visits(
         loss_u=loss_u.tolist(),
         dup_u=dup_u.tolist(),
         dup_delay=dup_delay.tolist(),
+        retry_u=retry_u.tolist(),
+        alpha=alpha,
+        sat=sat,
+        exam=model.examination(alpha, sat),
+        propensity=propensity,
     )
 
 
 class Actors:
-    """The users' shared state and the SimPy process that plays one visit."""
+    """The users' shared state and the SimPy processes that play their visits."""
 
     def __init__(
         self,
@@ -156,35 +218,42 @@ class Actors:
         ledger: Ledger,
         population: Population,
         min_visit_gap_s: float,
-        results_per_page: int,
+        end_s: float,
     ) -> None:
         self.env = env
         self.backend = backend
         self.delivery = delivery
         self.ledger = ledger
         self.patience = population.patience_s.tolist()
-        self.min_gap = min_visit_gap_s
-        self.page = results_per_page
+        self.min_gap = max(min_visit_gap_s, MIN_STEP_S)
+        self.end_s = end_s
         self.free_at = [-np.inf] * population.size  # when each user's last visit ended
         self.visits = [0] * population.size
-        self.active = 0
+        self.active = 0  # visits being played
+        self.waiting = 0  # follow-up visits scheduled but not started
         self.dropped = 0
 
-    def start(self, b: VisitBatch, i: int):
-        """Begin visit ``i`` of ``b`` at its start time.
+    @property
+    def busy(self) -> bool:
+        """True while a visit is being played or a follow-up visit is due."""
+        return bool(self.active or self.waiting)
+
+    def start(self, b: VisitBatch, i: int, t: float):
+        """Begin visit row ``i`` of ``b`` at ``t``.
 
         Return the SimPy process body that plays its searches, or None when there is none
         to play (the arrival was dropped, or the visit has no search and ends at once).
         """
         u = b.user[i]
-        t = b.start[i]
         if self.free_at[u] + self.min_gap > t:
             self.dropped += 1  # the user is still in (or just left) the app
             return None
         seq = self.visits[u]
         self.visits[u] = seq + 1
-        route = self.delivery.open_visit(b, i, u, seq, t)
-        events = [(t, APP_OPEN, 0, 0, 0, 0)]  # (true t, type, n, query, search n, rank)
+        route, released = self.delivery.open_visit(b, i, u, seq, t)
+        if released is not None:  # a killed app's cached tail went out at this launch
+            self.ledger.visit(released)
+        events = [(t, APP_OPEN, 0, 0, 0, 0)]  # (true t, type, n, payload, search n, rank)
         if b.search_lo[i] == b.search_lo[i + 1]:
             self._finish(b, i, u, seq, route, events, 0, t, t, [])
             return None
@@ -199,12 +268,13 @@ class Actors:
         t = start = last = events[0][0]
         sent = 0
         searches = []
-        dwell, rank = b.dwell, b.click_rank
-        for think, q, zero, service, p_any, c0, c1 in b.searches[
+        clicked_before = False
+        gaps, rank, pages = b.click_gap, b.click_rank, b.pages
+        for after_click, after_none, q, zero, service, p_any, c0, c1, s in b.searches[
             b.search_lo[i] : b.search_lo[i + 1]
         ]:
-            t += think
-            send(route, events, sent)
+            t += after_click if clicked_before else after_none
+            send(route, events, sent, t)
             sent = len(events)
             yield env.timeout(t - env.now)
             sn = len(events)
@@ -212,28 +282,42 @@ class Actors:
             search_ts = last = t
             done = backend.submit(t, service, patience)
             if done is None:  # gave up waiting: no results, no click
-                searches.append((sn, search_ts, q, None, 0, None))
+                searches.append((sn, search_ts, q, None, 0, None, s))
                 t += patience
+                clicked_before = False
                 continue
-            t = last = done
-            events.append((t, RESULTS, sn + 1, -1 if zero else q, sn, 0))
+            t = last = max(done, t + MIN_STEP_S)
+            shown = pages[s]
+            events.append((t, RESULTS, sn + 1, shown, sn, 0))
             for c in range(c0, c1):
-                t += dwell[c]
-                events.append((t, CLICK, len(events), q, sn, rank[c]))
+                t += gaps[c]
+                events.append((t, CLICK, len(events), shown[rank[c]], sn, rank[c]))
             last = t
-            searches.append((sn, search_ts, q, 0 if zero else self.page, c1 - c0, p_any))
+            clicked_before = c1 > c0
+            searches.append((sn, search_ts, q, len(shown), c1 - c0, p_any, s))
         self.active -= 1
         self._finish(b, i, u, seq, route, events, sent, start, t, searches, last)
 
     def _finish(self, b, i, u, seq, route, events, sent, start, t, searches, last=None) -> None:
         """Close the visit after its last action at ``t``; hand everything over."""
         last = t if last is None else last
-        t += b.close_think[i]
+        t += b.close_after[i]
         if not b.silent[i]:
             events.append((t, APP_CLOSE, len(events), 0, 0, 0))
             last = t
-        if b.tail_held[i] and searches:  # killed before the SDK flushed
-            route.hold(searches[-1][0], t + b.offline_len[i])
-        self.delivery.send(route, events, sent)
+        visit = Visit(u, seq, events, route, start, last, searches)
+        if self.delivery.close_visit(route, events, sent, t, b.tail_held[i], visit):
+            self.ledger.visit(visit)
         self.free_at[u] = t
-        self.ledger.visit(Visit(u, seq, events, route, start, last, searches))
+        j = b.follow[i]
+        if j >= 0 and t + b.return_gap[i] < self.end_s:
+            self.waiting += 1
+            self.env.process(self._return(b, j, t + b.return_gap[i]))
+
+    def _return(self, b: VisitBatch, j: int, at: float):
+        """Bring the user back for follow-up visit ``j`` at ``at``."""
+        yield self.env.timeout(at - self.env.now)
+        self.waiting -= 1
+        body = self.start(b, j, at)
+        if body is not None:
+            yield from body

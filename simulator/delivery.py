@@ -1,11 +1,20 @@
-"""Delivery from clients to the collector: delay, loss, duplicates, offline batches, skew.
+"""Delivery from devices to the collector, the way analytics SDKs send.
 
-Visits hand their events over in batches (up to the next time they yield to SimPy), with
-true times. Each event gets its fate here: lost, or stamped with its device clock and
-delivered once or more. Arrivals wait in a heap keyed by arrival time and are released
-once sim time passes them: no later emission can arrive earlier than the current sim time,
-so released events are final and memory holds only events in flight (an offline device's
-buffered events are in flight until it reconnects).
+Each device queues its events and flushes the queue as one batch (one request) when it holds
+``flush_at`` events, when the SDK's periodic timer fires (every ``flush_interval`` since the
+app launched), and when the app closes or goes to the background; a request holds at most
+``max_batch`` events. A request takes one network delay, and a device has one request in
+flight (``parallel_requests`` > 1 allows more, so batches overtake each other): without
+faults, a device's events reach the collector in the order they happened.
+
+Faults are named: loss per event type, duplicate deliveries of an event (a beacon fired
+twice) or of a whole batch (a retry after a lost acknowledgement, which may land after
+newer batches), outages (batches wait on the device until the connection returns), killed
+apps (the unflushed queue goes out at the user's next launch), and clock skew.
+
+Visits hand their events over with true times, up to a horizon before which nothing else
+can happen (their next search). Arrivals wait in a heap keyed by arrival time and are
+released once sim time passes them, so memory holds only events in flight.
 """
 
 from __future__ import annotations
@@ -19,6 +28,7 @@ if TYPE_CHECKING:
     from simulator.behavior import VisitBatch
     from simulator.population import Population
     from simulator.scenario import Scenario
+    from simulator.truth import Visit
 
 __all__ = ["Delivery", "VisitDelivery"]
 
@@ -26,10 +36,11 @@ MAX_COPIES = 10
 
 
 class VisitDelivery:
-    """What delivery needs to know about one visit, and the fate of each of its events.
+    """One visit's SDK queue and the fate of each of its events.
 
-    ``fate(n, t)`` is ``(stamped_ts, first_received or None, deliveries, offline)``; under
-    perfect delivery (``faultless``) it is derived, not stored.
+    ``fate(n)`` is ``(stamped_ts, first_received or None, deliveries, offline, batch,
+    request)``: ``batch`` numbers the device's batches, ``request`` its requests (a retried
+    batch is sent by a second request).
     """
 
     __slots__ = (
@@ -39,113 +50,205 @@ class VisitDelivery:
         "base",
         "offset",
         "drift",
-        "off_start",
-        "off_end",
-        "held_after",
-        "held_until",
         "fates",
+        "queue",
+        "tick",
+        "open_s",
+        "policy",
         "faultless",
     )
 
-    def __init__(
-        self, user, visit, batch, base, offset, drift, off_start, off_end, faultless
-    ) -> None:
+    def __init__(self, user, visit, batch, base, events, offset, drift, open_s, policy, faultless):
         self.user = user
         self.visit = visit
         self.batch = batch
         self.base = base  # index of the visit's first event in the batch's per-event draws
         self.offset = offset
         self.drift = drift
-        self.off_start = off_start
-        self.off_end = off_end
-        self.held_after = 1 << 30  # events numbered above this wait on the device
-        self.held_until = -math.inf
-        self.fates: list[tuple] = []
+        self.fates: list = [None] * events
+        self.queue: list[tuple] = []
+        self.tick = math.inf  # when the SDK timer flushes the current queue
+        self.open_s = open_s
+        self.policy = policy  # (flush_at, flush_interval_s, max_batch)
         self.faultless = faultless
 
-    def fate(self, n: int, t: float) -> tuple:
-        """Return what happened to the visit's event ``n`` (true time ``t``)."""
-        if self.faultless:
-            return (t, t + self.batch.delay[self.base + n], 1, False)
+    def fate(self, n: int) -> tuple:
+        """Return what happened to the visit's event ``n``."""
         return self.fates[n]
-
-    def hold(self, after_n: int, until: float) -> None:
-        """Keep the events numbered above ``after_n`` on the device until ``until``."""
-        self.held_after = after_n
-        self.held_until = until
 
 
 class Delivery:
-    """The delivery layer and its reorder buffer (a heap keyed by arrival time)."""
+    """The devices' SDK queues, their upload channels and the collector's reorder buffer."""
 
     def __init__(self, scenario: Scenario, population: Population) -> None:
         d = scenario.delivery
         self.perfect = d.perfect
+        self.skew = bool(d.clock_skew.offset_sd or d.clock_skew.drift_ppm_sd)
         self.loss = d.loss.model_dump()
         self.dup_p = d.duplicates.prob.model_dump()
         self.log_dup_p = {k: math.log(p) if p > 0 else 0.0 for k, p in self.dup_p.items()}
+        self.retry_p = d.duplicates.batch_retry_prob
         self.offline = d.offline.rate_per_day > 0
         self.offset = population.clock_offset_s.tolist()
         self.drift = population.clock_drift.tolist()
+        policies = {name: (p.flush_at, p.flush_interval, p.max_batch) for name, p in d.sdk.items()}
+        platform_of = [policies[platform] for platform, _ in population.devices]
+        self.policy = [platform_of[k] for k in population.device.tolist()]
+        self.lanes = d.parallel_requests
+        # Arrival of each device's last request (one lane), or of each lane's last request.
+        self.free = [-math.inf] * population.size
+        self.lane_free: dict[int, list[float]] = {}
+        self.batches = [0] * population.size
+        self.requests = [0] * population.size
         # The current or next offline episode of each user (device), as [start, end).
         self.off_start = [math.inf] * population.size if self.offline else None
         self.off_end = [-math.inf] * population.size if self.offline else None
+        self.held: dict[int, tuple[VisitDelivery, Visit]] = {}  # killed apps' queues
         self._heap: list[tuple] = []
         self._order = itertools.count()
 
-    def open_visit(self, b: VisitBatch, i: int, user: int, visit: int, t0: float) -> VisitDelivery:
-        """Start delivering visit ``i`` of ``b``; draw the device's next outage if it is due."""
-        start = end = math.inf
-        if self.offline:
-            if self.off_end[user] <= t0:
-                self.off_start[user] = t0 + b.offline_gap[i]
-                self.off_end[user] = self.off_start[user] + b.offline_len[i]
-            start, end = self.off_start[user], self.off_end[user]
-        return VisitDelivery(
+    def open_visit(
+        self, b: VisitBatch, i: int, user: int, visit: int, t0: float
+    ) -> tuple[VisitDelivery, Visit | None]:
+        """Start delivering visit row ``i`` of ``b`` at launch time ``t0``.
+
+        Draw the device's next outage if it is due, and send a cached queue left by a
+        killed app; return the new visit's delivery and the visit whose cache went out.
+        """
+        if self.offline and self.off_end[user] <= t0:
+            self.off_start[user] = t0 + b.offline_gap[i]
+            self.off_end[user] = self.off_start[user] + b.offline_len[i]
+        released = None
+        cached = self.held.pop(user, None)
+        if cached is not None:
+            route, released = cached
+            self._flush(route, t0, offline=True)
+        route = VisitDelivery(
             user,
             visit,
             b,
             b.event_lo[i],
+            b.event_lo[i + 1] - b.event_lo[i],
             self.offset[user],
             self.drift[user],
-            start,
-            end,
+            t0,
+            self.policy[user],
             self.perfect,
         )
+        return route, released
 
-    def send(self, v: VisitDelivery, events: list[tuple], lo: int) -> None:
-        """Decide the fate of ``events[lo:]`` (``(t, kind, n, query, search_n, rank)``)."""
-        heap, push, order, fates = self._heap, heapq.heappush, self._order, v.fates
-        b, base, u, visit = v.batch, v.base, v.user, v.visit
-        delay = b.delay
-        if self.perfect:
-            for k in range(lo, len(events)):
-                t, kind, n, q, sn, rank = events[k]
-                push(heap, (t + delay[base + n], next(order), t, kind, u, visit, n, q, sn, rank, 0))
-            return
-        loss, dup_p = self.loss, self.dup_p
+    def send(self, v: VisitDelivery, events: list[tuple], lo: int, horizon: float) -> None:
+        """Queue ``events[lo:]`` (``(t, kind, n, payload, search_n, rank)``), flushing as the
+        SDK would; nothing else of the visit happens before ``horizon``."""
+        queue = v.queue
+        flush_at, interval, _ = v.policy
+        lossy = not self.perfect
         for k in range(lo, len(events)):
-            t, kind, n, q, sn, rank = events[k]
-            j = base + n
-            stamped = t + v.offset + v.drift * t
-            if b.loss_u[j] < loss[kind]:
-                fates.append((stamped, None, 0, False))
+            ev = events[k]
+            t = ev[0]
+            if queue and v.tick <= t:
+                self._flush(v, v.tick)
+            if lossy and v.batch.loss_u[v.base + ev[2]] < self.loss[ev[1]]:
+                v.fates[ev[2]] = (self._stamp(v, t), None, 0, False, None, None)
                 continue
-            if n > v.held_after:
-                offline, sent_at = True, v.held_until
-            elif v.off_start <= t < v.off_end:
-                offline, sent_at = True, v.off_end
-            else:
-                offline, sent_at = False, t
-            r = sent_at + delay[j]
-            push(heap, (r, next(order), stamped, kind, u, visit, n, q, sn, rank, 0))
+            if not queue:
+                v.tick = v.open_s + interval * (math.floor((t - v.open_s) / interval) + 1)
+            queue.append(ev)
+            if len(queue) >= flush_at:
+                self._flush(v, t)
+        if queue and v.tick < horizon:
+            self._flush(v, v.tick)
+
+    def close_visit(
+        self, v: VisitDelivery, events: list[tuple], lo: int, t: float, killed: bool, visit: Visit
+    ) -> bool:
+        """Queue the visit's last events and flush as the app closes at ``t``.
+
+        A killed app keeps its queue for the next launch: return False (the visit's
+        delivery is not known yet; ``open_visit`` or ``unsent`` hands the visit back).
+        """
+        self.send(v, events, lo, t)
+        if v.queue and v.tick <= t:
+            self._flush(v, v.tick)
+        if v.queue:
+            if killed:
+                self.held[v.user] = (v, visit)
+                return False
+            self._flush(v, t)
+        return True
+
+    def unsent(self) -> list[Visit]:
+        """End the run: queues still cached by killed apps are never delivered."""
+        visits = []
+        for user in sorted(self.held):
+            v, visit = self.held[user]
+            for ev in v.queue:
+                v.fates[ev[2]] = (self._stamp(v, ev[0]), None, 0, True, None, None)
+            v.queue.clear()
+            visits.append(visit)
+        self.held.clear()
+        return visits
+
+    def _stamp(self, v: VisitDelivery, t: float) -> float:
+        return t + v.offset + v.drift * t if self.skew else t
+
+    def _flush(self, v: VisitDelivery, at: float, offline: bool = False) -> None:
+        """Send the queue at ``at``: one request per ``max_batch`` events."""
+        queue = v.queue[:]
+        v.queue.clear()  # the same list: callers hold it
+        v.tick = math.inf
+        size = v.policy[2]
+        for lo in range(0, len(queue), size):
+            self._request(v, queue[lo : lo + size], at, offline)
+
+    def _request(self, v: VisitDelivery, batch: list[tuple], at: float, offline: bool) -> None:
+        u, b, base = v.user, v.batch, v.base
+        if self.lanes == 1:
+            start = max(at, self.free[u])
+        else:
+            lanes = self.lane_free.setdefault(u, [-math.inf] * self.lanes)
+            lane = lanes.index(min(lanes))
+            start = max(at, lanes[lane])
+        if self.offline and self.off_start[u] <= start < self.off_end[u]:
+            start, offline = self.off_end[u], True
+        j = base + batch[0][2]  # the batch takes its first event's draws
+        received = start + b.delay[j]
+        if self.lanes == 1:
+            self.free[u] = received
+        else:
+            lanes[lane] = received
+        self.batches[u] += 1
+        self.requests[u] += 1
+        batch_no, request = self.batches[u], self.requests[u]
+        heap, push, order, fates = self._heap, heapq.heappush, self._order, v.fates
+        visit = v.visit
+        if self.perfect:
+            for t, kind, n, payload, sn, rank in batch:
+                push(heap, (received, next(order), t, kind, u, visit, n, payload, sn, rank, 0))
+                fates[n] = (t, received, 1, offline, batch_no, request)
+            return
+        retry = b.retry_u[j] < self.retry_p
+        if retry:
+            self.requests[u] += 1
+            again = received + b.dup_delay[j]
+        dup_p = self.dup_p
+        for t, kind, n, payload, sn, rank in batch:
+            stamped = self._stamp(v, t)
+            push(heap, (received, next(order), stamped, kind, u, visit, n, payload, sn, rank, 0))
             copies = 0
-            if b.dup_u[j] < dup_p[kind]:
-                copies = min(MAX_COPIES, int(math.log(b.dup_u[j]) / self.log_dup_p[kind]))
+            k = base + n
+            if b.dup_u[k] < dup_p[kind]:
+                copies = min(MAX_COPIES, int(math.log(b.dup_u[k]) / self.log_dup_p[kind]))
                 for c in range(1, copies + 1):
-                    received = r + c * b.dup_delay[j]
-                    push(heap, (received, next(order), stamped, kind, u, visit, n, q, sn, rank, c))
-            fates.append((stamped, r, 1 + copies, offline))
+                    r = received + c * b.dup_delay[k]
+                    push(heap, (r, next(order), stamped, kind, u, visit, n, payload, sn, rank, c))
+            if retry:
+                copies += 1
+                push(
+                    heap,
+                    (again, next(order), stamped, kind, u, visit, n, payload, sn, rank, copies),
+                )
+            fates[n] = (stamped, received, 1 + copies, offline, batch_no, request)
 
     def release(self, until_s: float) -> list[tuple]:
         """Return, in arrival order, every event that has arrived by ``until_s``."""

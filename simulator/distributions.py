@@ -10,7 +10,6 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSeriali
 from simulator.durations import format_duration, parse_duration
 
 __all__ = [
-    "Beta",
     "Constant",
     "Duration",
     "DurationDist",
@@ -98,13 +97,3 @@ class Spread(Model):
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return self.median * np.exp(self.sigma * rng.standard_normal(n))
-
-
-class Beta(Model):
-    """A Beta(a, b) distribution over [0, 1]."""
-
-    a: float = Field(gt=0.0)
-    b: float = Field(gt=0.0)
-
-    def sample(self, rng: np.random.Generator, size: int | tuple[int, ...]) -> np.ndarray:
-        return rng.beta(self.a, self.b, size)

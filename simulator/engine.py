@@ -63,9 +63,10 @@ class Simulation:
         self.scenario = scenario
         self.population = build_population(scenario)
         self.vocabulary = build_vocabulary(scenario)
-        self.model = click_model(scenario.clicks, self.vocabulary.attractiveness.shape[1])
+        self.model = click_model(scenario.clicks, self.vocabulary.page_size)
         self.codec = EventCodec(scenario, self.population, self.vocabulary)
         self.summary: dict = {}
+        self._arrivals_by_hour: dict[int, float] = {}  # NHPP intensity, hours from start
 
     def _plan_chunk(self, j: int, chunk_start: float, length: float):
         """Draw chunk ``j``'s arrivals and plans, cohort by cohort; return them by start."""
@@ -78,7 +79,7 @@ class Simulation:
             if b.at <= chunk_start + length / 2 < b.at + b.length:
                 burst *= b.factor
         batches: list[VisitBatch] = []
-        starts, owner = [], []
+        starts, owner, rows = [], [], []
         for c, members in enumerate(cohorts(pop.size)):
             sl = slice(members.start, members.stop)
             expected = (
@@ -87,6 +88,10 @@ class Simulation:
                 )
                 * burst
             )
+            hour = int(chunk_start // 3600.0)
+            self._arrivals_by_hour[hour] = self._arrivals_by_hour.get(hour, 0.0) + float(
+                expected.sum()
+            )
             rng = stream(sc.seed, VISITS, c, j)
             idx, times = visit_arrivals(rng, expected, chunk_start, length)
             if len(idx):
@@ -94,13 +99,14 @@ class Simulation:
                     rng, sc, idx + members.start, times, pop, self.vocabulary, self.model
                 )
                 starts.append(times)
+                rows.append(batch.primary)
                 owner.append(np.full(len(times), len(batches)))
                 batches.append(batch)
         if not batches:
             return []
         all_starts = np.concatenate(starts)
         owners = np.concatenate(owner)
-        local = np.concatenate([np.arange(len(s)) for s in starts])
+        local = np.concatenate(rows)
         order = np.argsort(all_starts, kind="stable")
         return [
             (batches[o], i, t)
@@ -115,6 +121,7 @@ class Simulation:
         When the iterator is exhausted, ``self.summary`` holds the run's summary.
         """
         sc = self.scenario
+        self._arrivals_by_hour = {}
         env = simpy.Environment()
         backend = SearchBackend(sc.backend.servers)
         delivery = Delivery(sc, self.population)
@@ -125,7 +132,7 @@ class Simulation:
             ledger,
             self.population,
             sc.population.min_visit_gap,
-            sc.queries.results_per_page,
+            sc.duration,
         )
 
         def scheduler():
@@ -136,7 +143,7 @@ class Simulation:
                 yield env.timeout(chunk_start - env.now)
                 for batch, i, t in self._plan_chunk(j, chunk_start, length):
                     yield env.timeout(t - env.now)
-                    body = actors.start(batch, i)
+                    body = actors.start(batch, i, t)
                     if body is not None:
                         env.process(body)
 
@@ -144,7 +151,7 @@ class Simulation:
         t = 0.0
         events = 0
         with _rare_collections():
-            while arrivals.is_alive or actors.active:
+            while arrivals.is_alive or actors.busy:
                 t += TICK_S
                 env.run(until=t)
                 batch = delivery.release(t)
@@ -152,6 +159,8 @@ class Simulation:
                 yield batch
                 if progress is not None:
                     progress(t, events)
+        for visit in delivery.unsent():
+            ledger.visit(visit)
         batch = delivery.release(math.inf)
         events += len(batch)
         yield batch
@@ -164,6 +173,10 @@ class Simulation:
             "backend_latency_p50_s": backend.latency.quantile(0.5),
             "backend_latency_p99_s": backend.latency.quantile(0.99),
             "simulated_s": t,
+            "expected_arrivals_by_hour": [
+                round(self._arrivals_by_hour.get(h, 0.0), 3)
+                for h in range(math.ceil(sc.duration / 3600.0))
+            ],
         }
 
     def run(self, sink: EventSink, ledger: Ledger, progress: Progress | None = None) -> dict:

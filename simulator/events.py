@@ -1,11 +1,12 @@
 """The event records and their JSON codec (the contract in SESSIONS.md section 1).
 
 Inside the simulator an event is a tuple, cheap to build:
-``(received_s, order, ts_s, type, user, visit, n, query, search_n, rank, copy)``: times are float
-seconds from the scenario start; ``n`` numbers the event within its visit; ``query`` indexes
-the vocabulary (-1 on a zero-result page); ``search_n`` is the ``n`` of the search the event
-belongs to; ``rank`` is the 0-based clicked rank; ``copy`` numbers repeated deliveries (0: the
-first). Strings exist only when a sink encodes.
+``(received_s, order, ts_s, type, user, visit, n, payload, search_n, rank, copy)``: times are
+float seconds from the scenario start; ``n`` numbers the event within its visit; ``payload``
+is the query index on a search, the tuple of item ids shown on results (empty: zero
+results) and the clicked item id on a click; ``search_n`` is the ``n`` of the search the
+event belongs to; ``rank`` is the 0-based clicked rank; ``copy`` numbers repeated deliveries
+(0: the first). Strings exist only when a sink encodes.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ class EventCodec:
         self.population = population
         self.vocabulary = vocabulary
         self.emit_search_id = scenario.emit_search_id
+        self.model = scenario.clicks.model
+        self._item_width = len(str(scenario.queries.catalog - 1))
         self.start_ms = round(scenario.start.timestamp() * 1000)
         self._salt = (scenario.seed * 0x9E3779B97F4A7C15) & _M64
         self._seconds: dict[int, str] = {}
@@ -50,6 +53,10 @@ class EventCodec:
         z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
         z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
         return f"{z ^ (z >> 31):016x}"
+
+    def item(self, i: int) -> str:
+        """Return catalog item ``i``'s id."""
+        return f"it{i:0{self._item_width}d}"
 
     def iso(self, t_s: float) -> str:
         """Return sim time ``t_s`` as ISO 8601 UTC with milliseconds (truncated)."""
@@ -63,7 +70,7 @@ class EventCodec:
 
     def to_dict(self, rec: tuple) -> dict:
         """Return the JSON object of one event tuple."""
-        received, _, ts, kind, u, visit, n, q, sn, rank, _ = rec
+        received, _, ts, kind, u, visit, n, payload, sn, rank, _ = rec
         pop = self.population
         d = {
             "event_id": self.event_id(u, visit, n),
@@ -73,11 +80,12 @@ class EventCodec:
             "received_at": self.iso(received),
         }
         if kind == SEARCH:
-            d["query"] = self.vocabulary.queries[q]
+            d["query"] = self.vocabulary.text(payload)
         elif kind == RESULTS:
-            d["items"] = list(self.vocabulary.results[q]) if q >= 0 else []
+            item = self.item
+            d["items"] = [item(i) for i in payload]
         elif kind == CLICK:
-            d["item"] = self.vocabulary.results[q][rank]
+            d["item"] = self.item(payload)
             d["position"] = rank + 1
         elif kind == APP_OPEN:
             platform, device = pop.devices[pop.device[u]]

@@ -7,10 +7,16 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
-from pydantic import BeforeValidator, Field, PlainSerializer, ValidationError, field_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from simulator.distributions import (
-    Beta,
     Duration,
     DurationDist,
     Exponential,
@@ -19,6 +25,7 @@ from simulator.distributions import (
     PositiveDuration,
     Probability,
     Spread,
+    Weibull,
 )
 from simulator.errors import SimulatorError
 
@@ -93,7 +100,7 @@ class Population(Model):
     visits_per_day: Spread = Spread(median=1.5, sigma=1.0)
     click_propensity: Spread = Spread(median=1.0, sigma=0.25)
     patience: DurationDist = LogNormal(dist="lognormal", median="8s", sigma=0.5)
-    min_visit_gap: Duration = "2m"
+    min_visit_gap: Duration = "0s"
 
     @field_validator("locales")
     @classmethod
@@ -166,24 +173,44 @@ class Arrivals(Model):
 
 
 class Visit(Model):
-    """What happens inside one visit (a true session)."""
+    """What happens inside one visit (a true session), one distribution per transition."""
 
-    searches_mean: float = Field(2.5, gt=0.0)
+    no_search_prob: Probability = 0.12
+    searches_mean: float = Field(2.0, ge=1.0)
     max_searches: int = Field(40, gt=0, le=200)
-    think_time: DurationDist = LogNormal(dist="lognormal", median="12s", sigma=0.9)
+    first_search: DurationDist = LogNormal(dist="lognormal", median="7s", sigma=0.8)
+    scan_time: DurationDist = LogNormal(dist="lognormal", median="6s", sigma=0.8)
+    dwell_time: DurationDist = Weibull(dist="weibull", scale="35s", shape=0.6)
+    reformulation: DurationDist = LogNormal(dist="lognormal", median="12s", sigma=0.8)
+    close_after: DurationDist = LogNormal(dist="lognormal", median="15s", sigma=1.0)
     long_pause_prob: Probability = 0.02
     long_pause: DurationDist = LogNormal(dist="lognormal", median="25m", sigma=0.6)
-    dwell_time: DurationDist = LogNormal(dist="lognormal", median="20s", sigma=0.8)
     silent_close_prob: Probability = 0.25
+    return_prob: Probability = 0.2
+    return_after: DurationDist = LogNormal(dist="lognormal", median="6m", sigma=1.3)
+
+    @field_validator("return_prob")
+    @classmethod
+    def _finite_chains(cls, v: float) -> float:
+        if v > 0.9:
+            raise ValueError(f"expected a probability <= 0.9 (got {v})")
+        return v
 
 
 class Queries(Model):
-    """The query vocabulary, the item catalog and what a results page shows."""
+    """The query stream (a shared Zipf head and an open-ended tail) and the results pages.
 
-    vocabulary: int = Field(5000, gt=0)
+    A query's text, its candidate items and their relevance grades are derived from its
+    index and the seed, so the vocabulary is unbounded and nothing is stored per query.
+    """
+
+    head: int = Field(20_000, gt=0, le=10_000_000)
     zipf_exponent: float = Field(0.9, ge=0.0)
-    catalog: int = Field(50_000, gt=0)
+    tail_share: Probability = 0.25
+    catalog: int = Field(1_000_000, gt=0, le=1_000_000_000)
+    candidates: int = Field(30, gt=0, le=1000)
     results_per_page: int = Field(10, gt=0, le=100)
+    ranking_noise: float = Field(0.6, ge=0.0)
     zero_result_rate: Probability = 0.04
 
 
@@ -194,12 +221,64 @@ class Backend(Model):
     service_time: DurationDist = Exponential(dist="exponential", mean="120ms")
 
 
-class Clicks(Model):
-    """The click model and its parameters."""
+def _per_grade(name: str):
+    def check(v: list[float]) -> list[float]:
+        if any(not 0.0 <= x <= 1.0 for x in v):
+            raise ValueError(f"expected {name} in [0, 1] (got {v})")
+        return v
 
-    model: Literal["cascade", "pbm"] = "cascade"
-    attractiveness: Beta = Beta(a=0.35, b=4.0)
-    examination_decay: float = Field(1.0, ge=0.0)
+    return check
+
+
+class Clicks(Model):
+    """The click model and its parameters.
+
+    Candidate items have a relevance grade (0..len(attractiveness)-1, drawn with
+    ``grade_weights``); a grade's attractiveness (times the user's click propensity) and
+    satisfaction feed the model. ``dbn``: examination continues after a click unless the
+    user is satisfied, and with ``continuation`` after each rank (Chapelle and Zhang 2009).
+    ``dcm``: continue after a click at rank r with ``dcm_continuation[r]`` (Guo et al.
+    2009). ``pbm``: rank r examined with ``r ** -examination_decay``. ``cascade``: one click.
+    """
+
+    model: Literal["cascade", "pbm", "dbn", "dcm"] = "dbn"
+    attractiveness: list[float] = Field(
+        default_factory=lambda: [0.03, 0.12, 0.35, 0.65, 0.9], min_length=1
+    )
+    grade_weights: list[float] = Field(
+        default_factory=lambda: [0.4, 0.28, 0.18, 0.09, 0.05], min_length=1
+    )
+    satisfaction: list[float] = Field(
+        default_factory=lambda: [0.0, 0.1, 0.3, 0.5, 0.7], min_length=1
+    )
+    continuation: Probability = 0.9
+    examination_decay: float = Field(0.9, ge=0.0)
+    dcm_continuation: list[float] = Field(
+        default_factory=lambda: [0.6, 0.55, 0.5, 0.5, 0.45, 0.45, 0.4, 0.4, 0.4, 0.4],
+        min_length=1,
+    )
+
+    _attractive = field_validator("attractiveness")(_per_grade("attractiveness"))
+    _satisfied = field_validator("satisfaction")(_per_grade("satisfaction"))
+    _continue = field_validator("dcm_continuation")(_per_grade("probabilities"))
+
+    @field_validator("grade_weights")
+    @classmethod
+    def _weights_mix(cls, v: list[float]) -> list[float]:
+        if any(w < 0 for w in v) or sum(v) <= 0:
+            raise ValueError("expected non-negative weights with a positive sum")
+        return v
+
+    @model_validator(mode="after")
+    def _one_value_per_grade(self) -> Clicks:
+        grades = len(self.attractiveness)
+        for name in ("grade_weights", "satisfaction"):
+            if len(getattr(self, name)) != grades:
+                raise ValueError(
+                    f"{name}: expected one value per grade ({grades}, as attractiveness)"
+                    f" (got {len(getattr(self, name))})"
+                )
+        return self
 
 
 class PerType(Model):
@@ -217,10 +296,10 @@ class Offline(Model):
 
     Outages: each device loses its upload channel ``rate_per_day`` times a day (the next
     outage starts an exponential time after a visit starts, once the last one is over) for
-    ``duration``; events generated meanwhile are sent when it ends. Killed apps: with
-    ``unflushed_tail_prob`` the app dies before the SDK flushes, and the events after the
-    visit's last search (its results, clicks, close) are sent on the next launch,
-    ``duration`` after the visit ends.
+    ``duration``; batches flushed meanwhile wait on the device and go out, in order, when it
+    ends. Killed apps: with ``unflushed_tail_prob`` the app dies before the SDK flushed its
+    queue, and the queued events are sent at the user's next launch (Unity caches unsent
+    events and sends them then); a tail still held when the run ends is never delivered.
     """
 
     rate_per_day: float = Field(0.0, ge=0.0)
@@ -229,10 +308,16 @@ class Offline(Model):
 
 
 class Duplicates(Model):
-    """At-least-once retries: an event of each type is delivered again with ``prob`` (and
-    again with ``prob`` squared...), ``delay`` after the previous delivery."""
+    """At-least-once retries, the same ``event_id`` delivered again.
+
+    ``prob``: an event of each type is delivered again with ``prob`` (and again with
+    ``prob`` squared...), ``delay`` after the previous delivery (a beacon fired twice).
+    ``batch_retry_prob``: a whole batch is sent again ``delay`` after it arrived (its
+    acknowledgement was lost); the retry may land after newer batches of the device.
+    """
 
     prob: PerType = PerType()
+    batch_retry_prob: Probability = 0.0
     delay: DurationDist = Exponential(dist="exponential", mean="30s")
 
     @field_validator("prob")
@@ -251,22 +336,52 @@ class ClockSkew(Model):
     drift_ppm_sd: float = Field(0.0, ge=0.0)
 
 
-class Delivery(Model):
-    """From client to collector: network delay and the faults real pipelines see."""
+class FlushPolicy(Model):
+    """When an analytics SDK sends its queue: at ``flush_at`` events, every
+    ``flush_interval``, and when the app closes or goes to the background; one request
+    holds at most ``max_batch`` events."""
 
-    delay: DurationDist = LogNormal(dist="lognormal", median="60ms", sigma=0.6)
+    flush_at: int = Field(20, gt=0)
+    flush_interval: PositiveDuration = "30s"
+    max_batch: int = Field(100, gt=0)
+
+
+def _sdk_defaults() -> dict[str, FlushPolicy]:
+    # Segment and PostHog mobile SDKs: 20 events or 30 s; analytics.js batching: 10 or 5 s.
+    mobile = FlushPolicy(flush_at=20, flush_interval="30s")
+    return {"ios": mobile, "android": mobile, "web": FlushPolicy(flush_at=10, flush_interval="5s")}
+
+
+class Delivery(Model):
+    """From client to collector: batched, in-order requests, and the faults real pipelines see.
+
+    Each device queues its events and sends them in batches (``sdk``, per platform); a
+    batch is one request with one network ``delay``, and a device's requests arrive in
+    order (one in flight). ``parallel_requests`` > 1 lets that many travel at once, so
+    batches overtake each other (a fault: per-device reordering).
+    """
+
+    delay: DurationDist = LogNormal(dist="lognormal", median="80ms", sigma=0.6)
+    sdk: dict[Literal["ios", "android", "web"], FlushPolicy] = Field(default_factory=_sdk_defaults)
+    parallel_requests: int = Field(1, gt=0, le=64)
     offline: Offline = Offline()
     duplicates: Duplicates = Duplicates()
     loss: PerType = PerType()
     clock_skew: ClockSkew = ClockSkew()
 
+    @field_validator("sdk")
+    @classmethod
+    def _every_platform(cls, v: dict[str, FlushPolicy]) -> dict[str, FlushPolicy]:
+        return {**_sdk_defaults(), **v}
+
     @property
     def perfect(self) -> bool:
-        """True when only the network delay applies."""
+        """True when no event is lost, repeated, held offline or stamped off its time."""
         return (
             self.offline.rate_per_day == 0
             and self.offline.unflushed_tail_prob == 0
             and not any(self.duplicates.prob.model_dump().values())
+            and self.duplicates.batch_retry_prob == 0
             and not any(self.loss.model_dump().values())
             and self.clock_skew.offset_sd == 0
             and self.clock_skew.drift_ppm_sd == 0

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
 import orjson
 
 from simulator.events import CLICK, SEARCH
@@ -32,7 +33,7 @@ def _observable(events: list[tuple], fates: list[tuple]) -> tuple[int, int, int]
     """SESSIONS.md section 4 on the delivered events of one visit: (searches, clicked, clicks)."""
     searches = clicked = clicks = 0
     owned = None  # clicks of the current delivered search; None before the first
-    for (_, kind, *_), (_, _, deliveries, _) in zip(events, fates):
+    for (_, kind, *_), (_, _, deliveries, *_) in zip(events, fates):
         if not deliveries:
             continue
         if kind == SEARCH:
@@ -49,11 +50,11 @@ def _observable(events: list[tuple], fates: list[tuple]) -> tuple[int, int, int]
 class Visit:
     """One finished true visit, as the user actor hands it over.
 
-    ``events`` are ``(t, type, n, query, search_n, rank)`` in true time order; ``route``
-    tells what delivery did to each (``route.fate(n, t)``); ``searches`` are ``(n, ts,
-    query, results, clicks, p_click)`` where ``results`` is the number of items shown
-    (None: the user gave up waiting) and ``p_click`` the click model's probability of any
-    click on that page.
+    ``events`` are ``(t, type, n, payload, search_n, rank)`` in true time order; ``route``
+    tells what delivery did to each (``route.fate(n)``); ``searches`` are ``(n, ts, query,
+    results, clicks, p_click, s)`` where ``results`` is the number of items shown (None:
+    the user gave up waiting), ``p_click`` the click model's probability of any click on
+    that page and ``s`` the search's row in ``route.batch`` (its page's latent values).
     """
 
     user: int
@@ -85,6 +86,7 @@ class Ledger:
         self.shown = 0
         self.p_click_sum = 0.0
         self.generated = self.delivered = self.deliveries = self.offline_buffered = 0
+        self.unsent = 0
         self.skewed = 0
         self.lost: Counter[str] = Counter()
         self.observable = [0, 0, 0]
@@ -93,7 +95,7 @@ class Ledger:
         """Record one finished visit."""
         events, searches, route = v.events, v.searches, v.route
         clicked = clicks = 0
-        for _, _, _, results, c, p in searches:
+        for _, _, _, results, c, p, _ in searches:
             clicks += c
             clicked += c > 0
             if results is None:
@@ -116,12 +118,14 @@ class Ledger:
             observable = (len(searches), clicked, clicks)
         else:
             delivered = 0
-            for (t, kind, *_), (stamped, _, deliveries, offline) in zip(events, route.fates):
+            for (t, kind, *_), (stamped, _, deliveries, offline, *_) in zip(events, route.fates):
                 self.skewed += abs(stamped - t) >= 0.001
                 if deliveries:
                     delivered += 1
                     self.deliveries += deliveries
                     self.offline_buffered += offline
+                elif offline:
+                    self.unsent += 1
                 else:
                     self.lost[kind] += 1
             observable = _observable(events, route.fates)
@@ -156,26 +160,35 @@ class Ledger:
                 option=_NL,
             )
         )
-        queries = codec.vocabulary.queries
-        for n, ts, q, results, c, p in searches:
-            searches_lines.extend(
-                orjson.dumps(
-                    {
-                        "search_id": event_ids[n],
-                        "session_id": session_id,
-                        "user_id": user_id,
-                        "ts": iso(ts),
-                        "query": queries[q],
-                        "results": results,
-                        "clicks": c,
-                        "clicked": c > 0,
-                        "p_click": None if p is None else round(p, 6),
-                    },
-                    option=_NL,
-                )
-            )
+        text, b = codec.vocabulary.text, route.batch
+        item = codec.item
+        for n, ts, q, results, c, p, k in searches:
+            served = results is not None
+            line = {
+                "search_id": event_ids[n],
+                "session_id": session_id,
+                "user_id": user_id,
+                "ts": iso(ts),
+                "query": text(q),
+                "results": results,
+                "clicks": c,
+                "clicked": c > 0,
+                "p_click": None if p is None else round(p, 6),
+            }
+            if served and results:
+                shown = b.pages[k]
+                line["items"] = [item(i) for i in shown]
+                line["clicked_positions"] = [
+                    e[5] + 1 for e in events[n + 2 : n + 2 + c] if e[1] == CLICK
+                ]
+                line["examination"] = np.round(b.exam[k], 4).tolist()
+                line["attractiveness"] = np.round(b.alpha[k], 4).tolist()
+                if codec.model == "dbn":
+                    line["satisfaction"] = np.round(b.sat[k], 4).tolist()
+            line["propensity"] = round(float(b.propensity[k]), 4)
+            searches_lines.extend(orjson.dumps(line, option=_NL))
         for t, kind, n, *_ in events:
-            stamped, received, deliveries, offline = route.fate(n, t)
+            stamped, received, deliveries, offline, batch_no, request = route.fate(n)
             events_lines.extend(
                 orjson.dumps(
                     {
@@ -188,6 +201,8 @@ class Ledger:
                         "received_at": None if received is None else iso(received),
                         "delay_s": None if received is None else round(received - t, 3),
                         "offline": offline,
+                        "batch": batch_no,
+                        "request": request,
                     },
                     option=_NL,
                 )
@@ -210,6 +225,7 @@ class Ledger:
             "delivered_events": self.delivered,
             "lost_events": sum(self.lost.values()),
             "lost_by_type": dict(sorted(self.lost.items())),
+            "unsent_events": self.unsent,
             "duplicate_deliveries": self.deliveries - self.delivered,
             "offline_buffered_events": self.offline_buffered,
             "skewed_events": self.skewed,
@@ -218,7 +234,8 @@ class Ledger:
             "clicks": self.clicks,
             "ctr": self.clicked_searches / s if s else None,
             "clicks_per_search": self.clicks / s if s else None,
-            "expected_ctr": self.p_click_sum / self.shown if self.shown else None,
+            "expected_ctr": self.p_click_sum / s if s else None,
+            "expected_ctr_served": self.p_click_sum / self.shown if self.shown else None,
             "zero_result_searches": self.zero_result,
             "abandoned_searches": self.abandoned,
             "timed_out_searches": self.timed_out,

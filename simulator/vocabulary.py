@@ -1,4 +1,12 @@
-"""Queries, their ranked results and the items' attractiveness, rendered up front."""
+"""An open-ended query vocabulary: a shared Zipf head, a growing tail, pages drawn per search.
+
+Query ``k`` is an integer. Ranks ``0..head-1`` follow Zipf(``zipf_exponent``) and are shared
+by every user; with probability ``tail_share`` a search instead draws from a tail space of
+``W**3`` queries with P(k) proportional to 1/k (log-uniform), so distinct queries keep
+growing with the number of searches (Heaps' law). Nothing is stored per query: its text, its
+candidate items and their relevance grades are functions of ``k`` and the seed (a
+splitmix64 hash), so memory does not grow with the log.
+"""
 
 from __future__ import annotations
 
@@ -10,54 +18,130 @@ from faker import Faker
 from simulator.scenario import Scenario
 from simulator.streams import VOCABULARY, stream
 
-__all__ = ["Vocabulary", "build_vocabulary"]
+__all__ = ["Page", "Vocabulary", "build_vocabulary", "splitmix64"]
+
+_M64 = np.uint64((1 << 64) - 1)
+_ITEM_STRIDE = 7919  # prime: a query's candidates are distinct items
+
+
+def splitmix64(x: np.ndarray) -> np.ndarray:
+    """Return the splitmix64 finaliser of a uint64 array (a fast, well-mixed hash)."""
+    with np.errstate(over="ignore"):
+        z = x + np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Results pages of a batch of searches: item ids and each shown item's grade, by rank."""
+
+    items: np.ndarray  # (searches, ranks) int64 catalog ids
+    grades: np.ndarray  # (searches, ranks) relevance grade of each shown item
 
 
 @dataclass(frozen=True, slots=True)
 class Vocabulary:
-    """Query strings by popularity rank, their result pages and attractiveness."""
+    """Sample queries, render their text and draw result pages; nothing stored per query."""
 
-    queries: tuple[str, ...]
-    results: tuple[tuple[str, ...], ...]  # ranked item ids shown for each query
-    attractiveness: np.ndarray  # (queries, results_per_page), by rank
-    cdf: np.ndarray  # Zipf popularity, cumulative
+    head: int
+    tail_share: float
+    head_cdf: np.ndarray
+    words: tuple[str, ...]
+    head_text: tuple[str, ...]
+    salt: int
+    catalog: int
+    candidates: int
+    page_size: int
+    grade_cdf: np.ndarray
+    ranking_noise: float
+
+    @property
+    def tail_space(self) -> int:
+        return len(self.words) ** 3
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        """Draw ``n`` query indices by popularity."""
-        return np.searchsorted(self.cdf, rng.random(n), side="right")
+        """Draw ``n`` query indices (int64): the head by Zipf rank, else the 1/k tail."""
+        head = np.searchsorted(self.head_cdf, rng.random(n), side="right")
+        u = rng.random(n)
+        tail = rng.random(n) < self.tail_share
+        space = self.tail_space
+        # Continuous 1/k on [head, head + space): k = head * ((head + space) / head) ** u.
+        k = np.floor(self.head * ((self.head + space) / self.head) ** u).astype(np.int64)
+        return np.where(tail, np.minimum(k, self.head + space - 1), head)
+
+    def text(self, k: int) -> str:
+        """Return query ``k``'s text: distinct queries have distinct texts."""
+        if k < self.head:
+            return self.head_text[k]
+        w = len(self.words)
+        j = (k - self.head) * 2654435761 % self.tail_space  # a bijection, scrambling ranks
+        return f"{self.words[j % w]} {self.words[j // w % w]} {self.words[j // (w * w)]}"
+
+    def pages(self, rng: np.random.Generator, queries: np.ndarray) -> Page:
+        """Draw each search's results page: its query's candidates ranked by a noisy score.
+
+        The ranker sees each candidate's grade plus Gaussian noise (``ranking_noise``), so
+        the same item is shown at different ranks over a run.
+        """
+        n, c = len(queries), self.candidates
+        key = queries.astype(np.uint64)[:, None] * np.uint64(c) + np.arange(c, dtype=np.uint64)
+        h = splitmix64(key ^ np.uint64(self.salt))
+        u = (h >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+        grades = np.searchsorted(self.grade_cdf, u, side="right")
+        base = splitmix64(queries.astype(np.uint64) ^ np.uint64(self.salt ^ 1)) >> np.uint64(1)
+        items = (base.astype(np.int64)[:, None] % self.catalog + _ITEM_STRIDE * np.arange(c)) % (
+            self.catalog
+        )
+        score = grades + self.ranking_noise * rng.standard_normal((n, c))
+        top = np.argsort(-score, axis=1, kind="stable")[:, : self.page_size]
+        return Page(np.take_along_axis(items, top, axis=1), np.take_along_axis(grades, top, axis=1))
 
 
-def _render_queries(faker: Faker, n: int) -> list[str]:
-    makers = (
-        lambda: faker.word(),
-        lambda: f"{faker.word()} {faker.word()}",
-        lambda: f"{faker.color_name().lower()} {faker.word()}",
-        lambda: f"{faker.word()} {faker.city().lower()}",
-        lambda: f"{faker.word()} {faker.word()} {faker.word()}",
-    )
-    seen: dict[str, None] = {}
-    i = 0
-    while len(seen) < n:
-        seen.setdefault(makers[i % len(makers)](), None)
-        i += 1
-    return list(seen)
+def _word_list(faker: Faker, rng: np.random.Generator) -> tuple[str, ...]:
+    words = sorted({w.lower() for w in faker.get_words_list() if w.isalpha()})
+    return tuple(words[i] for i in rng.permutation(len(words)))
+
+
+def _head_text(words: tuple[str, ...], head: int) -> tuple[str, ...]:
+    """Popular queries are short: one word, then two-word queries, then three."""
+    w = len(words)
+    out = []
+    for k in range(head):
+        if k < w:
+            out.append(words[k])
+        elif k < w + w * w:
+            j = k - w
+            out.append(f"{words[j % w]} {words[j // w]}")
+        else:
+            j = k - w - w * w
+            out.append(f"{words[j % w]} {words[j // w % w]} {words[j // (w * w) % w]}")
+    return tuple(out)
 
 
 def build_vocabulary(scenario: Scenario) -> Vocabulary:
-    """Render the vocabulary and draw each query's results and attractiveness."""
-    q = scenario.queries
+    """Build the scenario's vocabulary: a seeded word list and the head's Zipf weights."""
+    q, clicks = scenario.queries, scenario.clicks
     faker = Faker("en_US")
     faker.seed_instance(scenario.seed)
     rng = stream(scenario.seed, VOCABULARY)
-    queries = _render_queries(faker, q.vocabulary)
-    k = min(q.results_per_page, q.catalog)
-    results = tuple(
-        tuple(f"it{i:06d}" for i in rng.choice(q.catalog, size=k, replace=False))
-        for _ in range(q.vocabulary)
-    )
-    # A competent ranker puts the more attractive items first.
-    alpha = -np.sort(-scenario.clicks.attractiveness.sample(rng, (q.vocabulary, k)), axis=1)
-    weights = 1.0 / np.arange(1, q.vocabulary + 1) ** q.zipf_exponent
+    words = _word_list(faker, rng)
+    weights = 1.0 / np.arange(1, q.head + 1) ** q.zipf_exponent
     cdf = np.cumsum(weights / weights.sum())
     cdf[-1] = 1.0
-    return Vocabulary(tuple(queries), results, alpha, cdf)
+    candidates = min(max(q.candidates, q.results_per_page), q.catalog)
+    grade_cdf = np.cumsum(np.asarray(clicks.grade_weights) / sum(clicks.grade_weights))[:-1]
+    return Vocabulary(
+        head=q.head,
+        tail_share=q.tail_share,
+        head_cdf=cdf,
+        words=words,
+        head_text=_head_text(words, q.head),
+        salt=int(rng.integers(0, 2**63)),
+        catalog=q.catalog,
+        candidates=candidates,
+        page_size=min(q.results_per_page, candidates),
+        grade_cdf=grade_cdf,
+        ranking_noise=q.ranking_noise,
+    )
