@@ -98,7 +98,7 @@ class Population(Model):
         default_factory=lambda: {"ios": 0.45, "android": 0.45, "web": 0.1}
     )
     visits_per_day: Spread = Spread(median=1.5, sigma=1.0)
-    click_propensity: Spread = Spread(median=1.0, sigma=0.25)
+    click_propensity: Spread = Spread(median=1.0, sigma=0.6)
     patience: DurationDist = LogNormal(dist="lognormal", median="8s", sigma=0.5)
     min_visit_gap: Duration = "0s"
 
@@ -178,11 +178,11 @@ class Visit(Model):
     no_search_prob: Probability = 0.12
     searches_mean: float = Field(2.0, ge=1.0)
     max_searches: int = Field(40, gt=0, le=200)
-    first_search: DurationDist = LogNormal(dist="lognormal", median="7s", sigma=0.8)
+    first_search: DurationDist = LogNormal(dist="lognormal", median="10s", sigma=0.8)
     scan_time: DurationDist = LogNormal(dist="lognormal", median="6s", sigma=0.8)
-    dwell_time: DurationDist = Weibull(dist="weibull", scale="35s", shape=0.6)
-    reformulation: DurationDist = LogNormal(dist="lognormal", median="12s", sigma=0.8)
-    close_after: DurationDist = LogNormal(dist="lognormal", median="15s", sigma=1.0)
+    dwell_time: DurationDist = Weibull(dist="weibull", scale="100s", shape=0.6)
+    reformulation: DurationDist = LogNormal(dist="lognormal", median="25s", sigma=1.0)
+    close_after: DurationDist = LogNormal(dist="lognormal", median="40s", sigma=1.2)
     long_pause_prob: Probability = 0.02
     long_pause: DurationDist = LogNormal(dist="lognormal", median="25m", sigma=0.6)
     silent_close_prob: Probability = 0.25
@@ -200,17 +200,22 @@ class Visit(Model):
 class Queries(Model):
     """The query stream (a shared Zipf head and an open-ended tail) and the results pages.
 
+    Each query has ``candidates`` items with relevance grades; a hard query has fewer
+    relevant ones (``difficulty``: 0, every query alike). Each search ranks them by grade
+    plus Gaussian ``ranking_noise`` and shows the top ``results_per_page``.
+
     A query's text, its candidate items and their relevance grades are derived from its
     index and the seed, so the vocabulary is unbounded and nothing is stored per query.
     """
 
-    head: int = Field(20_000, gt=0, le=10_000_000)
+    head: int = Field(2000, gt=0, le=10_000_000)
     zipf_exponent: float = Field(0.9, ge=0.0)
-    tail_share: Probability = 0.25
+    tail_share: Probability = 0.28
     catalog: int = Field(1_000_000, gt=0, le=1_000_000_000)
-    candidates: int = Field(30, gt=0, le=1000)
+    candidates: int = Field(20, gt=0, le=1000)
     results_per_page: int = Field(10, gt=0, le=100)
-    ranking_noise: float = Field(0.6, ge=0.0)
+    ranking_noise: float = Field(0.4, ge=0.0)
+    difficulty: float = Field(1.0, ge=0.0)
     zero_result_rate: Probability = 0.04
 
 
@@ -243,13 +248,13 @@ class Clicks(Model):
 
     model: Literal["cascade", "pbm", "dbn", "dcm"] = "dbn"
     attractiveness: list[float] = Field(
-        default_factory=lambda: [0.03, 0.12, 0.35, 0.65, 0.9], min_length=1
+        default_factory=lambda: [0.04, 0.15, 0.4, 0.65, 0.9], min_length=1
     )
     grade_weights: list[float] = Field(
-        default_factory=lambda: [0.4, 0.28, 0.18, 0.09, 0.05], min_length=1
+        default_factory=lambda: [0.35, 0.3, 0.2, 0.1, 0.05], min_length=1
     )
     satisfaction: list[float] = Field(
-        default_factory=lambda: [0.0, 0.1, 0.3, 0.5, 0.7], min_length=1
+        default_factory=lambda: [0.0, 0.05, 0.15, 0.3, 0.5], min_length=1
     )
     continuation: Probability = 0.9
     examination_decay: float = Field(0.9, ge=0.0)

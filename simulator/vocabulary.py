@@ -56,6 +56,7 @@ class Vocabulary:
     page_size: int
     grade_cdf: np.ndarray
     ranking_noise: float
+    difficulty: float
 
     @property
     def tail_space(self) -> int:
@@ -83,13 +84,17 @@ class Vocabulary:
         """Draw each search's results page: its query's candidates ranked by a noisy score.
 
         The ranker sees each candidate's grade plus Gaussian noise (``ranking_noise``), so
-        the same item is shown at different ranks over a run.
+        the same item is shown at different ranks over a run. Queries differ in how many
+        relevant candidates they have (``difficulty``).
         """
         n, c = len(queries), self.candidates
         key = queries.astype(np.uint64)[:, None] * np.uint64(c) + np.arange(c, dtype=np.uint64)
         h = splitmix64(key ^ np.uint64(self.salt))
         u = (h >> np.uint64(11)).astype(np.float64) / float(1 << 53)
-        grades = np.searchsorted(self.grade_cdf, u, side="right")
+        # A hard query (w near 0) has few relevant candidates: its grades are pushed down.
+        qh = splitmix64(queries.astype(np.uint64) ^ np.uint64(self.salt ^ 2))
+        w = (qh >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+        grades = np.searchsorted(self.grade_cdf, u * w[:, None] ** self.difficulty, side="right")
         base = splitmix64(queries.astype(np.uint64) ^ np.uint64(self.salt ^ 1)) >> np.uint64(1)
         items = (base.astype(np.int64)[:, None] % self.catalog + _ITEM_STRIDE * np.arange(c)) % (
             self.catalog
@@ -144,4 +149,5 @@ def build_vocabulary(scenario: Scenario) -> Vocabulary:
         page_size=min(q.results_per_page, candidates),
         grade_cdf=grade_cdf,
         ranking_noise=q.ranking_noise,
+        difficulty=q.difficulty,
     )
