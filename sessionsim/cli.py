@@ -17,8 +17,8 @@ from sessionizer.records import read_events
 from sessionsim.check import GATE_FAILED, build_report, format_report, gate_failures, measure, tap
 from sessionsim.files import load_truth, new_scorer, open_input, read_sessions, with_progress
 from sessionsim.pipeline import run_scenario, settings_of
-from sessionsim.realism import format_realism, load_bands, measure_realism, plot_realism
 from sessionsim.progress import sim_progress
+from sessionsim.realism import format_realism, load_bands, measure_realism, plot_realism
 from sessionsim.report import format_simulation, format_sweep
 from sessionsim.scenario import RunScenario, SessionizerSpec
 from sessionsim.sweep import recommendation, run_sweep

@@ -12,7 +12,7 @@ import numpy as np
 import simpy
 
 from simulator.arrivals import expected_visits
-from simulator.clickmodels import Cascade, click_model
+from simulator.clickmodels import click_model
 from simulator.population import Population, build_population
 from simulator.scenario import Scenario
 from simulator.vocabulary import Vocabulary, build_vocabulary
@@ -26,9 +26,9 @@ def simulate_naive(
     """Simulate ``sc`` the naive way; return the number of events emitted."""
     pop = pop or build_population(sc)
     vocab = vocab or build_vocabulary(sc)
-    model = click_model(sc.clicks, vocab.attractiveness.shape[1])
-    cascade = isinstance(model, Cascade)
-    gamma = None if cascade else model.gamma
+    model = click_model(sc.clicks, vocab.page_size)
+    attractiveness = np.asarray(sc.clicks.attractiveness)
+    satisfaction = np.asarray(sc.clicks.satisfaction)
     rng = np.random.default_rng(sc.seed)
     env = simpy.Environment()
     backend = simpy.Resource(env, sc.backend.servers)
@@ -49,11 +49,18 @@ def simulate_naive(
 
     def visit(u: int):
         emit("app_open", u)
-        searches = min(int(rng.geometric(1.0 / (1.0 + v.searches_mean))) - 1, v.max_searches)
+        searches = 0
+        if rng.random() >= v.no_search_prob:
+            searches = min(int(rng.geometric(1.0 / v.searches_mean)), v.max_searches)
+        clicked = None
         for _ in range(searches):
-            yield env.timeout(pause(v.think_time))
+            if clicked is None:
+                yield env.timeout(draw(v.first_search))
+            else:
+                yield env.timeout(pause(v.dwell_time if clicked else v.reformulation))
             emit("search", u)
-            q = int(vocab.sample(rng, 1)[0])
+            page = vocab.pages(rng, vocab.sample(rng, 1))
+            clicked = False
             with backend.request() as req:
                 got = yield req | env.timeout(float(pop.patience_s[u]))
                 if req not in got:
@@ -62,16 +69,12 @@ def simulate_naive(
             emit("results", u)
             if rng.random() < sc.queries.zero_result_rate:
                 continue
-            for rank in range(vocab.attractiveness.shape[1]):
-                a = min(1.0, vocab.attractiveness[q, rank] * pop.click_propensity[u])
-                if not cascade:
-                    a *= gamma[rank]
-                if rng.random() < a:
-                    yield env.timeout(pause(v.dwell_time))
-                    emit("click", u)
-                    if cascade:
-                        break
-        yield env.timeout(pause(v.think_time))
+            alpha = np.minimum(attractiveness[page.grades] * pop.click_propensity[u], 1.0)
+            for _ in np.flatnonzero(model.clicks(alpha, satisfaction[page.grades], rng)[0]):
+                yield env.timeout(draw(v.scan_time) if not clicked else pause(v.dwell_time))
+                emit("click", u)
+                clicked = True
+        yield env.timeout(draw(v.close_after))
         if rng.random() >= v.silent_close_prob:
             emit("app_close", u)
 
@@ -100,7 +103,11 @@ def simulate_naive(
             )
             if rng.random() < rate / rate_max:
                 yield env.process(visit(u))
-                yield env.timeout(sc.population.min_visit_gap)
+                while rng.random() < v.return_prob:  # a quick return
+                    yield env.timeout(draw(v.return_after))
+                    if env.now >= sc.duration:
+                        break
+                    yield env.process(visit(u))
 
     for u in range(pop.size):
         env.process(user(u))

@@ -52,7 +52,7 @@ class VisitBatch:
     follow: list[int]
     return_gap: list[float]
     search_lo: list[int]
-    # (after a click, after no click, query, zero, service, p_any, first click, end, s)
+    # (after a click, after no click, query, service, p_any, first click, end of clicks, s)
     searches: list[tuple]
     pages: list[tuple]  # items shown by each search, by rank
     click_rank: list[int]
@@ -178,7 +178,6 @@ def plan_visits(
                 after_click.tolist(),
                 after_none.tolist(),
                 query.tolist(),
-                zero.tolist(),
                 service.tolist(),
                 p_any.tolist(),
                 click_lo[:-1].tolist(),
@@ -270,7 +269,7 @@ class Actors:
         searches = []
         clicked_before = False
         gaps, rank, pages = b.click_gap, b.click_rank, b.pages
-        for after_click, after_none, q, zero, service, p_any, c0, c1, s in b.searches[
+        for after_click, after_none, q, service, p_any, c0, c1, s in b.searches[
             b.search_lo[i] : b.search_lo[i + 1]
         ]:
             t += after_click if clicked_before else after_none

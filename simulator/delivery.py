@@ -209,8 +209,11 @@ class Delivery:
             lanes = self.lane_free.setdefault(u, [-math.inf] * self.lanes)
             lane = lanes.index(min(lanes))
             start = max(at, lanes[lane])
-        if self.offline and self.off_start[u] <= start < self.off_end[u]:
-            start, offline = self.off_end[u], True
+        if self.offline:
+            if self.off_start[u] <= start < self.off_end[u]:
+                start, offline = self.off_end[u], True
+            elif self.off_start[u] <= at < self.off_end[u]:
+                offline = True  # flushed in the outage: it waited behind the backlog
         j = base + batch[0][2]  # the batch takes its first event's draws
         received = start + b.delay[j]
         if self.lanes == 1:

@@ -94,7 +94,7 @@ def _write(tmp_path: Path, text: str) -> Path:
         ("backend:\n  servers: 0\n", ["backend.servers", "0"]),
         ("visit:\n  silent_close_prob: 1.5\n", ["visit.silent_close_prob", "1.5"]),
         ("visit:\n  long_pause_prob: -0.1\n", ["visit.long_pause_prob"]),
-        ("clicks:\n  model: dbn\n", ["clicks.model", "dbn"]),
+        ("clicks:\n  model: ubm\n", ["clicks.model", "ubm"]),
         ("duration: 30\n", ["duration", "expected a duration"]),
         ("duration: 0s\n", ["duration", "greater than 0"]),
         (

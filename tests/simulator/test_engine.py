@@ -23,13 +23,14 @@ def _clicked_vs_expected(run_dir) -> tuple[int, float, float]:
     return clicked, mean, sd
 
 
-def test_cascade_run_ctr_matches_click_model_expectation(small_run):
+def test_default_run_ctr_matches_click_model_expectation(small_run):
     clicked, mean, sd = _clicked_vs_expected(small_run)
     assert sd > 5
     assert abs(clicked - mean) < 4 * sd  # sum of independent Bernoullis, 4 sigma
     summary = orjson.loads((small_run / "truth" / "summary.json").read_bytes())
     shown = summary["searches"] - summary["timed_out_searches"]
-    assert summary["expected_ctr"] * shown == pytest.approx(mean, rel=1e-4)
+    assert summary["expected_ctr_served"] * shown == pytest.approx(mean, rel=1e-4)
+    assert summary["expected_ctr"] * summary["searches"] == pytest.approx(mean, rel=1e-4)
 
 
 def test_pbm_run_ctr_matches_click_model_expectation(tmp_path):
@@ -67,5 +68,9 @@ def test_flash_crowd_saturates_backend_and_lowers_ctr(tmp_path):
     assert crowd["backend_latency_p99_s"] > 2 * quiet["backend_latency_p99_s"]
     assert crowd["timed_out_searches"] / crowd["searches"] > 0.05
     assert quiet["timed_out_searches"] / quiet["searches"] < 0.01
-    # Users who gave up cannot click: behavioural CTR falls below the model's on pages shown.
-    assert crowd["ctr"] < crowd["expected_ctr"] - 0.05
+    # Users who gave up cannot click: behavioural CTR falls below the model's on pages shown,
+    # while the closed form over every search (a timed-out search counts 0) still holds.
+    assert crowd["ctr"] < crowd["expected_ctr_served"] - 0.05
+    n = crowd["searches"]
+    p = crowd["expected_ctr"]
+    assert abs(crowd["ctr"] - p) < 4 * math.sqrt(p * (1 - p) / n)
