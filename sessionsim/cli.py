@@ -18,7 +18,13 @@ from sessionsim.check import GATE_FAILED, build_report, format_report, gate_fail
 from sessionsim.files import load_truth, new_scorer, open_input, read_sessions, with_progress
 from sessionsim.pipeline import run_scenario, settings_of
 from sessionsim.progress import sim_progress
-from sessionsim.realism import format_realism, load_bands, measure_realism, plot_realism
+from sessionsim.realism import (
+    format_realism,
+    load_bands,
+    measure_realism,
+    plot_realism,
+    realism_block,
+)
 from sessionsim.report import format_simulation, format_sweep
 from sessionsim.scenario import RunScenario, SessionizerSpec
 from sessionsim.sweep import recommendation, run_sweep
@@ -271,6 +277,7 @@ def check(run_dir, sessions_file, max_ctr_error, min_pairwise_f1, bucket, **opti
             measured = measure(sessionizer, events, config, scorer, bucket_ms=bucket_ms).summary()
             counts, settings = sessionizer.counts, settings_of(spec)
     report = build_report(truth, measured, scorer.score(), counts, settings)
+    report["realism"] = realism_block(run_dir)
     with OutputSet(run_dir) as outputs:
         outputs.open("report.json").write(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
     click.echo(format_report(report))

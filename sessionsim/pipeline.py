@@ -10,6 +10,7 @@ import orjson
 
 from sessionizer import Event, resolve
 from sessionsim.check import build_report, measure
+from sessionsim.realism import realism_block
 from sessionsim.scenario import RunScenario, SessionizerSpec
 from sessionsim.scoring import Scorer
 from simulator import Simulation
@@ -114,7 +115,8 @@ def run_scenario(
 
     The stream is simulated once per setting (same seed, same bytes) and sessionized in
     process. With ``out``, the run's files, each setting's sessions, late events and report
-    are written there (suffixed with the setting's label when there are several).
+    (with the run's realism block) are written there (suffixed with the setting's label when
+    there are several).
     """
     specs = scenario.sessionizers
     for spec in specs:  # a bad name or plugin fails before anything is simulated or written
@@ -129,4 +131,13 @@ def run_scenario(
             outputs = stack.enter_context(OutputSet(out)) if out is not None else None
             tick = stack.enter_context(progress_for(spec.name)) if progress_for else None
             reports.append(_check_one(sim, spec, outputs, k == 0, suffix, tick))
+    if out is not None:  # the run's files are complete: judge its realism from them
+        block = realism_block(out)
+        with OutputSet(out) as outputs:
+            for spec, report in zip(specs, reports):
+                report["realism"] = block
+                suffix = "" if len(specs) == 1 else f".{spec.name}"
+                outputs.open(f"report{suffix}.json").write(
+                    orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n"
+                )
     return reports

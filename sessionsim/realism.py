@@ -23,7 +23,15 @@ from sessionizer.records import parse_ts
 from sessionsim.files import open_input
 from simulator import SimulatorError, load_scenario
 
-__all__ = ["Band", "Realism", "format_realism", "load_bands", "measure_realism", "plot_realism"]
+__all__ = [
+    "Band",
+    "Realism",
+    "format_realism",
+    "load_bands",
+    "measure_realism",
+    "plot_realism",
+    "realism_block",
+]
 
 # Sistrix 2020, organic CTR by rank on desktop and mobile (80M keywords), for the figure.
 PUBLISHED_RANK_CURVE = (0.285, 0.157, 0.110, 0.080, 0.072, 0.051, 0.040, 0.032, 0.028, 0.025)
@@ -264,6 +272,14 @@ def measure_realism(run_dir: Path) -> Realism:
     )
     values["device_order_share"] = _device_order(run_dir / "events.jsonl")
     return Realism(values, faultless, curve, lengths, gaps, per_visit, by_hour, expected, counts)
+
+
+def realism_block(run_dir: Path) -> dict:
+    """Return the ``realism`` block of a report: per metric, its value, band and verdict."""
+    rows = measure_realism(run_dir).rows(load_bands())
+    return {
+        r["key"]: {"value": r["value"], "band": r["band"], "verdict": r["verdict"]} for r in rows
+    }
 
 
 def _fmt(value: float | None) -> str:

@@ -21,8 +21,8 @@ def format_simulation(s: dict, out: str | None = None) -> str:
         f"visits (true)     {s['sessions']:>12,}   dropped overlapping: {s['dropped_visits']:,}",
         f"searches          {s['searches']:>12,}   clicked: {s['clicked_searches']:,}"
         f"   clicks: {s['clicks']:,}",
-        f"CTR               {_pct(s['ctr']):>12}   expected (click model, pages shown): "
-        f"{_pct(s['expected_ctr'])}",
+        f"CTR               {_pct(s['ctr']):>12}   expected (click model): "
+        f"{_pct(s['expected_ctr'])}, on pages shown: {_pct(s['expected_ctr_served'])}",
         f"clicks/search     {s['clicks_per_search'] or 0:>12.3f}",
         f"zero results      {_pct(s['zero_result_searches'] / searches):>12}"
         f"   abandoned (results, no click): {_pct(s['abandoned_searches'] / searches)}",

@@ -210,7 +210,7 @@ class Queries(Model):
 
     head: int = Field(2000, gt=0, le=10_000_000)
     zipf_exponent: float = Field(0.9, ge=0.0)
-    tail_share: Probability = 0.28
+    tail_share: Probability = 0.25
     catalog: int = Field(1_000_000, gt=0, le=1_000_000_000)
     candidates: int = Field(20, gt=0, le=1000)
     results_per_page: int = Field(10, gt=0, le=100)

@@ -113,15 +113,15 @@ def _head_text(words: tuple[str, ...], head: int) -> tuple[str, ...]:
     """Popular queries are short: one word, then two-word queries, then three."""
     w = len(words)
     out = []
-    for k in range(head):
+    for k in range(head):  # j: a bijective scramble, so neighbours share no word
         if k < w:
             out.append(words[k])
         elif k < w + w * w:
-            j = k - w
+            j = (k - w) * 2654435761 % (w * w)
             out.append(f"{words[j % w]} {words[j // w]}")
         else:
-            j = k - w - w * w
-            out.append(f"{words[j % w]} {words[j // w % w]} {words[j // (w * w) % w]}")
+            j = (k - w - w * w) * 2654435761 % (w**3)
+            out.append(f"{words[j % w]} {words[j // w % w]} {words[j // (w * w)]}")
     return tuple(out)
 
 

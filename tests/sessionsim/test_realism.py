@@ -1,0 +1,79 @@
+"""`sessionsim realism`: the baseline inside every published band, a figure, clear errors."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from sessionsim.realism import load_bands, measure_realism
+from simulator import load_scenario, simulate_to_dir
+from tests.conftest import SCENARIOS
+from tests.helpers import one_line_error, run_cli
+
+
+@pytest.fixture(scope="module")
+def baseline_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("baseline")
+    simulate_to_dir(load_scenario(SCENARIOS / "baseline.yaml"), out)
+    return out
+
+
+def test_baseline_is_inside_every_band(baseline_run, tmp_path, capsys, monkeypatch):
+    figure = tmp_path / "realism.png"
+    code, out, _ = run_cli(capsys, monkeypatch, "realism", str(baseline_run), "--out", str(figure))
+    assert code == 0
+    bands = load_bands()
+    assert f"{len(bands)} of {len(bands)} rows inside their band" in out
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    rows = measure_realism(baseline_run).rows(bands)
+    assert {r["verdict"] for r in rows} == {"ok"}, [r for r in rows if r["verdict"] != "ok"]
+    assert {"ctr_at_1", "zipf_head_exponent", "device_order_share"} <= {r["key"] for r in rows}
+
+
+def test_reordering_fault_is_labelled_not_failed(tmp_path):
+    sc = load_scenario(
+        SCENARIOS / "baseline.yaml",
+        {
+            "population.users": 300,
+            "duration": "6h",
+            "delivery.parallel_requests": 4,
+            "delivery.delay": {"dist": "lognormal", "median": "2s", "sigma": 1.5},
+        },
+    )
+    simulate_to_dir(sc, tmp_path)
+    realism = measure_realism(tmp_path)
+    assert realism.values["device_order_share"] < 1.0
+    (row,) = [r for r in realism.rows(load_bands()) if r["key"] == "device_order_share"]
+    assert row["verdict"] == "fault"
+
+
+def test_check_writes_a_realism_block(baseline_run, tmp_path, capsys, monkeypatch):
+    from tests.helpers import copy_run
+
+    run = copy_run(baseline_run, tmp_path)
+    code, _, _ = run_cli(capsys, monkeypatch, "check", str(run))
+    assert code == 0
+    report = orjson.loads((run / "report.json").read_bytes())
+    assert report["realism"]["ctr_at_1"]["verdict"] == "ok"
+    assert set(report["realism"]) == {b.key for b in load_bands()}
+
+
+@pytest.mark.parametrize(
+    "bands, needle",
+    [("- key: x\n", "expected a list"), ("[1, 2\n", "expected a list")],
+)
+def test_bad_bands_file_is_one_line_exit_2(
+    baseline_run, tmp_path, capsys, monkeypatch, bands, needle
+):
+    path = tmp_path / "bands.yaml"
+    path.write_text(bands)
+    code, _, err = run_cli(capsys, monkeypatch, "realism", str(baseline_run), "--bands", str(path))
+    assert code == 2
+    line = one_line_error(err)
+    assert str(path) in line and needle in line
+
+
+def test_missing_run_is_one_line_exit_2(tmp_path, capsys, monkeypatch):
+    code, _, err = run_cli(capsys, monkeypatch, "realism", str(tmp_path / "nope"))
+    assert code == 2
+    assert "summary.json" in one_line_error(err)

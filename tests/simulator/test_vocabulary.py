@@ -1,0 +1,53 @@
+"""The open-ended vocabulary: a Zipf head, a tail that keeps growing, texts from indices."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import numpy as np
+
+from simulator import load_scenario, simulate_to_dir
+from simulator.vocabulary import build_vocabulary
+from tests.conftest import SCENARIOS
+from tests.helpers import read_jsonl
+
+
+def _queries(tmp_path, users: int) -> list[str]:
+    out = tmp_path / f"u{users}"
+    sc = load_scenario(SCENARIOS / "baseline.yaml", {"population.users": users, "duration": "6h"})
+    simulate_to_dir(sc, out)
+    return [s["query"] for s in read_jsonl(out / "truth" / "searches.jsonl")]
+
+
+def test_distinct_queries_keep_growing_with_the_log(tmp_path):
+    small, large = _queries(tmp_path, 1000), _queries(tmp_path, 8000)
+    d_small, d_large = len(set(small)), len(set(large))
+    # Heaps' law V = K n^beta: the open tail keeps beta near 1 (a closed vocabulary -> 0).
+    beta = math.log(d_large / d_small) / math.log(len(large) / len(small))
+    assert beta > 0.75, beta
+    assert 0.15 <= d_large / len(large) <= 0.45  # AOL 2006: about 0.28
+
+
+def test_head_is_zipf_with_the_configured_exponent():
+    sc = load_scenario(SCENARIOS / "baseline.yaml")
+    v = build_vocabulary(sc)
+    q = v.sample(np.random.default_rng(1), 2_000_000)
+    counts = np.sort(np.fromiter(Counter(q.tolist()).values(), dtype=float))[::-1][:1000]
+    slope = -np.polyfit(np.log(np.arange(1, 1001)), np.log(counts), 1)[0]
+    assert abs(slope - sc.queries.zipf_exponent) < 0.05
+    assert abs((q >= v.head).mean() - sc.queries.tail_share) < 4 * math.sqrt(0.25 / len(q))
+
+
+def test_texts_are_distinct_per_index_and_stable_across_builds():
+    sc = load_scenario(SCENARIOS / "baseline.yaml")
+    v, again = build_vocabulary(sc), build_vocabulary(sc)
+    idx = np.unique(v.sample(np.random.default_rng(2), 50_000)).tolist()
+    texts = [v.text(k) for k in idx]
+    assert len(set(texts)) == len(texts)
+    assert texts == [again.text(k) for k in idx]
+    page, same = v.pages(np.random.default_rng(3), np.array(idx[:50])), None
+    same = again.pages(np.random.default_rng(3), np.array(idx[:50]))
+    assert (page.items == same.items).all()
+    for row in page.items:  # a page never shows an item twice
+        assert len(set(row.tolist())) == len(row)
