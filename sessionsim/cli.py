@@ -79,7 +79,9 @@ def sessionizer_options(f):
     f = click.option(
         "--split-on-app-open", is_flag=True, default=None, help="Cut a session before an app_open."
     )(f)
-    f = click.option("--lateness", help="Allowed lateness (default 0s).")(f)
+    f = click.option(
+        "--lateness", help="Allowed lateness (default 2m: an SDK flush interval and the network)."
+    )(f)
     f = click.option("--gap", help="Inactivity gap that closes a session (default 30m).")(f)
     return click.option("--sessionizer", help="Name, or module:attribute (default reference).")(f)
 
@@ -310,7 +312,7 @@ def sweep(scenario, seed, users, duration, start, out, workers, **options):
     --gap and --lateness take comma-separated lists, e.g. --gap 1m,5m,30m,1h.
     """
     gaps = _durations("--gap", options.pop("gap") or "1m,5m,10m,30m,1h,2h")
-    latenesses = _durations("--lateness", options.pop("lateness") or "0s")
+    latenesses = _durations("--lateness", options.pop("lateness") or "2m")
     if any(g <= 0 for g in gaps):
         raise SessionizerError("--gap: expected positive durations")
     base = _spec(options)

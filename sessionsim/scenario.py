@@ -19,7 +19,7 @@ class SessionizerSpec(Model):
     sessionizer: str = "reference"
     label: str | None = None
     gap: PositiveDuration = "30m"
-    lateness: Duration = "0s"
+    lateness: Duration = "2m"  # covers an SDK flush interval (30 s) and the network
     split_on_app_open: bool = False
     close_on_app_close: bool = False
     attribution: Literal["time", "search_id"] = "time"

@@ -231,7 +231,7 @@ def test_run_flags_replace_scenario_sessionizers(tmp_path, capsys, monkeypatch):
         "7m",
     )
     assert code == 0, err
-    assert "gap 7m, lateness 0s" in out
+    assert "gap 7m, lateness 2m" in out
 
 
 def test_report_has_ctr_by_position_and_per_bucket(small_run, tmp_path, capsys, monkeypatch):
