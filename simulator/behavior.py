@@ -143,7 +143,7 @@ def plan_visits(
     p_any[zero] = 0.0
     click_lo = _offsets(clicked.sum(axis=1))
     click_rank = np.nonzero(clicked)[1]
-    scan = _pauses(rng, sc, v.scan_time, len(click_rank), long=False)
+    scan = _pauses(rng, sc, v.scan_time, len(click_rank), long=True)
     gap = _pauses(rng, sc, v.dwell_time, len(click_rank), long=True)
     first_click = np.zeros(len(click_rank), dtype=bool)
     first_click[click_lo[:-1][click_lo[1:] > click_lo[:-1]]] = True

@@ -43,7 +43,7 @@ def test_offline_batches_with_small_lateness_are_late_and_lose_searches():
         "late_mobile",
         {},
         {"label": "5m", "gap": "30m", "lateness": "5m"},
-        {"label": "1d", "gap": "30m", "lateness": "1d"},
+        {"label": "1d", **EXACT},
     )
     assert minutes["late_events"] > 100
     # Batches arrive whole: a late batch takes searches with their clicks, so searches go
