@@ -42,13 +42,12 @@ class VisitBatch:
     Row i owns searches ``search_lo[i]:search_lo[i+1]``; search s owns clicks
     ``searches[s][6]:searches[s][7]``; row i's n-th event takes its delivery draws at
     ``event_lo[i] + n``. ``follow[i]`` is the row of the visit that follows row i
-    ``return_gap[i]`` after it ends (-1: none); follow-up rows have no start of their own.
+    ``return_gap[i]`` after it ends (-1: none); follow-up rows have no arrival of their own.
     The numpy arrays keep each shown page's latent values for the ledger.
     """
 
     user: list[int]
-    start: list[float]
-    primary: np.ndarray  # rows that start at their own arrival time
+    primary: np.ndarray  # the rows of the arrivals, in arrival order (the rest follow them)
     follow: list[int]
     return_gap: list[float]
     search_lo: list[int]
@@ -69,7 +68,7 @@ class VisitBatch:
     dup_delay: list[float]
     retry_u: list[float]
     alpha: np.ndarray  # (searches, ranks) attractiveness the model used
-    sat: np.ndarray  # (searches, ranks) satisfaction (DBN)
+    sat: np.ndarray | None  # (searches, ranks) satisfaction, for models that use it (DBN)
     exam: np.ndarray  # (searches, ranks) marginal examination probability
     propensity: np.ndarray  # (searches,) the user's click propensity
 
@@ -106,16 +105,15 @@ def plan_visits(
     rng: np.random.Generator,
     scenario: Scenario,
     users: np.ndarray,
-    starts: np.ndarray,
     population: Population,
     vocabulary: Vocabulary,
     model: ClickModel,
 ) -> VisitBatch:
-    """Draw everything random about these arrivals and their follow-up visits."""
+    """Draw everything random about these arrivals (of ``users``, in time order) and their
+    follow-up visits."""
     v, sc = scenario.visit, scenario
     owner, follow = _rows(rng, len(users), v.return_prob)
     row_user = users[owner]
-    row_start = np.where(np.r_[True, follow[:-1] < 0], starts[owner], np.nan)
     n = len(owner)
     searching = rng.random(n) >= v.no_search_prob
     count = np.minimum(rng.geometric(1.0 / v.searches_mean, n), v.max_searches) * searching
@@ -168,8 +166,7 @@ def plan_visits(
     tail_held = rng.random(n) < tail if tail > 0 else np.zeros(n, dtype=bool)
     return VisitBatch(
         user=row_user.tolist(),
-        start=row_start.tolist(),
-        primary=np.flatnonzero(~np.isnan(row_start)),
+        primary=np.flatnonzero(np.r_[True, follow[:-1] < 0]),
         follow=follow.tolist(),
         return_gap=return_gap.tolist(),
         search_lo=search_lo.tolist(),
@@ -200,7 +197,7 @@ def plan_visits(
         dup_delay=dup_delay.tolist(),
         retry_u=retry_u.tolist(),
         alpha=alpha,
-        sat=sat,
+        sat=sat if model.name == "dbn" else None,
         exam=model.examination(alpha, sat),
         propensity=propensity,
     )

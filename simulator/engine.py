@@ -95,9 +95,7 @@ class Simulation:
             rng = stream(sc.seed, VISITS, c, j)
             idx, times = visit_arrivals(rng, expected, chunk_start, length)
             if len(idx):
-                batch = plan_visits(
-                    rng, sc, idx + members.start, times, pop, self.vocabulary, self.model
-                )
+                batch = plan_visits(rng, sc, idx + members.start, pop, self.vocabulary, self.model)
                 starts.append(times)
                 rows.append(batch.primary)
                 owner.append(np.full(len(times), len(batches)))

@@ -40,7 +40,6 @@ class EventCodec:
         self.population = population
         self.vocabulary = vocabulary
         self.emit_search_id = scenario.emit_search_id
-        self.model = scenario.clicks.model
         self._item_width = len(str(scenario.queries.catalog - 1))
         self.start_ms = round(scenario.start.timestamp() * 1000)
         self._salt = (scenario.seed * 0x9E3779B97F4A7C15) & _M64

@@ -163,7 +163,6 @@ class Ledger:
         text, b = codec.vocabulary.text, route.batch
         item = codec.item
         for n, ts, q, results, c, p, k in searches:
-            served = results is not None
             line = {
                 "search_id": event_ids[n],
                 "session_id": session_id,
@@ -175,7 +174,7 @@ class Ledger:
                 "clicked": c > 0,
                 "p_click": None if p is None else round(p, 6),
             }
-            if served and results:
+            if results:  # a page was shown: the latent values the click model used
                 shown = b.pages[k]
                 line["items"] = [item(i) for i in shown]
                 line["clicked_positions"] = [
@@ -183,7 +182,7 @@ class Ledger:
                 ]
                 line["examination"] = np.round(b.exam[k], 4).tolist()
                 line["attractiveness"] = np.round(b.alpha[k], 4).tolist()
-                if codec.model == "dbn":
+                if b.sat is not None:
                     line["satisfaction"] = np.round(b.sat[k], 4).tolist()
             line["propensity"] = round(float(b.propensity[k]), 4)
             searches_lines.extend(orjson.dumps(line, option=_NL))
