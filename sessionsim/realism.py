@@ -98,7 +98,7 @@ class Realism:
     visit_lengths_s: np.ndarray
     return_gaps_s: np.ndarray
     queries_per_visit: np.ndarray
-    visits_by_hour: np.ndarray
+    events_by_hour: np.ndarray
     expected_by_hour: np.ndarray
     query_counts: np.ndarray
 
@@ -224,17 +224,24 @@ def _dwell_shape(path: Path) -> float | None:
     return float(shape)
 
 
-def _device_order(path: Path) -> float | None:
-    """Return the share of users whose events arrived in non-decreasing ``ts`` order."""
+def _device_order(path: Path, t0_ms: int) -> tuple[float | None, np.ndarray]:
+    """Return the share of users whose events arrived in non-decreasing ``ts`` order, and
+    the events per hour of ``ts`` from the start."""
     last: dict[str, int] = {}
     disordered: set[str] = set()
+    per_hour: dict[int, int] = defaultdict(int)
     for e in _jsonl(path):
         user, ts = e["user_id"], parse_ts(e["ts"])
+        per_hour[(ts - t0_ms) // 3_600_000] += 1
         if ts < last.get(user, ts):
             disordered.add(user)
         else:
             last[user] = ts
-    return 1.0 - len(disordered) / len(last) if last else None
+    hours = np.zeros(max((h for h in per_hour if h >= 0), default=-1) + 1, dtype=np.int64)
+    for h, n in per_hour.items():
+        if h >= 0:
+            hours[h] = n
+    return (1.0 - len(disordered) / len(last) if last else None), hours
 
 
 def measure_realism(run_dir: Path) -> Realism:
@@ -270,8 +277,12 @@ def measure_realism(run_dir: Path) -> Realism:
         if len(expected) >= 3 and by_hour.std() > 0 and expected.std() > 0
         else None
     )
-    values["device_order_share"] = _device_order(run_dir / "events.jsonl")
-    return Realism(values, faultless, curve, lengths, gaps, per_visit, by_hour, expected, counts)
+    values["device_order_share"], events_by_hour = _device_order(
+        run_dir / "events.jsonl", round(t0 * 1000)
+    )
+    return Realism(
+        values, faultless, curve, lengths, gaps, per_visit, events_by_hour, expected, counts
+    )
 
 
 def realism_block(run_dir: Path) -> dict:
@@ -357,11 +368,12 @@ def plot_realism(r: Realism, title: str) -> bytes:
         title="queries per visit",
     )
     a = ax[1, 1]
-    a.plot(r.visits_by_hour, label="visits started")
+    a.plot(r.events_by_hour, label="events (by ts)")
     if len(r.expected_by_hour) and r.expected_by_hour.sum() > 0:
-        scale = r.visits_by_hour.sum() / r.expected_by_hour.sum()
+        hours = min(len(r.expected_by_hour), len(r.events_by_hour))
+        scale = r.events_by_hour[:hours].sum() / max(r.expected_by_hour[:hours].sum(), 1e-9)
         a.plot(r.expected_by_hour * scale, "--", label="arrival intensity (scaled)")
-    a.set(xlabel="hour from start (UTC)", ylabel="visits", title="visits per hour")
+    a.set(xlabel="hour from start (UTC)", ylabel="events", title="events per hour")
     a.legend()
     a = ax[1, 2]
     if len(r.query_counts):
