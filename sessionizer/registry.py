@@ -16,6 +16,7 @@ ENTRY_POINT_GROUP = "sessionsim.sessionizers"
 # Built-in sessionizers by name, as import paths so nothing is imported until used.
 BUILTIN: dict[str, str] = {
     "reference": "sessionizer.gap:GapSessionizer",
+    "vectorized": "sessionizer.vectorized:VectorizedSessionizer",
 }
 
 
