@@ -369,12 +369,14 @@ def schema():
 
 
 @cli.command()
-@click.option("--quick", is_flag=True, help="A short run (seconds) for every change.")
-def bench(quick):
-    """Measure throughput and memory of the simulator and the sessionizers."""
+@click.option("--quick", is_flag=True, help="A short run (under two minutes) for every change.")
+@click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write results here.")
+@click.option("--plot", "plot_path", type=click.Path(path_type=Path), help="Draw them here (PNG).")
+def bench(quick, json_path, plot_path):
+    """Measure throughput and memory of every stage: simulator and sessionizers."""
     from sessionsim.bench import run_bench
 
-    run_bench(quick)
+    run_bench(quick, json_path, plot_path)
 
 
 def main() -> None:
