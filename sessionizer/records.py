@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator
 from datetime import datetime
+from typing import Annotated, Literal
 
+import msgspec
 import orjson
 
 from sessionizer.base import Event, Late, Session
@@ -89,18 +91,57 @@ def _event(obj: object) -> Event:
     return Event(obj["event_id"], kind, obj["user_id"], ts, search_id, items, position)
 
 
+class _Line(msgspec.Struct):
+    """An event line as SESSIONS.md section 1 types it (other fields are ignored)."""
+
+    event_id: Annotated[str, msgspec.Meta(min_length=1)]
+    type: Literal["app_open", "search", "results", "click", "app_close"]
+    user_id: Annotated[str, msgspec.Meta(min_length=1)]
+    ts: datetime
+    items: list | None = None
+    position: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    search_id: str | None = None
+
+
 def read_events(lines: Iterable[bytes | str], source: str) -> Iterator[Event]:
-    """Parse JSON lines into events; a bad line raises SessionizerError with its number."""
-    loads = orjson.loads
+    """Parse JSON lines into events; a bad line raises SessionizerError with its number.
+
+    Lines are decoded and typed by msgspec; a line it rejects is parsed again the slow way
+    for an error message that names the field and the value.
+    """
+    decode = msgspec.json.Decoder(_Line).decode
     for number, line in enumerate(lines, 1):
         try:
-            yield _event(loads(line))
-        except orjson.JSONDecodeError as e:
-            if not line.strip():
-                continue
-            raise SessionizerError(f"{source}:{number}: (line): invalid JSON: {e}") from None
-        except ValueError as e:
-            raise SessionizerError(f"{source}:{number}: {e}") from None
+            e = decode(line)
+        except msgspec.DecodeError:
+            e = None
+        else:
+            if e.ts.tzinfo is None:  # a naive time: the slow path names the problem
+                e = None
+            else:
+                ts = round(e.ts.timestamp() * 1000)
+        kind = e.type if e is not None else None
+        if kind == "results" and e.items is not None:
+            yield Event(e.event_id, kind, e.user_id, ts, e.search_id, len(e.items), None)
+        elif kind == "click" and e.position is not None:
+            yield Event(e.event_id, kind, e.user_id, ts, e.search_id, None, e.position)
+        elif kind is not None and kind not in ("results", "click"):
+            yield Event(e.event_id, kind, e.user_id, ts, e.search_id, None, None)
+        elif (slow := _slow(line, source, number)) is not None:
+            yield slow
+
+
+def _slow(line: bytes | str, source: str, number: int) -> Event | None:
+    """Parse a line the fast path refused; None for a blank line, else an Event or an error
+    that names the line, the field and the value."""
+    try:
+        return _event(orjson.loads(line))
+    except orjson.JSONDecodeError as e:
+        if not line.strip():
+            return None
+        raise SessionizerError(f"{source}:{number}: (line): invalid JSON: {e}") from None
+    except ValueError as e:
+        raise SessionizerError(f"{source}:{number}: {e}") from None
 
 
 def session_line(s: Session, searches: int, clicked: int, clicks: int) -> bytes:

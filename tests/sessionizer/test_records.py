@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
+import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -47,3 +49,37 @@ def test_read_events_names_line_and_field():
     ]
     with pytest.raises(SessionizerError, match=r"^f\.jsonl:2: position: expected a 1-based rank"):
         list(read_events(lines, "f.jsonl"))
+
+
+offsets = st.sampled_from(["Z", "+00:00", "+01:00", "-05:30"])
+kinds = st.sampled_from(["app_open", "search", "results", "click", "app_close", "view"])
+
+
+@given(times, offsets, kinds, st.one_of(st.none(), st.integers(-1, 12), st.booleans()))
+def test_fast_decoding_agrees_with_the_slow_path_line_by_line(dt, offset, kind, position):
+    """msgspec decodes every line; whatever it accepts must equal the validated slow path."""
+    from sessionizer.records import _slow
+
+    stamp = dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}{offset}"
+    obj = {"event_id": "e", "type": kind, "user_id": "u", "ts": stamp, "items": ["a", "b"]}
+    if position is not None:
+        obj["position"] = position
+    line = orjson.dumps(obj)
+    try:
+        expected = _slow(line, "f", 1)
+    except SessionizerError as e:
+        with pytest.raises(SessionizerError, match=re.escape(str(e))):
+            list(read_events([line], "f"))
+    else:
+        assert list(read_events([line], "f")) == [expected]
+
+
+def test_fast_decoding_agrees_on_a_simulated_run(small_run):
+    from sessionizer.records import _slow
+
+    with open(small_run / "events.jsonl", "rb") as f:
+        lines = f.readlines()
+    assert list(read_events(lines, "f")) == [_slow(line, "f", 1) for line in lines]
+    assert list(read_events([b"\n", *lines[:3], b"  \n"], "f")) == [
+        _slow(line, "f", 1) for line in lines[:3]
+    ]
