@@ -43,13 +43,25 @@ def test_short_gap_splits_visits_and_lowers_recall(tmp_path):
 def test_in_process_run_equals_check_on_written_files(tmp_path, capsys, monkeypatch):
     sc = _scenario(gap="30m", lateness="2s")
     (in_process,) = run_scenario(sc, tmp_path)
-    code, out, err = run_cli(
-        capsys, monkeypatch, "check", str(tmp_path), "--gap", "30m", "--lateness", "2s"
-    )
+    args = ("check", str(tmp_path), "--gap", "30m", "--lateness", "2s")
+    code, out, err = run_cli(capsys, monkeypatch, *args, "--sessionizer", "reference")
     assert code == 0, err
     from_files = orjson.loads((tmp_path / "report.json").read_bytes())
     assert from_files == in_process
     assert "CTR measured" in out and "pairwise" in out
+    _assert_vectorized_default_agrees(capsys, monkeypatch, args, tmp_path, in_process)
+
+
+def _assert_vectorized_default_agrees(capsys, monkeypatch, args, run_dir, in_process):
+    """check's default (vectorized) reports exactly what the reference did in process."""
+    code, _, err = run_cli(capsys, monkeypatch, *args)
+    assert code == 0, err
+    report = orjson.loads((run_dir / "report.json").read_bytes())
+    assert report["sessionizer"] == report["label"] == "vectorized"
+    names = ("sessionizer", "label")
+    assert {k: v for k, v in report.items() if k not in names} == {
+        k: v for k, v in in_process.items() if k not in names
+    }
 
 
 def test_check_scores_a_sessions_file_like_its_own_run(small_run, tmp_path, capsys, monkeypatch):
@@ -274,11 +286,11 @@ def test_in_process_equals_files_with_every_fault_on(tmp_path, capsys, monkeypat
     )
     (in_process,) = run_scenario(sc, tmp_path)
     assert in_process["duplicates"] > 0 and in_process["late_events"] > 0
-    code, _, err = run_cli(
-        capsys, monkeypatch, "check", str(tmp_path), "--gap", "30m", "--lateness", "5m"
-    )
+    args = ("check", str(tmp_path), "--gap", "30m", "--lateness", "5m")
+    code, _, err = run_cli(capsys, monkeypatch, *args, "--sessionizer", "reference")
     assert code == 0, err
     assert orjson.loads((tmp_path / "report.json").read_bytes()) == in_process
+    _assert_vectorized_default_agrees(capsys, monkeypatch, args, tmp_path, in_process)
 
 
 def test_no_dedup_flag_keeps_repeated_deliveries(tmp_path, capsys, monkeypatch):
