@@ -67,9 +67,11 @@ class VisitBatch:
     dup_u: list[float]
     dup_delay: list[float]
     retry_u: list[float]
-    alpha: np.ndarray  # (searches, ranks) attractiveness the model used
-    sat: np.ndarray | None  # (searches, ranks) satisfaction, for models that use it (DBN)
-    exam: np.ndarray  # (searches, ranks) marginal examination probability
+    # For the ledger, rounded to 4 decimals: (searches, ranks) attractiveness the model used,
+    # satisfaction (for models that use it: DBN), marginal examination probability.
+    alpha: np.ndarray
+    sat: np.ndarray | None
+    exam: np.ndarray
     propensity: np.ndarray  # (searches,) the user's click propensity
 
 
@@ -196,9 +198,9 @@ def plan_visits(
         dup_u=dup_u.tolist(),
         dup_delay=dup_delay.tolist(),
         retry_u=retry_u.tolist(),
-        alpha=alpha,
-        sat=sat if model.name == "dbn" else None,
-        exam=model.examination(alpha, sat),
+        alpha=np.round(alpha, 4),
+        sat=np.round(sat, 4) if model.name == "dbn" else None,
+        exam=np.round(model.examination(alpha, sat), 4),
         propensity=propensity,
     )
 

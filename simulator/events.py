@@ -31,6 +31,7 @@ APP_CLOSE = "app_close"
 EVENT_TYPES = (APP_OPEN, SEARCH, RESULTS, CLICK, APP_CLOSE)
 
 _M64 = (1 << 64) - 1
+_MILLIS = tuple(f".{ms:03d}Z" for ms in range(1000))
 
 
 class EventCodec:
@@ -44,6 +45,7 @@ class EventCodec:
         self.start_ms = round(scenario.start.timestamp() * 1000)
         self._salt = (scenario.seed * 0x9E3779B97F4A7C15) & _M64
         self._seconds: dict[int, str] = {}
+        self._items: dict[int, str] = {}
 
     def event_id(self, user: int, visit: int, n: int) -> str:
         """Return an opaque, unique id (splitmix64 of the event's coordinates)."""
@@ -54,8 +56,13 @@ class EventCodec:
         return f"{z ^ (z >> 31):016x}"
 
     def item(self, i: int) -> str:
-        """Return catalog item ``i``'s id."""
-        return f"it{i:0{self._item_width}d}"
+        """Return catalog item ``i``'s id (popular items repeat: their ids are cached)."""
+        text = self._items.get(i)
+        if text is None:
+            if len(self._items) > 1_000_000:
+                self._items.clear()
+            text = self._items[i] = f"it{i:0{self._item_width}d}"
+        return text
 
     def iso(self, t_s: float) -> str:
         """Return sim time ``t_s`` as ISO 8601 UTC with milliseconds (truncated)."""
@@ -65,7 +72,7 @@ class EventCodec:
             if len(self._seconds) > 200_000:  # times cluster near sim time: a small cache
                 self._seconds.clear()
             prefix = self._seconds[sec] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
-        return f"{prefix}.{ms:03d}Z"
+        return prefix + _MILLIS[ms]
 
     def to_dict(self, rec: tuple) -> dict:
         """Return the JSON object of one event tuple."""

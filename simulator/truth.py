@@ -7,7 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
 import orjson
 
 from simulator.events import CLICK, SEARCH
@@ -180,10 +179,10 @@ class Ledger:
                 line["clicked_positions"] = [
                     e[5] + 1 for e in events[n + 2 : n + 2 + c] if e[1] == CLICK
                 ]
-                line["examination"] = np.round(b.exam[k], 4).tolist()
-                line["attractiveness"] = np.round(b.alpha[k], 4).tolist()
+                line["examination"] = b.exam[k].tolist()
+                line["attractiveness"] = b.alpha[k].tolist()
                 if b.sat is not None:
-                    line["satisfaction"] = np.round(b.sat[k], 4).tolist()
+                    line["satisfaction"] = b.sat[k].tolist()
             line["propensity"] = round(float(b.propensity[k]), 4)
             searches_lines.extend(orjson.dumps(line, option=_NL))
         for t, kind, n, *_ in events:
