@@ -13,9 +13,8 @@ from pydantic import ValidationError
 from tqdm import tqdm
 
 from sessionizer import SessionizerError, resolve
-from sessionizer.records import read_events
 from sessionsim.check import GATE_FAILED, build_report, format_report, gate_failures, measure, tap
-from sessionsim.files import load_truth, new_scorer, open_input, read_sessions, with_progress
+from sessionsim.files import event_source, load_truth, new_scorer, read_sessions, run_file
 from sessionsim.pipeline import run_scenario, settings_of
 from sessionsim.progress import sim_progress
 from sessionsim.realism import (
@@ -30,6 +29,7 @@ from sessionsim.scenario import RunScenario, SessionizerSpec
 from sessionsim.sweep import recommendation, run_sweep
 from simulator import SimulatorError, load_scenario, simulate_to_dir
 from simulator.durations import parse_duration
+from simulator.engine import FORMATS
 from simulator.sinks import OutputSet
 
 __all__ = ["main"]
@@ -195,11 +195,19 @@ def run(scenario, seed, users, duration, start, out, max_ctr_error, min_pairwise
     type=click.Path(path_type=Path),
     help="Output directory (events.jsonl, truth/, scenario.yaml).",
 )
-def simulate(scenario, seed, users, duration, start, out):
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="jsonl",
+    show_default=True,
+    help="JSON lines, or Parquet with typed columns (times as UTC timestamps).",
+)
+def simulate(scenario, seed, users, duration, start, out, fmt):
     """Simulate SCENARIO and write its events and ground truth to --out."""
     sc = load_scenario(scenario, _overrides(seed, users, duration, start), model=RunScenario)
     with sim_progress(sc.duration) as progress:
-        summary = simulate_to_dir(sc, out, progress)
+        summary = simulate_to_dir(sc, out, progress, fmt)
     click.echo(format_simulation(summary, str(out)))
 
 
@@ -215,20 +223,19 @@ def _late_path(out: str) -> str:
 @click.option("--summary", "summary_path", help="Write the summary (JSON) here, not stderr.")
 @_bucket
 def sessionize(events, out, late_path, summary_path, bucket, **options):
-    """Sessionize EVENTS (JSON lines in arrival order, or - for stdin) into --out."""
+    """Sessionize EVENTS (JSON lines or Parquet in arrival order, or - for stdin) into --out."""
     spec = _spec(options)
     config = spec.config()
     bucket_ms = _bucket_ms(bucket)
     sessionizer = resolve(spec.sessionizer)(config)
     if late_path is None and out != "-":
         late_path = _late_path(out)
-    source = "<stdin>" if events == "-" else events
-    with open_input(events) as f, OutputSet(Path(".")) as outputs:
+    with event_source(events, "sessionizing") as stream, OutputSet(Path(".")) as outputs:
         sessions_out = sys.stdout.buffer if out == "-" else outputs.open(out)
         late_out = outputs.open(late_path) if late_path else None
         totals = measure(
             sessionizer,
-            read_events(with_progress(f, events, "sessionizing"), source),
+            stream,
             config,
             None,
             sessions_out,
@@ -260,15 +267,13 @@ def sessionize(events, out, late_path, summary_path, bucket, **options):
 @_gates
 @_bucket
 def check(run_dir, sessions_file, max_ctr_error, min_pairwise_f1, bucket, **options):
-    """Sessionize RUN_DIR/events.jsonl (or read --sessions) and score against RUN_DIR/truth."""
+    """Sessionize RUN_DIR's events (or read --sessions) and score against RUN_DIR/truth."""
     spec = _spec({**options, "sessionizer": options["sessionizer"] or BATCH_DEFAULT})
     bucket_ms = _bucket_ms(bucket)
     truth, labels, delivered = load_truth(run_dir)
     scorer = new_scorer(delivered)
-    events_path = run_dir / "events.jsonl"
-    with open_input(str(events_path)) as f:
-        lines = with_progress(f, str(events_path), "checking")
-        events = tap(read_events(lines, str(events_path)), scorer, labels)
+    with event_source(str(run_file(run_dir, "events")), "checking") as stream:
+        events = tap(stream, scorer, labels)
         if sessions_file is not None:
             for _ in events:  # only the delivered ids are needed
                 pass

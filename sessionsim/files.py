@@ -12,10 +12,20 @@ from typing import BinaryIO
 import orjson
 from tqdm import tqdm
 
-from sessionizer import SessionizerError
+from sessionizer import Event, SessionizerError
+from sessionizer.records import EVENT_TYPES, format_ts, read_events
 from sessionsim.scoring import Scorer
 
-__all__ = ["load_truth", "new_scorer", "open_input", "read_sessions", "with_progress"]
+__all__ = [
+    "event_source",
+    "load_truth",
+    "new_scorer",
+    "open_input",
+    "read_rows",
+    "read_sessions",
+    "run_file",
+    "with_progress",
+]
 
 
 @contextmanager
@@ -52,6 +62,98 @@ def with_progress(f: BinaryIO, path: str, label: str) -> Iterator[bytes]:
             if k % 8192 == 0:
                 bar.update(done - bar.n)
             yield line
+
+
+def run_file(run_dir: Path, stem: str) -> Path:
+    """Return a run's file ``stem`` as JSON lines or Parquet, whichever the run wrote."""
+    jsonl, parquet = run_dir / f"{stem}.jsonl", run_dir / f"{stem}.parquet"
+    return parquet if not jsonl.exists() and parquet.exists() else jsonl
+
+
+def _parquet_batches(path: Path):
+    """Yield a Parquet file's record batches; a file pyarrow cannot read is bad input."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        yield from pq.ParquetFile(path).iter_batches(batch_size=65_536)
+    except (OSError, pa.ArrowException) as e:
+        raise SessionizerError(f"{path}: cannot read Parquet: {str(e).splitlines()[0]}") from None
+
+
+def _parquet_rows(path: Path) -> Iterator[tuple[int, dict]]:
+    """Yield a Parquet file's rows as the JSON lines would give them (times as ISO text)."""
+    import pyarrow as pa
+
+    number = 0
+    for batch in _parquet_batches(path):
+        columns = []
+        for field, column in zip(batch.schema, batch.columns):
+            if pa.types.is_timestamp(field.type):
+                values = column.cast(pa.int64()).to_pylist()
+                columns.append([None if v is None else format_ts(v) for v in values])
+            else:
+                columns.append(column.to_pylist())
+        for values in zip(*columns):
+            number += 1
+            yield number, dict(zip(batch.schema.names, values))
+
+
+def read_rows(path: Path) -> Iterator[tuple[int, dict]]:
+    """Yield (line or row number, object) of a JSON lines or Parquet file."""
+    if path.suffix == ".parquet":
+        yield from _parquet_rows(path)
+        return
+    yield from _lines(path)
+
+
+def _parquet_events(path: Path) -> Iterator[Event]:
+    """Yield a Parquet event file's events (SESSIONS.md section 1 columns)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kinds = pa.array(sorted(EVENT_TYPES))
+    for batch in _parquet_batches(path):
+        names = batch.schema.names
+        for name in ("event_id", "type", "user_id", "ts"):
+            if name not in names:
+                raise SessionizerError(f"{path}: {name}: expected a column of the events")
+            if batch.column(name).null_count:
+                raise SessionizerError(f"{path}: {name}: expected a value on every row")
+        col = batch.column
+        known = pc.is_in(col("type"), value_set=kinds)
+        if not pc.all(known).as_py():
+            bad = col("type").filter(pc.invert(known))[0].as_py()
+            raise SessionizerError(
+                f"{path}: type: expected one of {sorted(EVENT_TYPES)} (got {bad!r})"
+            )
+        if not pa.types.is_timestamp(batch.schema.field("ts").type):
+            raise SessionizerError(f"{path}: ts: expected a timestamp column")
+        n = batch.num_rows
+        absent = [None] * n
+        items = pc.list_value_length(col("items")).to_pylist() if "items" in names else absent
+        yield from map(
+            Event,
+            col("event_id").to_pylist(),
+            col("type").to_pylist(),
+            col("user_id").to_pylist(),
+            col("ts").cast(pa.timestamp("ms", tz="UTC")).cast(pa.int64()).to_pylist(),
+            col("search_id").to_pylist() if "search_id" in names else absent,
+            items,
+            col("position").to_pylist() if "position" in names else absent,
+        )
+
+
+@contextmanager
+def event_source(path: str, label: str) -> Iterator[Iterator[Event]]:
+    """Open an event file (JSON lines, ``-`` for stdin, or Parquet) as an event iterator,
+    with a progress bar for files."""
+    if path.endswith(".parquet"):
+        yield _parquet_events(Path(path))
+        return
+    source = "<stdin>" if path == "-" else path
+    with open_input(path) as f:
+        yield read_events(with_progress(f, path, label), source)
 
 
 def _lines(path: Path) -> Iterator[tuple[int, dict]]:
@@ -93,14 +195,14 @@ def load_truth(run_dir: Path) -> tuple[dict, dict[str, int], list[int]]:
             f"expected the simulator's truth summary"
         )
     labels: dict[str, int] = {}
-    sessions = run_dir / "truth" / "sessions.jsonl"
-    for number, obj in _lines(sessions):
+    sessions = run_file(run_dir, "truth/sessions")
+    for number, obj in read_rows(sessions):
         label = number - 1
         for eid in _ids(sessions, number, obj):
             labels[eid] = label
     delivered = [0] * (len(labels) and max(labels.values()) + 1)
-    events = run_dir / "truth" / "events.jsonl"
-    for number, obj in _lines(events):
+    events = run_file(run_dir, "truth/events")
+    for number, obj in read_rows(events):
         count = obj.get("deliveries")
         if not isinstance(count, int) or obj.get("event_id") not in labels:
             raise SessionizerError(
@@ -121,7 +223,7 @@ def new_scorer(delivered: list[int]) -> Scorer:
 def read_sessions(path: Path, scorer: Scorer) -> dict:
     """Feed sessions produced elsewhere to ``scorer``; return their summed CTR counts."""
     totals = {"searches": 0, "clicked_searches": 0, "clicks": 0}
-    for number, obj in _lines(path):
+    for number, obj in read_rows(path):
         scorer.found(_ids(path, number, obj))
         for key in totals:
             value = obj.get(key)

@@ -1,7 +1,7 @@
 """How realistic a run's stream is: metrics read from a run directory, against published bands.
 
-Every metric is computed from the files a run writes (``events.jsonl`` and ``truth/``), in
-one streaming pass per file, so any run directory can be judged, whoever made it. The
+Every metric is computed from the files a run writes (events and ``truth/``, JSON lines or
+Parquet), in one streaming pass per file, so any run directory can be judged, whoever made it. The
 bands and their sources live in ``realism_bands.yaml`` beside this module.
 """
 
@@ -20,7 +20,7 @@ from scipy import stats
 
 from sessionizer import SessionizerError
 from sessionizer.records import parse_ts
-from sessionsim.files import open_input
+from sessionsim.files import read_rows, run_file
 from simulator import SimulatorError, load_scenario
 
 __all__ = [
@@ -123,14 +123,10 @@ class Realism:
         return out
 
 
-def _jsonl(path: Path):
-    with open_input(str(path)) as f:
-        for number, line in enumerate(f, 1):
-            if line.strip():
-                try:
-                    yield orjson.loads(line)
-                except orjson.JSONDecodeError as e:
-                    raise SessionizerError(f"{path}: line {number}: invalid JSON ({e})") from None
+def _rows(path: Path):
+    """Yield the rows of a run's JSON lines or Parquet file."""
+    for _, row in read_rows(path):
+        yield row
 
 
 def _searches(path: Path) -> tuple[dict, list[float], np.ndarray]:
@@ -139,15 +135,15 @@ def _searches(path: Path) -> tuple[dict, list[float], np.ndarray]:
     queries: dict[str, int] = defaultdict(int)
     ranks_of: dict[tuple[str, str], set[int]] = {}
     shows: dict[tuple[str, str], int] = defaultdict(int)
-    for k, s in enumerate(_jsonl(path)):
+    for k, s in enumerate(_rows(path)):
         queries[s["query"]] += 1
         n = s.get("results") or 0
         shown[: min(n, 100)] += 1
-        for p in s.get("clicked_positions", ()):
+        for p in s.get("clicked_positions") or ():
             if p <= 100:
                 clicked[p - 1] += 1
         if k < VARIETY_SEARCHES:
-            for r, item in enumerate(s.get("items", ())):
+            for r, item in enumerate(s.get("items") or ()):
                 key = (s["query"], item)
                 shows[key] += 1
                 ranks_of.setdefault(key, set()).add(r)
@@ -180,7 +176,7 @@ def _zipf_head(counts: np.ndarray) -> float | None:
 
 def _visits(path: Path) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     users, starts, ends, searches = [], [], [], []
-    for v in _jsonl(path):
+    for v in _rows(path):
         users.append(v["user_id"])
         starts.append(parse_ts(v["start"]) / 1000.0)
         ends.append(parse_ts(v["end"]) / 1000.0)
@@ -207,7 +203,7 @@ def _dwell_shape(path: Path) -> float | None:
     """Fit a Weibull to post-click dwell: a click to the next click or search of its visit."""
     dwell = []
     prev_session, prev_type, prev_ts = None, None, 0.0
-    for e in _jsonl(path):
+    for e in _rows(path):
         ts = parse_ts(e["true_ts"]) / 1000.0
         if (
             e["session_id"] == prev_session
@@ -230,7 +226,7 @@ def _device_order(path: Path, t0_ms: int) -> tuple[float | None, np.ndarray]:
     last: dict[str, int] = {}
     disordered: set[str] = set()
     per_hour: dict[int, int] = defaultdict(int)
-    for e in _jsonl(path):
+    for e in _rows(path):
         user, ts = e["user_id"], parse_ts(e["ts"])
         per_hour[(ts - t0_ms) // 3_600_000] += 1
         if ts < last.get(user, ts):
@@ -263,11 +259,11 @@ def measure_realism(run_dir: Path) -> Realism:
     searches = summary["searches"]
     values["clicks_per_search"] = summary["clicks_per_search"]
     values["abandonment"] = summary["abandoned_searches"] / searches if searches else None
-    search_values, curve, counts = _searches(truth / "searches.jsonl")
+    search_values, curve, counts = _searches(run_file(truth, "searches"))
     values.update(search_values)
-    visit_values, lengths, gaps, per_visit, starts = _visits(truth / "sessions.jsonl")
+    visit_values, lengths, gaps, per_visit, starts = _visits(run_file(truth, "sessions"))
     values.update(visit_values)
-    values["dwell_weibull_shape"] = _dwell_shape(truth / "events.jsonl")
+    values["dwell_weibull_shape"] = _dwell_shape(run_file(truth, "events"))
     expected = np.asarray(summary.get("expected_arrivals_by_hour") or [], dtype=float)
     t0 = scenario.start.timestamp()
     hours = np.floor((starts - t0) / 3600.0).astype(np.int64)
@@ -278,7 +274,7 @@ def measure_realism(run_dir: Path) -> Realism:
         else None
     )
     values["device_order_share"], events_by_hour = _device_order(
-        run_dir / "events.jsonl", round(t0 * 1000)
+        run_file(run_dir, "events"), round(t0 * 1000)
     )
     return Realism(
         values, faultless, curve, lengths, gaps, per_visit, events_by_hour, expected, counts

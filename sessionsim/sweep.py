@@ -12,9 +12,8 @@ from pathlib import Path
 import orjson
 
 from sessionizer import resolve
-from sessionizer.records import read_events
 from sessionsim.check import build_report, measure, tap
-from sessionsim.files import load_truth, new_scorer, open_input
+from sessionsim.files import event_source, load_truth, new_scorer, run_file
 from sessionsim.pipeline import settings_of
 from sessionsim.scenario import RunScenario, SessionizerSpec
 from simulator import simulate_to_dir
@@ -93,10 +92,8 @@ class _Settings:
         config = spec.config()
         scorer = new_scorer(self.delivered)
         sessionizer = self.factory(config)
-        events_path = str(self.out / "events.jsonl")
-        with open_input(events_path) as f:
-            events = tap(read_events(f, events_path), scorer, self.labels)
-            totals = measure(sessionizer, events, config, scorer)
+        with event_source(str(run_file(self.out, "events")), "") as stream:
+            totals = measure(sessionizer, tap(stream, scorer, self.labels), config, scorer)
         report = build_report(
             self.truth, totals.summary(), scorer.score(), sessionizer.counts, settings_of(spec)
         )

@@ -21,12 +21,22 @@ from simulator.errors import SimulatorError
 from simulator.events import EventCodec
 from simulator.population import build_population
 from simulator.scenario import Scenario, resolved_yaml
-from simulator.sinks import EventSink, JsonlSink, NullSink, OutputSet
+from simulator.schemas import schema
+from simulator.sinks import (
+    EventSink,
+    JsonlRows,
+    JsonlSink,
+    NullSink,
+    OutputSet,
+    ParquetRows,
+    RowSink,
+)
 from simulator.streams import VISITS, cohorts, stream
 from simulator.truth import Ledger
 from simulator.vocabulary import build_vocabulary
 
 __all__ = [
+    "FORMATS",
     "Simulation",
     "open_outputs",
     "prepare_dir",
@@ -194,17 +204,30 @@ def prepare_dir(out: Path) -> None:
         raise SimulatorError(f"{out}: cannot create output directory: {e.strerror}") from None
 
 
-def open_outputs(outputs: OutputSet, sim: Simulation, **ledger_options) -> tuple[JsonlSink, Ledger]:
-    """Open the simulator's files in ``outputs``: the event sink and the ledger."""
-    events = JsonlSink(outputs.open("events.jsonl"), sim.codec.encode)
-    ledger = Ledger(
-        sim.codec,
-        outputs.open("truth/sessions.jsonl"),
-        outputs.open("truth/searches.jsonl"),
-        outputs.open("truth/events.jsonl"),
-        **ledger_options,
+FORMATS = ("jsonl", "parquet")
+
+
+def open_outputs(
+    outputs: OutputSet, sim: Simulation, fmt: str = "jsonl", **ledger_options
+) -> tuple[EventSink, Ledger]:
+    """Open the simulator's files in ``outputs`` as JSON lines or Parquet: the event sink
+    and the ledger."""
+    codec = sim.codec
+    if fmt == "parquet":
+        truth = [
+            ParquetRows(outputs.open(f"{name}.parquet"), schema(name))
+            for name in ("truth/sessions", "truth/searches", "truth/events")
+        ]
+        events = ParquetRows(outputs.open("events.parquet"), schema("events"))
+        ledger = Ledger(codec, *truth, time=codec.epoch_ms, **ledger_options)
+        return RowSink(events, codec.to_row), ledger
+    truth = [
+        JsonlRows(outputs.open(f"{name}.jsonl"))
+        for name in ("truth/sessions", "truth/searches", "truth/events")
+    ]
+    return JsonlSink(outputs.open("events.jsonl"), codec.encode), Ledger(
+        codec, *truth, **ledger_options
     )
-    return events, ledger
 
 
 def write_summary(outputs: OutputSet, sim: Simulation) -> None:
@@ -215,12 +238,15 @@ def write_summary(outputs: OutputSet, sim: Simulation) -> None:
     outputs.open("scenario.yaml").write(resolved_yaml(sim.scenario).encode())
 
 
-def simulate_to_dir(scenario: Scenario, out: Path, progress: Progress | None = None) -> dict:
-    """Simulate into ``out`` (events, truth, resolved scenario); every file appears whole."""
+def simulate_to_dir(
+    scenario: Scenario, out: Path, progress: Progress | None = None, fmt: str = "jsonl"
+) -> dict:
+    """Simulate into ``out`` (events, truth, resolved scenario) as JSON lines or Parquet;
+    every file appears whole."""
     prepare_dir(out)
     sim = Simulation(scenario)
     with OutputSet(out) as outputs:
-        sink, ledger = open_outputs(outputs, sim)
+        sink, ledger = open_outputs(outputs, sim, fmt)
         sim.run(sink, ledger, progress)
         write_summary(outputs, sim)
     return sim.summary

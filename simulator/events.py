@@ -64,6 +64,10 @@ class EventCodec:
             text = self._items[i] = f"it{i:0{self._item_width}d}"
         return text
 
+    def epoch_ms(self, t_s: float) -> int:
+        """Return sim time ``t_s`` as epoch milliseconds (truncated, as ``iso``)."""
+        return self.start_ms + int(t_s * 1000.0)
+
     def iso(self, t_s: float) -> str:
         """Return sim time ``t_s`` as ISO 8601 UTC with milliseconds (truncated)."""
         sec, ms = divmod(self.start_ms + int(t_s * 1000.0), 1000)
@@ -74,16 +78,17 @@ class EventCodec:
             prefix = self._seconds[sec] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
         return prefix + _MILLIS[ms]
 
-    def to_dict(self, rec: tuple) -> dict:
-        """Return the JSON object of one event tuple."""
+    def to_dict(self, rec: tuple, time=None) -> dict:
+        """Return the JSON object of one event tuple (times by ``time``, default ISO)."""
         received, _, ts, kind, u, visit, n, payload, sn, rank, _ = rec
         pop = self.population
+        time = time or self.iso
         d = {
             "event_id": self.event_id(u, visit, n),
             "type": kind,
             "user_id": pop.user_id(u),
-            "ts": self.iso(ts),
-            "received_at": self.iso(received),
+            "ts": time(ts),
+            "received_at": time(received),
         }
         if kind == SEARCH:
             d["query"] = self.vocabulary.text(payload)
@@ -102,6 +107,10 @@ class EventCodec:
         if self.emit_search_id and kind in (SEARCH, RESULTS, CLICK):
             d["search_id"] = self.event_id(u, visit, sn)
         return d
+
+    def to_row(self, rec: tuple) -> dict:
+        """Return one event tuple as a row of typed columns (times in epoch ms)."""
+        return self.to_dict(rec, self.epoch_ms)
 
     def encode(self, records: list[tuple]) -> bytes:
         """Return the JSON lines of a batch of event tuples."""

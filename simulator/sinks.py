@@ -1,14 +1,37 @@
-"""Where the simulator's output goes: JSON lines files written atomically, or nowhere."""
+"""Where the simulator's output goes: JSON lines or Parquet files written atomically, or nowhere.
+
+Rows (one dict each: an event, a true visit, search or event of the ledger) go to a row
+writer, ``JsonlRows`` or ``ParquetRows``; pyarrow is imported only when Parquet is written.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
+
+import orjson
 
 from simulator.errors import SimulatorError
 
-__all__ = ["AtomicFile", "EventSink", "JsonlSink", "NullSink", "OutputSet"]
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = [
+    "AtomicFile",
+    "EventSink",
+    "JsonlRows",
+    "JsonlSink",
+    "NullSink",
+    "OutputSet",
+    "ParquetRows",
+    "RowSink",
+    "RowWriter",
+]
+
+_FLUSH_BYTES = 1 << 20  # orjson returns over-allocated bytes: copy lines into one buffer
+_GROUP_ROWS = 65_536  # rows per Parquet row group
 
 
 class AtomicFile:
@@ -22,10 +45,14 @@ class AtomicFile:
         except OSError as e:
             raise SimulatorError(f"{path}: cannot write: {e.strerror}") from None
 
+        self.finishers: list[Callable[[], None]] = []  # run before the file closes
+
     def write(self, data: bytes) -> None:
         self.file.write(data)
 
     def commit(self) -> None:
+        for finish in self.finishers:
+            finish()
         self.file.close()
         os.replace(self.partial, self.path)
 
@@ -81,4 +108,71 @@ class NullSink:
         self.count = 0
 
     def write(self, records: list[tuple]) -> None:
+        self.count += len(records)
+
+
+class RowWriter(Protocol):
+    def add(self, row: dict) -> None: ...
+
+    def flush(self) -> None: ...
+
+
+class JsonlRows:
+    """Rows as JSON lines, buffered and written in blocks."""
+
+    def __init__(self, out: AtomicFile) -> None:
+        self.out = out
+        self._buffer = bytearray()
+
+    def add(self, row: dict) -> None:
+        self._buffer += orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE)
+        if len(self._buffer) >= _FLUSH_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._buffer:
+            self.out.write(self._buffer)
+            self._buffer.clear()
+
+
+class ParquetRows:
+    """Rows as a Parquet file with a fixed schema (typed columns), a row group at a time."""
+
+    def __init__(self, out: AtomicFile, schema: pa.Schema) -> None:
+        import pyarrow.parquet as pq
+
+        self.schema = schema
+        self._rows: list[dict] = []
+        self._writer = pq.ParquetWriter(out.file, schema, compression="zstd")
+        out.finishers.append(self.close)
+
+    def add(self, row: dict) -> None:
+        self._rows.append(row)
+        if len(self._rows) >= _GROUP_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._rows:
+            import pyarrow as pa
+
+            self._writer.write_table(pa.Table.from_pylist(self._rows, schema=self.schema))
+            self._rows.clear()
+
+    def close(self) -> None:
+        self.flush()
+        self._writer.close()
+
+
+class RowSink:
+    """Events as rows (``to_row`` of each event tuple) into a row writer."""
+
+    def __init__(self, rows: RowWriter, to_row: Callable[[tuple], dict]) -> None:
+        self.rows = rows
+        self.to_row = to_row
+        self.count = 0
+
+    def write(self, records: list[tuple]) -> None:
+        add, to_row = self.rows.add, self.to_row
+        for r in records:
+            add(to_row(r))
         self.count += len(records)

@@ -7,14 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import orjson
-
 from simulator.events import CLICK, SEARCH
 
 if TYPE_CHECKING:
     from simulator.delivery import VisitDelivery
     from simulator.events import EventCodec
-    from simulator.sinks import AtomicFile
+    from simulator.sinks import RowWriter
 
 __all__ = ["Ledger", "Visit", "visit_label"]
 
@@ -22,10 +20,6 @@ __all__ = ["Ledger", "Visit", "visit_label"]
 def visit_label(user: int, visit: int) -> int:
     """Return an integer naming one true visit (user index and the user's visit number)."""
     return (user << 20) | visit
-
-
-_FLUSH_BYTES = 1 << 20  # orjson returns over-allocated bytes: copy lines into buffers
-_NL = orjson.OPT_APPEND_NEWLINE
 
 
 def _observable(events: list[tuple], fates: list[tuple]) -> tuple[int, int, int]:
@@ -71,15 +65,18 @@ class Ledger:
     def __init__(
         self,
         codec: EventCodec,
-        sessions_out: AtomicFile | None = None,
-        searches_out: AtomicFile | None = None,
-        events_out: AtomicFile | None = None,
+        sessions_out: RowWriter | None = None,
+        searches_out: RowWriter | None = None,
+        events_out: RowWriter | None = None,
         on_visit: Callable[[int, int], None] | None = None,
+        time: Callable[[float], object] | None = None,
     ) -> None:
+        """Rows go to the writers given (none: totals only); ``time`` renders sim times
+        (default ISO 8601 strings; epoch milliseconds for typed Parquet columns)."""
         self.codec = codec
         self.outputs = (sessions_out, searches_out, events_out)
         self.on_visit = on_visit
-        self._buffers = (bytearray(), bytearray(), bytearray())
+        self.time = time or codec.iso
         self.sessions = self.searches = self.clicked_searches = self.clicks = 0
         self.zero_result = self.abandoned = self.timed_out = 0
         self.shown = 0
@@ -142,22 +139,19 @@ class Ledger:
         session_id = f"{user_id}.v{v.visit}"
         event_ids = [codec.event_id(v.user, v.visit, n) for n in range(len(v.events))]
         events, searches, route = v.events, v.searches, v.route
-        codec, (sessions, searches_lines, events_lines) = self.codec, self._buffers
-        iso = codec.iso
-        sessions.extend(
-            orjson.dumps(
-                {
-                    "session_id": session_id,
-                    "user_id": user_id,
-                    "start": iso(v.start_s),
-                    "end": iso(v.end_s),
-                    "event_ids": event_ids,
-                    "searches": len(searches),
-                    "clicked_searches": clicked,
-                    "clicks": clicks,
-                },
-                option=_NL,
-            )
+        sessions, searches_rows, events_rows = self.outputs
+        iso = self.time
+        sessions.add(
+            {
+                "session_id": session_id,
+                "user_id": user_id,
+                "start": iso(v.start_s),
+                "end": iso(v.end_s),
+                "event_ids": event_ids,
+                "searches": len(searches),
+                "clicked_searches": clicked,
+                "clicks": clicks,
+            }
         )
         text, b = codec.vocabulary.text, route.batch
         item = codec.item
@@ -184,35 +178,29 @@ class Ledger:
                 if b.sat is not None:
                     line["satisfaction"] = b.sat[k].tolist()
             line["propensity"] = round(float(b.propensity[k]), 4)
-            searches_lines.extend(orjson.dumps(line, option=_NL))
+            searches_rows.add(line)
         for t, kind, n, *_ in events:
             stamped, received, deliveries, offline, batch_no, request = route.fate(n)
-            events_lines.extend(
-                orjson.dumps(
-                    {
-                        "event_id": event_ids[n],
-                        "session_id": session_id,
-                        "type": kind,
-                        "true_ts": iso(t),
-                        "ts": iso(stamped),
-                        "deliveries": deliveries,
-                        "received_at": None if received is None else iso(received),
-                        "delay_s": None if received is None else round(received - t, 3),
-                        "offline": offline,
-                        "batch": batch_no,
-                        "request": request,
-                    },
-                    option=_NL,
-                )
+            events_rows.add(
+                {
+                    "event_id": event_ids[n],
+                    "session_id": session_id,
+                    "type": kind,
+                    "true_ts": iso(t),
+                    "ts": iso(stamped),
+                    "deliveries": deliveries,
+                    "received_at": None if received is None else iso(received),
+                    "delay_s": None if received is None else round(received - t, 3),
+                    "offline": offline,
+                    "batch": batch_no,
+                    "request": request,
+                }
             )
-        if len(events_lines) >= _FLUSH_BYTES:
-            self.flush()
 
     def flush(self) -> None:
-        for out, buffer in zip(self.outputs, self._buffers):
+        for out in self.outputs:
             if out is not None:
-                out.write(buffer)
-            buffer.clear()
+                out.flush()
 
     def summary(self) -> dict:
         """Return the totals of SESSIONS.md sections 4 and 5 over every true visit."""
