@@ -21,6 +21,7 @@ import orjson
 
 from sessionizer import SessionConfig, resolve
 from sessionizer.records import read_events
+from sessionsim.files import event_source
 from sessionsim.scenario import RunScenario
 from simulator import Simulation, SimulatorError, load_scenario, simulate_to_dir
 from simulator.sinks import NullSink
@@ -33,7 +34,6 @@ SESSIONIZERS = ("reference", "vectorized")
 CONFIG = SessionConfig(gap_ms=30 * 60_000, lateness_ms=120_000)
 # Cases not built yet: reported as missing, with the reason, rather than left out.
 MISSING = {
-    "simulator.parquet": "Parquet output is not built yet (issue 8)",
     "simulator.processes_2": "process shards need a sharded backend (issue 8)",
 }
 
@@ -75,14 +75,17 @@ def _sim_null(users: int, reps: int, _stream: Path | None) -> dict:
     return _timed(work, reps)
 
 
-def _sim_jsonl(users: int, reps: int, _stream: Path | None) -> dict:
-    sc = _scenario(users)
+def _sim_files(fmt: str) -> Callable:
+    def case(users: int, reps: int, _stream: Path | None) -> dict:
+        sc = _scenario(users)
 
-    def work() -> int:
-        with tempfile.TemporaryDirectory() as d:
-            return simulate_to_dir(sc, Path(d))["events"]
+        def work() -> int:
+            with tempfile.TemporaryDirectory() as d:
+                return simulate_to_dir(sc, Path(d), fmt=fmt)["events"]
 
-    return _timed(work, reps)
+        return _timed(work, reps)
+
+    return case
 
 
 def _sim_naive(users: int, reps: int, _stream: Path | None) -> dict:
@@ -109,14 +112,15 @@ def _sessionizer_records(name: str) -> Callable:
     return case
 
 
-def _sessionizer_jsonl(name: str) -> Callable:
+def _sessionizer_file(name: str, suffix: str) -> Callable:
     def case(users: int, reps: int, stream: Path | None) -> dict:
         factory = resolve(name)
+        path = str(stream.with_suffix(suffix))
 
         def work() -> int:
-            with open(stream, "rb") as f:
+            with event_source(path, "") as events:
                 sz = factory(CONFIG)
-                for _ in sz.sessionize(read_events(f, str(stream))):
+                for _ in sz.sessionize(events):
                     pass
             c = sz.counts
             return c.accepted + c.late + c.duplicates
@@ -191,15 +195,28 @@ def run_bench(
         f"{'case':<36}{'events':>12}{'wall s':>9}{'events/s':>12}{'events/CPU-s':>14}"
         f"{'peak RSS':>11}"
     )
-    for key, case in (("null", _sim_null), ("jsonl", _sim_jsonl), ("naive_simpy", _sim_naive)):
+    simulators = (
+        ("null", _sim_null),
+        ("jsonl", _sim_files("jsonl")),
+        ("parquet", _sim_files("parquet")),
+        ("naive_simpy", _sim_naive),
+    )
+    for key, case in simulators:
         r = results["simulator"][key] = _isolated(case, users, reps, None)
         click.echo(_row(f"simulator.{key}", r))
     with tempfile.TemporaryDirectory() as d:
-        simulate_to_dir(_scenario(users), Path(d))
-        stream = Path(d) / "events.jsonl"
+        simulate_to_dir(_scenario(users), Path(d) / "jsonl")
+        simulate_to_dir(_scenario(users), Path(d) / "parquet", fmt="parquet")
+        stream = Path(d) / "jsonl" / "events.jsonl"
+        (Path(d) / "parquet" / "events.parquet").rename(stream.with_suffix(".parquet"))
+        inputs = {
+            "records": _sessionizer_records,
+            "jsonl": lambda name: _sessionizer_file(name, ".jsonl"),
+            "parquet": lambda name: _sessionizer_file(name, ".parquet"),
+        }
         for name in SESSIONIZERS:
             by_input = results["sessionizers"][name] = {}
-            for source, make in (("records", _sessionizer_records), ("jsonl", _sessionizer_jsonl)):
+            for source, make in inputs.items():
                 r = by_input[source] = _isolated(make(name), users, reps, stream)
                 click.echo(_row(f"sessionizers.{name}.{source}", r))
     sim = results["simulator"]
