@@ -208,7 +208,7 @@ class Queries(Model):
     index and the seed, so the vocabulary is unbounded and nothing is stored per query.
     """
 
-    head: int = Field(2000, gt=0, le=10_000_000)
+    head: int = Field(2000, gt=0, le=500_000)  # one- and two-word texts: never a tail's
     zipf_exponent: float = Field(0.9, ge=0.0)
     tail_share: Probability = 0.25
     catalog: int = Field(1_000_000, gt=0, le=1_000_000_000)

@@ -60,7 +60,8 @@ class Visit:
 
 
 class Ledger:
-    """Record each visit as it ends: truth lines (when files are given) and running totals."""
+    """Record each visit as its delivery is known: truth rows (when writers are given) and
+    running totals."""
 
     def __init__(
         self,

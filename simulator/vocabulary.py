@@ -110,18 +110,16 @@ def _word_list(faker: Faker, rng: np.random.Generator) -> tuple[str, ...]:
 
 
 def _head_text(words: tuple[str, ...], head: int) -> tuple[str, ...]:
-    """Popular queries are short: one word, then two-word queries, then three."""
+    """Popular queries are short: one word, then two words (tail queries have three, so no
+    head text is ever a tail text; ``head`` is at most ``w + w**2``)."""
     w = len(words)
     out = []
     for k in range(head):  # j: a bijective scramble, so neighbours share no word
         if k < w:
             out.append(words[k])
-        elif k < w + w * w:
+        else:
             j = (k - w) * 2654435761 % (w * w)
             out.append(f"{words[j % w]} {words[j // w]}")
-        else:
-            j = (k - w - w * w) * 2654435761 % (w**3)
-            out.append(f"{words[j % w]} {words[j // w % w]} {words[j // (w * w)]}")
     return tuple(out)
 
 
