@@ -30,6 +30,7 @@ from sessionsim.sweep import recommendation, run_sweep
 from simulator import SimulatorError, load_scenario, simulate_to_dir
 from simulator.durations import parse_duration
 from simulator.engine import FORMATS
+from simulator.shards import simulate_sharded
 from simulator.sinks import OutputSet
 
 __all__ = ["main"]
@@ -203,11 +204,23 @@ def run(scenario, seed, users, duration, start, out, max_ctr_error, min_pairwise
     show_default=True,
     help="JSON lines, or Parquet with typed columns (times as UTC timestamps).",
 )
-def simulate(scenario, seed, users, duration, start, out, fmt):
+@click.option(
+    "--processes",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Shard the users over this many processes (at most backend.replicas; same bytes).",
+)
+def simulate(scenario, seed, users, duration, start, out, fmt, processes):
     """Simulate SCENARIO and write its events and ground truth to --out."""
     sc = load_scenario(scenario, _overrides(seed, users, duration, start), model=RunScenario)
+    if processes > 1 and fmt != "jsonl":
+        raise SimulatorError("--processes: shards are merged as JSON lines (use --format jsonl)")
     with sim_progress(sc.duration) as progress:
-        summary = simulate_to_dir(sc, out, progress, fmt)
+        if processes > 1:
+            summary = simulate_sharded(sc, out, processes, progress)
+        else:
+            summary = simulate_to_dir(sc, out, progress, fmt)
     click.echo(format_simulation(summary, str(out)))
 
 

@@ -99,7 +99,7 @@ def _check_one(
     )
     if outputs is not None:
         if write_run:
-            write_summary(outputs, sim)
+            write_summary(outputs, sim.summary, sim.scenario)
         outputs.open(f"report{suffix}.json").write(
             orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n"
         )

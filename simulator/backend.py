@@ -26,10 +26,21 @@ class LatencyHistogram:
         self.counts = np.zeros(len(self.EDGES) + 1, dtype=np.int64)
         self._pending: list[float] = []
 
+    @classmethod
+    def of(cls, counts: np.ndarray) -> LatencyHistogram:
+        """Return a histogram with these bin counts (several histograms' counts added)."""
+        h = cls()
+        h.counts = np.asarray(counts, dtype=np.int64).copy()
+        return h
+
     def add(self, value: float) -> None:
         self._pending.append(value)
         if len(self._pending) >= 65536:
             self._flush()
+
+    def flush(self) -> None:
+        """Bin the values added since the last flush."""
+        self._flush()
 
     def _flush(self) -> None:
         if self._pending:
@@ -50,11 +61,11 @@ class LatencyHistogram:
 class SearchBackend:
     """FCFS multi-server queue with reneging, resolved at arrival."""
 
-    def __init__(self, servers: int) -> None:
+    def __init__(self, servers: int, latency: LatencyHistogram | None = None) -> None:
         self._free_at = [0.0] * servers
         self.served = 0
         self.abandoned = 0
-        self.latency = LatencyHistogram()
+        self.latency = latency if latency is not None else LatencyHistogram()
 
     def submit(self, now: float, service_s: float, patience_s: float) -> float | None:
         """Queue a request at ``now``; return the time its results are ready, or None."""

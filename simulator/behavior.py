@@ -16,6 +16,7 @@ import numpy as np
 
 from simulator.clickmodels import ClickModel
 from simulator.events import APP_CLOSE, APP_OPEN, CLICK, RESULTS, SEARCH
+from simulator.streams import COHORT
 from simulator.truth import Visit
 
 if TYPE_CHECKING:
@@ -211,7 +212,7 @@ class Actors:
     def __init__(
         self,
         env: simpy.Environment,
-        backend: SearchBackend,
+        backends: list[SearchBackend],
         delivery: Delivery,
         ledger: Ledger,
         population: Population,
@@ -219,7 +220,7 @@ class Actors:
         end_s: float,
     ) -> None:
         self.env = env
-        self.backend = backend
+        self.backends = backends
         self.delivery = delivery
         self.ledger = ledger
         self.patience = population.patience_s.tolist()
@@ -261,7 +262,8 @@ class Actors:
 
     def _searches(self, b: VisitBatch, i: int, u: int, seq: int, route, events: list):
         """Play the visit's searches: one yield to SimPy each, to meet the backend in order."""
-        env, backend, send = self.env, self.backend, self.delivery.send
+        env, send = self.env, self.delivery.send
+        backend = self.backends[u // COHORT % len(self.backends)]  # a sticky load balancer
         patience = self.patience[u]
         t = start = last = events[0][0]
         sent = 0

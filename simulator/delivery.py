@@ -13,14 +13,14 @@ newer batches), outages (batches wait on the device until the connection returns
 apps (the unflushed queue goes out at the user's next launch), and clock skew.
 
 Visits hand their events over with true times, up to a horizon before which nothing else
-can happen (their next search). Arrivals wait in a heap keyed by arrival time and are
-released once sim time passes them, so memory holds only events in flight.
+can happen (their next search). Arrivals wait in a heap keyed by arrival time, then by
+(user, visit, event, copy) (so the order does not depend on how users are sharded), and
+are released once sim time passes them, so memory holds only events in flight.
 """
 
 from __future__ import annotations
 
 import heapq
-import itertools
 import math
 from typing import TYPE_CHECKING
 
@@ -105,7 +105,6 @@ class Delivery:
         self.off_end = [-math.inf] * population.size if self.offline else None
         self.held: dict[int, tuple[VisitDelivery, Visit]] = {}  # killed apps' queues
         self._heap: list[tuple] = []
-        self._order = itertools.count()
 
     def open_visit(
         self, b: VisitBatch, i: int, user: int, visit: int, t0: float
@@ -223,11 +222,13 @@ class Delivery:
         self.batches[u] += 1
         self.requests[u] += 1
         batch_no, request = self.batches[u], self.requests[u]
-        heap, push, order, fates = self._heap, heapq.heappush, self._order, v.fates
+        heap, push, fates = self._heap, heapq.heappush, v.fates
         visit = v.visit
+        base_key = (u << 40) | (visit << 20)  # orders equal arrival times, shard-independent
         if self.perfect:
             for t, kind, n, payload, sn, rank in batch:
-                push(heap, (received, next(order), t, kind, u, visit, n, payload, sn, rank, 0))
+                key = base_key | n << 5
+                push(heap, (received, key, t, kind, u, visit, n, payload, sn, rank, 0))
                 fates[n] = (t, received, 1, offline, batch_no, request)
             return
         retry = b.retry_u[j] < self.retry_p
@@ -237,19 +238,20 @@ class Delivery:
         dup_p = self.dup_p
         for t, kind, n, payload, sn, rank in batch:
             stamped = self._stamp(v, t)
-            push(heap, (received, next(order), stamped, kind, u, visit, n, payload, sn, rank, 0))
+            key = base_key | n << 5
+            push(heap, (received, key, stamped, kind, u, visit, n, payload, sn, rank, 0))
             copies = 0
             k = base + n
             if b.dup_u[k] < dup_p[kind]:
                 copies = min(MAX_COPIES, int(math.log(b.dup_u[k]) / self.log_dup_p[kind]))
                 for c in range(1, copies + 1):
                     r = received + c * b.dup_delay[k]
-                    push(heap, (r, next(order), stamped, kind, u, visit, n, payload, sn, rank, c))
+                    push(heap, (r, key | c, stamped, kind, u, visit, n, payload, sn, rank, c))
             if retry:
                 copies += 1
                 push(
                     heap,
-                    (again, next(order), stamped, kind, u, visit, n, payload, sn, rank, copies),
+                    (again, key | copies, stamped, kind, u, visit, n, payload, sn, rank, copies),
                 )
             fates[n] = (stamped, received, 1 + copies, offline, batch_no, request)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import math
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,7 +14,7 @@ import orjson
 import simpy
 
 from simulator.arrivals import chunks, expected_visits, visit_arrivals
-from simulator.backend import SearchBackend
+from simulator.backend import LatencyHistogram, SearchBackend
 from simulator.behavior import Actors, VisitBatch, plan_visits
 from simulator.clickmodels import click_model
 from simulator.delivery import Delivery
@@ -32,11 +33,12 @@ from simulator.sinks import (
     RowSink,
 )
 from simulator.streams import VISITS, cohorts, stream
-from simulator.truth import Ledger
+from simulator.truth import Ledger, summarize
 from simulator.vocabulary import build_vocabulary
 
 __all__ = [
     "FORMATS",
+    "check_shards",
     "Simulation",
     "open_outputs",
     "prepare_dir",
@@ -66,17 +68,32 @@ def _rare_collections() -> Iterator[None]:
         gc.set_threshold(*old)
 
 
+def check_shards(scenario: Scenario, shards: int) -> None:
+    """A shard owns whole backend replicas: there can be no more shards than replicas."""
+    replicas = scenario.backend.replicas
+    if not 1 <= shards <= replicas:
+        raise SimulatorError(
+            f"--processes: expected 1 to backend.replicas ({replicas}) processes (got {shards});"
+            " raise backend.replicas to shard further"
+        )
+
+
 class Simulation:
     """One scenario's world: population, vocabulary, click model, and the run loop."""
 
-    def __init__(self, scenario: Scenario) -> None:
+    def __init__(self, scenario: Scenario, shard: int = 0, shards: int = 1) -> None:
+        """Simulate the whole population, or shard ``shard`` of ``shards``: the users whose
+        backend replica (their cohort modulo ``backend.replicas``) the shard owns."""
+        check_shards(scenario, shards)
         self.scenario = scenario
+        self.shard, self.shards = shard, shards
         self.population = build_population(scenario)
         self.vocabulary = build_vocabulary(scenario)
         self.model = click_model(scenario.clicks, self.vocabulary.page_size)
         self.codec = EventCodec(scenario, self.population, self.vocabulary)
         self.summary: dict = {}
-        self._arrivals_by_hour: dict[int, float] = {}  # NHPP intensity, hours from start
+        self.state: dict = {}  # the run's integer totals, which add up across shards
+        self._arrivals_by_hour: Counter[int] = Counter()  # NHPP intensity (micro-visits)
 
     def _plan_chunk(self, j: int, chunk_start: float, length: float):
         """Draw chunk ``j``'s arrivals and plans, cohort by cohort; return them by start."""
@@ -90,7 +107,10 @@ class Simulation:
                 burst *= b.factor
         batches: list[VisitBatch] = []
         starts, owner, rows = [], [], []
+        replicas = sc.backend.replicas
         for c, members in enumerate(cohorts(pop.size)):
+            if c % replicas % self.shards != self.shard:
+                continue  # another shard's users
             sl = slice(members.start, members.stop)
             expected = (
                 expected_visits(
@@ -98,10 +118,7 @@ class Simulation:
                 )
                 * burst
             )
-            hour = int(chunk_start // 3600.0)
-            self._arrivals_by_hour[hour] = self._arrivals_by_hour.get(hour, 0.0) + float(
-                expected.sum()
-            )
+            self._arrivals_by_hour[int(chunk_start // 3600.0)] += round(expected.sum() * 1e6)
             rng = stream(sc.seed, VISITS, c, j)
             idx, times = visit_arrivals(rng, expected, chunk_start, length)
             if len(idx):
@@ -129,13 +146,14 @@ class Simulation:
         When the iterator is exhausted, ``self.summary`` holds the run's summary.
         """
         sc = self.scenario
-        self._arrivals_by_hour = {}
+        self._arrivals_by_hour = Counter()
         env = simpy.Environment()
-        backend = SearchBackend(sc.backend.servers)
+        latency = LatencyHistogram()
+        backends = [SearchBackend(sc.backend.servers, latency) for _ in range(sc.backend.replicas)]
         delivery = Delivery(sc, self.population)
         actors = Actors(
             env,
-            backend,
+            backends,
             delivery,
             ledger,
             self.population,
@@ -162,6 +180,7 @@ class Simulation:
             while arrivals.is_alive or actors.busy:
                 t += TICK_S
                 env.run(until=t)
+                ledger.tick()
                 batch = delivery.release(t)
                 events += len(batch)
                 yield batch
@@ -169,29 +188,59 @@ class Simulation:
                     progress(t, events)
         for visit in delivery.unsent():
             ledger.visit(visit)
+        ledger.tick(final=True)
         batch = delivery.release(math.inf)
         events += len(batch)
         yield batch
         ledger.flush()
-        self.summary = {
+        latency.flush()
+        self.state = {
+            "ledger": ledger.totals,
             "events": events,
-            **ledger.summary(),
             "dropped_visits": actors.dropped,
-            "backend_served": backend.served,
-            "backend_latency_p50_s": backend.latency.quantile(0.5),
-            "backend_latency_p99_s": backend.latency.quantile(0.99),
+            "backend_served": sum(b.served for b in backends),
+            "latency_counts": latency.counts,
+            "arrivals_by_hour": self._arrivals_by_hour,
             "simulated_s": t,
-            "expected_arrivals_by_hour": [
-                round(self._arrivals_by_hour.get(h, 0.0), 3)
-                for h in range(math.ceil(sc.duration / 3600.0))
-            ],
         }
+        self.summary = summary_of(self.state, sc)
 
     def run(self, sink: EventSink, ledger: Ledger, progress: Progress | None = None) -> dict:
         """Simulate the whole scenario into ``sink``; return the summary."""
         for batch in self.batches(ledger, progress):
             sink.write(batch)
         return self.summary
+
+
+def merge_states(states: list[dict]) -> dict:
+    """Add up the integer totals of several shards' runs."""
+    return {
+        "ledger": sum((s["ledger"] for s in states), Counter()),
+        "events": sum(s["events"] for s in states),
+        "dropped_visits": sum(s["dropped_visits"] for s in states),
+        "backend_served": sum(s["backend_served"] for s in states),
+        "latency_counts": sum(s["latency_counts"] for s in states),
+        "arrivals_by_hour": sum((s["arrivals_by_hour"] for s in states), Counter()),
+        "simulated_s": max(s["simulated_s"] for s in states),
+    }
+
+
+def summary_of(state: dict, sc: Scenario) -> dict:
+    """Return a run's summary from its (or its shards' added) totals."""
+    latency = LatencyHistogram.of(state["latency_counts"])
+    return {
+        "events": state["events"],
+        **summarize(state["ledger"]),
+        "dropped_visits": state["dropped_visits"],
+        "backend_served": state["backend_served"],
+        "backend_latency_p50_s": latency.quantile(0.5),
+        "backend_latency_p99_s": latency.quantile(0.99),
+        "simulated_s": state["simulated_s"],
+        "expected_arrivals_by_hour": [
+            round(state["arrivals_by_hour"][h] / 1e6, 3)
+            for h in range(math.ceil(sc.duration / 3600.0))
+        ],
+    }
 
 
 def prepare_dir(out: Path) -> None:
@@ -230,12 +279,12 @@ def open_outputs(
     )
 
 
-def write_summary(outputs: OutputSet, sim: Simulation) -> None:
+def write_summary(outputs: OutputSet, summary: dict, scenario: Scenario) -> None:
     """Write the truth summary and the resolved scenario (after the run)."""
     outputs.open("truth/summary.json").write(
-        orjson.dumps(sim.summary, option=orjson.OPT_INDENT_2) + b"\n"
+        orjson.dumps(summary, option=orjson.OPT_INDENT_2) + b"\n"
     )
-    outputs.open("scenario.yaml").write(resolved_yaml(sim.scenario).encode())
+    outputs.open("scenario.yaml").write(resolved_yaml(scenario).encode())
 
 
 def simulate_to_dir(
@@ -248,7 +297,7 @@ def simulate_to_dir(
     with OutputSet(out) as outputs:
         sink, ledger = open_outputs(outputs, sim, fmt)
         sim.run(sink, ledger, progress)
-        write_summary(outputs, sim)
+        write_summary(outputs, sim.summary, scenario)
     return sim.summary
 
 

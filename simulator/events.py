@@ -1,12 +1,13 @@
 """The event records and their JSON codec (the contract in SESSIONS.md section 1).
 
 Inside the simulator an event is a tuple, cheap to build:
-``(received_s, order, ts_s, type, user, visit, n, payload, search_n, rank, copy)``: times are
+``(received_s, key, ts_s, type, user, visit, n, payload, search_n, rank, copy)``: times are
 float seconds from the scenario start; ``n`` numbers the event within its visit; ``payload``
 is the query index on a search, the tuple of item ids shown on results (empty: zero
 results) and the clicked item id on a click; ``search_n`` is the ``n`` of the search the
 event belongs to; ``rank`` is the 0-based clicked rank; ``copy`` numbers repeated deliveries
-(0: the first). Strings exist only when a sink encodes.
+(0: the first); ``key`` packs (user, visit, n, copy) into one int that orders equal arrival
+times. Strings exist only when a sink encodes.
 """
 
 from __future__ import annotations

@@ -112,19 +112,25 @@ class NullSink:
 
 
 class RowWriter(Protocol):
-    def add(self, row: dict) -> None: ...
+    def add(self, row: dict, key: bytes | None = None) -> None: ...
 
     def flush(self) -> None: ...
 
 
 class JsonlRows:
-    """Rows as JSON lines, buffered and written in blocks."""
+    """Rows as JSON lines, buffered and written in blocks.
+
+    A row given a ``key`` is written after the key in hex and a tab: a shard's file, merged
+    with the others' by that prefix (``merge_keyed``).
+    """
 
     def __init__(self, out: AtomicFile) -> None:
         self.out = out
         self._buffer = bytearray()
 
-    def add(self, row: dict) -> None:
+    def add(self, row: dict, key: bytes | None = None) -> None:
+        if key is not None:
+            self._buffer += key.hex().encode() + b"\t"
         self._buffer += orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE)
         if len(self._buffer) >= _FLUSH_BYTES:
             self.flush()
@@ -146,7 +152,7 @@ class ParquetRows:
         self._writer = pq.ParquetWriter(out.file, schema, compression="zstd")
         out.finishers.append(self.close)
 
-    def add(self, row: dict) -> None:
+    def add(self, row: dict, key: bytes | None = None) -> None:
         self._rows.append(row)
         if len(self._rows) >= _GROUP_ROWS:
             self.flush()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import operator
+import struct
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,7 +16,11 @@ if TYPE_CHECKING:
     from simulator.events import EventCodec
     from simulator.sinks import RowWriter
 
-__all__ = ["Ledger", "Visit", "visit_label"]
+__all__ = ["Ledger", "Visit", "summarize", "visit_label"]
+
+FINAL_TICK = 0xFFFFFFFF  # the end of the run: visits whose delivery is known only then
+P_UNITS = 10**12  # click probabilities are summed as integers of this unit (exact in any order)
+_BY_VISIT = operator.itemgetter(0, 1)
 
 
 def visit_label(user: int, visit: int) -> int:
@@ -71,68 +77,80 @@ class Ledger:
         events_out: RowWriter | None = None,
         on_visit: Callable[[int, int], None] | None = None,
         time: Callable[[float], object] | None = None,
+        keyed: bool = False,
     ) -> None:
         """Rows go to the writers given (none: totals only); ``time`` renders sim times
-        (default ISO 8601 strings; epoch milliseconds for typed Parquet columns)."""
+        (default ISO 8601 strings; epoch milliseconds for typed Parquet columns); ``keyed``
+        hands each row its merge key (a shard's files are merged by it)."""
         self.codec = codec
         self.outputs = (sessions_out, searches_out, events_out)
         self.on_visit = on_visit
         self.time = time or codec.iso
-        self.sessions = self.searches = self.clicked_searches = self.clicks = 0
-        self.zero_result = self.abandoned = self.timed_out = 0
-        self.shown = 0
-        self.p_click_sum = 0.0
-        self.generated = self.delivered = self.deliveries = self.offline_buffered = 0
-        self.unsent = 0
-        self.skewed = 0
-        self.lost: Counter[str] = Counter()
-        self.observable = [0, 0, 0]
+        self.totals: Counter[str] = Counter()  # integers only: shards' totals add up exactly
+        self.keyed = keyed
+        self._pending: list[tuple] = []
+        self._ticks = 0
 
     def visit(self, v: Visit) -> None:
-        """Record one finished visit."""
+        """Record one finished visit (its rows are written at the next ``tick``)."""
         events, searches, route = v.events, v.searches, v.route
+        n = self.totals
         clicked = clicks = 0
         for _, _, _, results, c, p, _ in searches:
             clicks += c
             clicked += c > 0
             if results is None:
-                self.timed_out += 1
+                n["timed_out"] += 1
                 continue
-            self.shown += 1
-            self.p_click_sum += p
+            n["shown"] += 1
+            n["p_click_units"] += round(p * P_UNITS)
             if results == 0:
-                self.zero_result += 1
+                n["zero_result"] += 1
             elif c == 0:
-                self.abandoned += 1
-        self.sessions += 1
-        self.searches += len(searches)
-        self.clicked_searches += clicked
-        self.clicks += clicks
-        self.generated += len(events)
+                n["abandoned"] += 1
+        n["sessions"] += 1
+        n["searches"] += len(searches)
+        n["clicked_searches"] += clicked
+        n["clicks"] += clicks
+        n["generated"] += len(events)
         if route.faultless:  # every event delivered once: observable = behavioural
             delivered = len(events)
-            self.deliveries += delivered
+            n["deliveries"] += delivered
             observable = (len(searches), clicked, clicks)
         else:
             delivered = 0
             for (t, kind, *_), (stamped, _, deliveries, offline, *_) in zip(events, route.fates):
-                self.skewed += abs(stamped - t) >= 0.001
+                n["skewed"] += abs(stamped - t) >= 0.001
                 if deliveries:
                     delivered += 1
-                    self.deliveries += deliveries
-                    self.offline_buffered += offline
+                    n["deliveries"] += deliveries
+                    n["offline_buffered"] += offline
                 elif offline:
-                    self.unsent += 1
+                    n["unsent"] += 1
                 else:
-                    self.lost[kind] += 1
+                    n[f"lost:{kind}"] += 1
             observable = _observable(events, route.fates)
-        self.delivered += delivered
-        for k, value in enumerate(observable):
-            self.observable[k] += value
+        n["delivered"] += delivered
+        for key, value in zip(("obs_searches", "obs_clicked", "obs_clicks"), observable):
+            n[key] += value
         if self.on_visit is not None:
             self.on_visit(visit_label(v.user, v.visit), delivered)
         if self.outputs[0] is not None:
+            self._pending.append((v.user, v.visit, v, clicked, clicks))
+
+    def tick(self, final: bool = False) -> None:
+        """Write the rows of the visits recorded since the last tick, by (user, visit).
+
+        The engine ticks at fixed sim times (and once, ``final``, after the run), so the row
+        order (tick, user, visit) does not depend on how users are sharded across processes.
+        """
+        if final:
+            self._ticks = FINAL_TICK
+        self._pending.sort(key=_BY_VISIT)
+        for *_, v, clicked, clicks in self._pending:
             self._write(v, clicked, clicks)
+        self._pending.clear()
+        self._ticks += 1
 
     def _write(self, v: Visit, clicked: int, clicks: int) -> None:
         codec = self.codec
@@ -142,6 +160,11 @@ class Ledger:
         events, searches, route = v.events, v.searches, v.route
         sessions, searches_rows, events_rows = self.outputs
         iso = self.time
+        tick, keyed = self._ticks, self.keyed
+
+        def key(seq: int) -> bytes | None:
+            return struct.pack(">IIIH", tick, v.user, v.visit, seq) if keyed else None
+
         sessions.add(
             {
                 "session_id": session_id,
@@ -152,11 +175,12 @@ class Ledger:
                 "searches": len(searches),
                 "clicked_searches": clicked,
                 "clicks": clicks,
-            }
+            },
+            key(0),
         )
         text, b = codec.vocabulary.text, route.batch
         item = codec.item
-        for n, ts, q, results, c, p, k in searches:
+        for seq, (n, ts, q, results, c, p, k) in enumerate(searches):
             line = {
                 "search_id": event_ids[n],
                 "session_id": session_id,
@@ -179,7 +203,7 @@ class Ledger:
                 if b.sat is not None:
                     line["satisfaction"] = b.sat[k].tolist()
             line["propensity"] = round(float(b.propensity[k]), 4)
-            searches_rows.add(line)
+            searches_rows.add(line, key(seq))
         for t, kind, n, *_ in events:
             stamped, received, deliveries, offline, batch_no, request = route.fate(n)
             events_rows.add(
@@ -195,39 +219,48 @@ class Ledger:
                     "offline": offline,
                     "batch": batch_no,
                     "request": request,
-                }
+                },
+                key(n),
             )
 
     def flush(self) -> None:
+        self.tick()
         for out in self.outputs:
             if out is not None:
                 out.flush()
 
     def summary(self) -> dict:
         """Return the totals of SESSIONS.md sections 4 and 5 over every true visit."""
-        s, (obs_searches, obs_clicked, obs_clicks) = self.searches, self.observable
-        return {
-            "sessions": self.sessions,
-            "generated_events": self.generated,
-            "delivered_events": self.delivered,
-            "lost_events": sum(self.lost.values()),
-            "lost_by_type": dict(sorted(self.lost.items())),
-            "unsent_events": self.unsent,
-            "duplicate_deliveries": self.deliveries - self.delivered,
-            "offline_buffered_events": self.offline_buffered,
-            "skewed_events": self.skewed,
-            "searches": s,
-            "clicked_searches": self.clicked_searches,
-            "clicks": self.clicks,
-            "ctr": self.clicked_searches / s if s else None,
-            "clicks_per_search": self.clicks / s if s else None,
-            "expected_ctr": self.p_click_sum / s if s else None,
-            "expected_ctr_served": self.p_click_sum / self.shown if self.shown else None,
-            "zero_result_searches": self.zero_result,
-            "abandoned_searches": self.abandoned,
-            "timed_out_searches": self.timed_out,
-            "observable_searches": obs_searches,
-            "observable_clicked_searches": obs_clicked,
-            "observable_clicks": obs_clicks,
-            "observable_ctr": obs_clicked / obs_searches if obs_searches else None,
-        }
+        return summarize(self.totals)
+
+
+def summarize(n: Counter[str]) -> dict:
+    """Return the summary of a ledger's integer totals (or of several ledgers' added up)."""
+    s, shown, obs = n["searches"], n["shown"], n["obs_searches"]
+    p_sum = n["p_click_units"] / P_UNITS
+    lost = {k.removeprefix("lost:"): v for k, v in sorted(n.items()) if k.startswith("lost:")}
+    return {
+        "sessions": n["sessions"],
+        "generated_events": n["generated"],
+        "delivered_events": n["delivered"],
+        "lost_events": sum(lost.values()),
+        "lost_by_type": lost,
+        "unsent_events": n["unsent"],
+        "duplicate_deliveries": n["deliveries"] - n["delivered"],
+        "offline_buffered_events": n["offline_buffered"],
+        "skewed_events": n["skewed"],
+        "searches": s,
+        "clicked_searches": n["clicked_searches"],
+        "clicks": n["clicks"],
+        "ctr": n["clicked_searches"] / s if s else None,
+        "clicks_per_search": n["clicks"] / s if s else None,
+        "expected_ctr": p_sum / s if s else None,
+        "expected_ctr_served": p_sum / shown if shown else None,
+        "zero_result_searches": n["zero_result"],
+        "abandoned_searches": n["abandoned"],
+        "timed_out_searches": n["timed_out"],
+        "observable_searches": obs,
+        "observable_clicked_searches": n["obs_clicked"],
+        "observable_clicks": n["obs_clicks"],
+        "observable_ctr": n["obs_clicked"] / obs if obs else None,
+    }

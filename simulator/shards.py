@@ -1,0 +1,146 @@
+"""Process shards: the users of each backend replica simulated apart, the files merged exactly.
+
+The only coupling between users is the search backend. With ``backend.replicas`` replicas
+behind a sticky load balancer, the users of one replica never meet another's, so a shard
+that owns whole replicas is an independent simulation drawing exactly what the whole run
+draws for its users (every draw is per cohort). Each shard writes its files with a merge
+key before every line, (arrival time, user, visit, event, copy) for events and (tick, user,
+visit, row) for the truth, which is the order one process writes them in; merging the
+shards' files by key gives the same bytes for any number of processes.
+"""
+
+from __future__ import annotations
+
+import heapq
+import multiprocessing as mp
+import shutil
+import struct
+import time
+from pathlib import Path
+
+import orjson
+
+from simulator.engine import (
+    Progress,
+    Simulation,
+    check_shards,
+    merge_states,
+    prepare_dir,
+    summary_of,
+    write_summary,
+)
+from simulator.scenario import Scenario
+from simulator.sinks import AtomicFile, JsonlRows, OutputSet
+from simulator.truth import Ledger
+
+__all__ = ["simulate_sharded"]
+
+TRUTH = ("truth/sessions", "truth/searches", "truth/events")
+_NL = orjson.OPT_APPEND_NEWLINE
+
+
+class _KeyedEvents:
+    """A shard's event sink: each JSON line after its merge key (hex) and a tab."""
+
+    def __init__(self, out: AtomicFile, to_dict) -> None:
+        self.out = out
+        self.to_dict = to_dict
+        self.count = 0
+
+    def write(self, records: list[tuple]) -> None:
+        buf = bytearray()
+        pack, dumps, to_dict = struct.Struct(">dQ").pack, orjson.dumps, self.to_dict
+        for r in records:
+            buf += pack(r[0], r[1]).hex().encode() + b"\t" + dumps(to_dict(r), option=_NL)
+        self.out.write(buf)
+        self.count += len(records)
+
+
+def _shard(scenario: Scenario, shard: int, shards: int, work: Path, clock, count, conn) -> None:
+    """Simulate one shard into ``work/<shard>/``; send its totals (or its error) back."""
+    try:
+        sim = Simulation(scenario, shard, shards)
+        root = work / str(shard)
+        (root / "truth").mkdir(parents=True)
+        with OutputSet(root) as outputs:
+            events = _KeyedEvents(outputs.open("events.jsonl"), sim.codec.to_dict)
+            rows = [JsonlRows(outputs.open(f"{name}.jsonl")) for name in TRUTH]
+            ledger = Ledger(sim.codec, *rows, keyed=True)
+
+            def progress(sim_s: float, n: int) -> None:
+                clock[shard], count[shard] = sim_s, n
+
+            sim.run(events, ledger, progress)
+        conn.send(sim.state)
+    except BaseException as e:  # reported by the parent: a shard never fails silently
+        conn.send(e if isinstance(e, Exception) else RuntimeError(f"shard {shard}: {e!r}"))
+    finally:
+        conn.close()
+
+
+def _merge(parts: list[Path], out: AtomicFile) -> None:
+    """Merge key-prefixed shard files into ``out`` in key order, dropping the keys."""
+    files = [open(p, "rb") for p in parts]  # noqa: SIM115 (closed below)
+    try:
+        buf = bytearray()
+        for line in heapq.merge(*files):
+            buf += line[line.index(b"\t") + 1 :]
+            if len(buf) >= 1 << 20:
+                out.write(buf)
+                buf.clear()
+        out.write(buf)
+    finally:
+        for f in files:
+            f.close()
+
+
+def simulate_sharded(
+    scenario: Scenario, out: Path, processes: int, progress: Progress | None = None
+) -> dict:
+    """Simulate ``scenario`` in ``processes`` shards and merge them into ``out`` (JSON
+    lines); the files are byte-identical to one process's. Return the summary."""
+    check_shards(scenario, processes)
+    prepare_dir(out)
+    work = out / f".shards-{time.time_ns()}"
+    ctx = mp.get_context("fork")
+    clock, count = ctx.Array("d", processes, lock=False), ctx.Array("q", processes, lock=False)
+    procs, pipes = [], []
+    try:
+        for k in range(processes):
+            parent, child = ctx.Pipe(duplex=False)
+            proc = ctx.Process(
+                target=_shard, args=(scenario, k, processes, work, clock, count, child)
+            )
+            proc.start()
+            child.close()
+            procs.append(proc)
+            pipes.append(parent)
+        states: list = [None] * processes
+        waiting = set(range(processes))
+        while waiting:
+            for k in [k for k in waiting if pipes[k].poll(0.2 / processes)]:
+                try:
+                    states[k] = pipes[k].recv()
+                except EOFError:
+                    states[k] = RuntimeError(f"shard {k} died (exit {procs[k].exitcode})")
+                waiting.discard(k)
+                if isinstance(states[k], BaseException):
+                    for p in procs:
+                        p.terminate()
+                    raise states[k]
+            if progress is not None:
+                progress(min(clock), sum(count))
+        for p in procs:
+            p.join()
+        summary = summary_of(merge_states(states), scenario)
+        with OutputSet(out) as outputs:
+            for name in ("events", *TRUTH):
+                parts = [work / str(k) / f"{name}.jsonl" for k in range(processes)]
+                _merge(parts, outputs.open(f"{name}.jsonl"))
+            write_summary(outputs, summary, scenario)
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+        shutil.rmtree(work, ignore_errors=True)
+    return summary

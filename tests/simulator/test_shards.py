@@ -1,0 +1,67 @@
+"""Process shards: the same bytes for any number of processes, and clear limits."""
+
+from __future__ import annotations
+
+import pytest
+
+from simulator import load_scenario, simulate_to_dir
+from simulator.shards import simulate_sharded
+from tests.conftest import SCENARIOS
+from tests.helpers import one_line_error, run_cli
+
+FILES = (
+    "events.jsonl",
+    "truth/sessions.jsonl",
+    "truth/searches.jsonl",
+    "truth/events.jsonl",
+    "truth/summary.json",
+    "scenario.yaml",
+)
+# Three cohorts of users over four replicas; every fault that reorders, repeats or holds.
+SHARDED = {
+    "population.users": 9000,
+    "duration": "3h",
+    "backend.replicas": 4,
+    "delivery.loss": {"click": 0.05},
+    "delivery.duplicates": {"prob": {"click": 0.2}, "batch_retry_prob": 0.1},
+    "delivery.offline": {"rate_per_day": 6, "unflushed_tail_prob": 0.3},
+    "delivery.clock_skew": {"offset_sd": "20s"},
+    "delivery.parallel_requests": 2,
+}
+
+
+def test_shards_merge_to_the_bytes_of_one_process(tmp_path):
+    sc = load_scenario(SCENARIOS / "baseline.yaml", SHARDED)
+    one = simulate_to_dir(sc, tmp_path / "one")
+    assert one["duplicate_deliveries"] > 0 and one["unsent_events"] > 0
+    for n in (2, 3):
+        summary = simulate_sharded(sc, tmp_path / f"n{n}", n)
+        assert summary == one
+        for name in FILES:
+            assert (tmp_path / f"n{n}" / name).read_bytes() == (
+                tmp_path / "one" / name
+            ).read_bytes(), (n, name)
+        assert not list((tmp_path / f"n{n}").glob(".shards-*"))  # the shards' files are gone
+
+
+@pytest.mark.parametrize(
+    "flags, needle",
+    [
+        (("--processes", "2"), "backend.replicas (1)"),
+        (("--processes", "2", "--format", "parquet"), "--format jsonl"),
+    ],
+)
+def test_bad_process_counts_are_one_line_exit_2(tmp_path, capsys, monkeypatch, flags, needle):
+    code, _, err = run_cli(
+        capsys,
+        monkeypatch,
+        "simulate",
+        str(SCENARIOS / "baseline.yaml"),
+        "--users",
+        "50",
+        "--out",
+        str(tmp_path / "out"),
+        *flags,
+    )
+    assert code == 2
+    assert needle in one_line_error(err)
