@@ -38,6 +38,7 @@ from simulator.vocabulary import build_vocabulary
 
 __all__ = [
     "FORMATS",
+    "TRUTH_FILES",
     "check_shards",
     "Simulation",
     "open_outputs",
@@ -254,6 +255,7 @@ def prepare_dir(out: Path) -> None:
 
 
 FORMATS = ("jsonl", "parquet")
+TRUTH_FILES = ("truth/sessions", "truth/searches", "truth/events")
 
 
 def open_outputs(
@@ -263,17 +265,11 @@ def open_outputs(
     and the ledger."""
     codec = sim.codec
     if fmt == "parquet":
-        truth = [
-            ParquetRows(outputs.open(f"{name}.parquet"), schema(name))
-            for name in ("truth/sessions", "truth/searches", "truth/events")
-        ]
+        truth = [ParquetRows(outputs.open(f"{name}.parquet"), schema(name)) for name in TRUTH_FILES]
         events = ParquetRows(outputs.open("events.parquet"), schema("events"))
         ledger = Ledger(codec, *truth, time=codec.epoch_ms, **ledger_options)
         return RowSink(events, codec.to_row), ledger
-    truth = [
-        JsonlRows(outputs.open(f"{name}.jsonl"))
-        for name in ("truth/sessions", "truth/searches", "truth/events")
-    ]
+    truth = [JsonlRows(outputs.open(f"{name}.jsonl")) for name in TRUTH_FILES]
     return JsonlSink(outputs.open("events.jsonl"), codec.encode), Ledger(
         codec, *truth, **ledger_options
     )

@@ -18,9 +18,8 @@ import struct
 import time
 from pathlib import Path
 
-import orjson
-
 from simulator.engine import (
+    TRUTH_FILES,
     Progress,
     Simulation,
     check_shards,
@@ -30,30 +29,17 @@ from simulator.engine import (
     write_summary,
 )
 from simulator.scenario import Scenario
-from simulator.sinks import AtomicFile, JsonlRows, OutputSet
+from simulator.sinks import AtomicFile, JsonlRows, OutputSet, RowSink
 from simulator.truth import Ledger
 
 __all__ = ["simulate_sharded"]
 
-TRUTH = ("truth/sessions", "truth/searches", "truth/events")
-_NL = orjson.OPT_APPEND_NEWLINE
+_KEY = struct.Struct(">dQ").pack  # arrival times are >= 0: their IEEE bytes sort as numbers
 
 
-class _KeyedEvents:
-    """A shard's event sink: each JSON line after its merge key (hex) and a tab."""
-
-    def __init__(self, out: AtomicFile, to_dict) -> None:
-        self.out = out
-        self.to_dict = to_dict
-        self.count = 0
-
-    def write(self, records: list[tuple]) -> None:
-        buf = bytearray()
-        pack, dumps, to_dict = struct.Struct(">dQ").pack, orjson.dumps, self.to_dict
-        for r in records:
-            buf += pack(r[0], r[1]).hex().encode() + b"\t" + dumps(to_dict(r), option=_NL)
-        self.out.write(buf)
-        self.count += len(records)
+def _event_key(record: tuple) -> bytes:
+    """(arrival time, user-visit-event-copy key): big-endian, so bytes sort as values."""
+    return _KEY(record[0], record[1])
 
 
 def _shard(scenario: Scenario, shard: int, shards: int, work: Path, clock, count, conn) -> None:
@@ -63,8 +49,8 @@ def _shard(scenario: Scenario, shard: int, shards: int, work: Path, clock, count
         root = work / str(shard)
         (root / "truth").mkdir(parents=True)
         with OutputSet(root) as outputs:
-            events = _KeyedEvents(outputs.open("events.jsonl"), sim.codec.to_dict)
-            rows = [JsonlRows(outputs.open(f"{name}.jsonl")) for name in TRUTH]
+            events = RowSink(JsonlRows(outputs.open("events.jsonl")), sim.codec.to_dict, _event_key)
+            rows = [JsonlRows(outputs.open(f"{name}.jsonl")) for name in TRUTH_FILES]
             ledger = Ledger(sim.codec, *rows, keyed=True)
 
             def progress(sim_s: float, n: int) -> None:
@@ -134,7 +120,7 @@ def simulate_sharded(
             p.join()
         summary = summary_of(merge_states(states), scenario)
         with OutputSet(out) as outputs:
-            for name in ("events", *TRUTH):
+            for name in ("events", *TRUTH_FILES):
                 parts = [work / str(k) / f"{name}.jsonl" for k in range(processes)]
                 _merge(parts, outputs.open(f"{name}.jsonl"))
             write_summary(outputs, summary, scenario)

@@ -127,6 +127,7 @@ class JsonlRows:
     def __init__(self, out: AtomicFile) -> None:
         self.out = out
         self._buffer = bytearray()
+        out.finishers.append(self.flush)  # nothing buffered is left behind at commit
 
     def add(self, row: dict, key: bytes | None = None) -> None:
         if key is not None:
@@ -170,15 +171,22 @@ class ParquetRows:
 
 
 class RowSink:
-    """Events as rows (``to_row`` of each event tuple) into a row writer."""
+    """Events as rows (``to_row`` of each event tuple) into a row writer, each with its
+    merge key when ``key`` is given."""
 
-    def __init__(self, rows: RowWriter, to_row: Callable[[tuple], dict]) -> None:
+    def __init__(
+        self,
+        rows: RowWriter,
+        to_row: Callable[[tuple], dict],
+        key: Callable[[tuple], bytes] | None = None,
+    ) -> None:
         self.rows = rows
         self.to_row = to_row
+        self.key = key
         self.count = 0
 
     def write(self, records: list[tuple]) -> None:
-        add, to_row = self.rows.add, self.to_row
+        add, to_row, key = self.rows.add, self.to_row, self.key
         for r in records:
-            add(to_row(r))
+            add(to_row(r), key(r) if key else None)
         self.count += len(records)
