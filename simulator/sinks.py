@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 _FLUSH_BYTES = 1 << 20  # orjson returns over-allocated bytes: copy lines into one buffer
-_GROUP_ROWS = 65_536  # rows per Parquet row group
+_GROUP_ROWS = 16_384  # rows per Parquet row group (4 files buffer this many dicts each)
 
 
 class AtomicFile:
