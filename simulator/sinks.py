@@ -143,27 +143,41 @@ class JsonlRows:
 
 
 class ParquetRows:
-    """Rows as a Parquet file with a fixed schema (typed columns), a row group at a time."""
+    """Rows as a Parquet file with a fixed schema (typed columns), a row group at a time.
+
+    Rows are gathered into one list per column and converted a column at a time.
+    """
 
     def __init__(self, out: AtomicFile, schema: pa.Schema) -> None:
         import pyarrow.parquet as pq
 
         self.schema = schema
-        self._rows: list[dict] = []
+        self._names = schema.names
+        self._columns: list[list] = [[] for _ in self._names]
+        self._size = 0
         self._writer = pq.ParquetWriter(out.file, schema, compression="zstd")
         out.finishers.append(self.close)
 
     def add(self, row: dict, key: bytes | None = None) -> None:
-        self._rows.append(row)
-        if len(self._rows) >= _GROUP_ROWS:
+        get = row.get
+        for column, name in zip(self._columns, self._names):
+            column.append(get(name))
+        self._size += 1
+        if self._size >= _GROUP_ROWS:
             self.flush()
 
     def flush(self) -> None:
-        if self._rows:
+        if self._size:
             import pyarrow as pa
 
-            self._writer.write_table(pa.Table.from_pylist(self._rows, schema=self.schema))
-            self._rows.clear()
+            arrays = [
+                pa.array(column, type=field.type)
+                for column, field in zip(self._columns, self.schema)
+            ]
+            self._writer.write_table(pa.Table.from_arrays(arrays, schema=self.schema))
+            for column in self._columns:
+                column.clear()
+            self._size = 0
 
     def close(self) -> None:
         self.flush()
