@@ -154,6 +154,15 @@ def _sessionizer_file(name: str, suffix: str) -> Callable:
     return case
 
 
+def _streams(users: int, _reps: int, stream: Path) -> dict:
+    """Write the sessionizers' stream as ``stream`` (JSON lines) and beside it as Parquet."""
+    sc = _scenario(users)
+    summary = simulate_to_dir(sc, stream.parent)
+    simulate_to_dir(sc, stream.parent / "parquet", fmt="parquet")
+    (stream.parent / "parquet" / "events.parquet").rename(stream.with_suffix(".parquet"))
+    return {"events": summary["events"]}
+
+
 def _child(case, args, conn) -> None:
     try:
         result = case(*args)
@@ -231,10 +240,8 @@ def run_bench(
         r = results["simulator"][key] = _isolated(case, users, reps, None)
         click.echo(_row(f"simulator.{key}", r))
     with tempfile.TemporaryDirectory() as d:
-        simulate_to_dir(_scenario(users), Path(d) / "jsonl")
-        simulate_to_dir(_scenario(users), Path(d) / "parquet", fmt="parquet")
         stream = Path(d) / "jsonl" / "events.jsonl"
-        (Path(d) / "parquet" / "events.parquet").rename(stream.with_suffix(".parquet"))
+        _isolated(_streams, users, reps, stream)  # in a child: this process stays small
         inputs = {
             "records": _sessionizer_records,
             "jsonl": lambda name: _sessionizer_file(name, ".jsonl"),
