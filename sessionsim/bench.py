@@ -208,8 +208,9 @@ def run_bench(
 
     ``sizes`` (users, repetitions, scaling users) replaces the quick or full sizes.
     """
+    # Quick: two full cohorts of users (4,096 each), so that two processes have work each.
     users, reps, scaling_users = sizes or (
-        (3000, 3, [2000, 10_000]) if quick else (50_000, 3, [10_000, 100_000, 1_000_000])
+        (8192, 1, [2000, 10_000]) if quick else (50_000, 3, [10_000, 100_000, 1_000_000])
     )
     results: dict = {
         "machine": {
