@@ -224,7 +224,8 @@ def run_bench(
         "sessionizers": {},
         "missing": MISSING,
     }
-    click.echo(f"baseline scenario, {users:,} users, 1 simulated day, median of {reps} runs")
+    runs = f"median of {reps} runs" if reps > 1 else "one run"
+    click.echo(f"baseline scenario, {users:,} users, 1 simulated day, {runs} after a warm-up")
     click.echo(
         f"{'case':<36}{'events':>12}{'wall s':>9}{'events/s':>12}{'events/CPU-s':>14}"
         f"{'peak RSS':>11}"
