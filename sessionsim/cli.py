@@ -129,6 +129,15 @@ def _bucket_ms(text: str) -> int:
     return round(seconds * 1000)
 
 
+def _realism_flag(f):
+    return click.option(
+        "--realism/--no-realism",
+        default=True,
+        show_default=True,
+        help="Add the run's realism block to report.json (one more pass over its files).",
+    )(f)
+
+
 def _gates(f):
     f = click.option(
         "--min-pairwise-f1", type=float, help=f"Exit {GATE_FAILED} if pairwise F1 is below this."
@@ -169,7 +178,10 @@ def cli() -> None:
     help="Also write events, truth, sessions and report.json here.",
 )
 @_gates
-def run(scenario, seed, users, duration, start, out, max_ctr_error, min_pairwise_f1, **spec):
+@_realism_flag
+def run(
+    scenario, seed, users, duration, start, out, max_ctr_error, min_pairwise_f1, realism, **spec
+):
     """Simulate SCENARIO, sessionize in process and print the check report.
 
     Sessionizer flags replace the scenario's `sessionizers:` section.
@@ -178,7 +190,9 @@ def run(scenario, seed, users, duration, start, out, max_ctr_error, min_pairwise
     if any(v is not None for v in spec.values()):
         overrides["sessionizers"] = [_spec(spec).model_dump(mode="json")]
     sc = load_scenario(scenario, overrides, model=RunScenario)
-    reports = run_scenario(sc, out, lambda name: sim_progress(sc.duration, f"run {name}"))
+    reports = run_scenario(
+        sc, out, lambda name: sim_progress(sc.duration, f"run {name}"), realism=realism
+    )
     for report in reports:
         click.echo(format_report(report))
         click.echo()
@@ -279,7 +293,8 @@ def sessionize(events, out, late_path, summary_path, bucket, **options):
 )
 @_gates
 @_bucket
-def check(run_dir, sessions_file, max_ctr_error, min_pairwise_f1, bucket, **options):
+@_realism_flag
+def check(run_dir, sessions_file, max_ctr_error, min_pairwise_f1, bucket, realism, **options):
     """Sessionize RUN_DIR's events (or read --sessions) and score against RUN_DIR/truth."""
     spec = _spec({**options, "sessionizer": options["sessionizer"] or BATCH_DEFAULT})
     bucket_ms = _bucket_ms(bucket)
@@ -303,7 +318,8 @@ def check(run_dir, sessions_file, max_ctr_error, min_pairwise_f1, bucket, **opti
             measured = measure(sessionizer, events, config, scorer, bucket_ms=bucket_ms).summary()
             counts, settings = sessionizer.counts, settings_of(spec)
     report = build_report(truth, measured, scorer.score(), counts, settings)
-    report["realism"] = realism_block(run_dir)
+    if realism:
+        report["realism"] = realism_block(run_dir)
     with OutputSet(run_dir) as outputs:
         outputs.open("report.json").write(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
     click.echo(format_report(report))

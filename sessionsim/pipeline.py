@@ -110,6 +110,7 @@ def run_scenario(
     scenario: RunScenario,
     out: Path | None,
     progress_for: Callable[[str], AbstractContextManager] | None = None,
+    realism: bool = True,
 ) -> list[dict]:
     """Check every sessionizer setting of ``scenario``; return their reports.
 
@@ -131,7 +132,7 @@ def run_scenario(
             outputs = stack.enter_context(OutputSet(out)) if out is not None else None
             tick = stack.enter_context(progress_for(spec.name)) if progress_for else None
             reports.append(_check_one(sim, spec, outputs, k == 0, suffix, tick))
-    if out is not None:  # the run's files are complete: judge its realism from them
+    if out is not None and realism:  # the run's files are complete: judge their realism
         block = realism_block(out)
         with OutputSet(out) as outputs:
             for spec, report in zip(specs, reports):

@@ -77,3 +77,12 @@ def test_missing_run_is_one_line_exit_2(tmp_path, capsys, monkeypatch):
     code, _, err = run_cli(capsys, monkeypatch, "realism", str(tmp_path / "nope"))
     assert code == 2
     assert "summary.json" in one_line_error(err)
+
+
+def test_check_without_realism_skips_the_block(baseline_run, tmp_path, capsys, monkeypatch):
+    from tests.helpers import copy_run
+
+    run = copy_run(baseline_run, tmp_path)
+    code, _, err = run_cli(capsys, monkeypatch, "check", str(run), "--no-realism")
+    assert code == 0, err
+    assert "realism" not in orjson.loads((run / "report.json").read_bytes())
