@@ -81,6 +81,14 @@ def _parquet_batches(path: Path):
         raise SessionizerError(f"{path}: cannot read Parquet: {str(e).splitlines()[0]}") from None
 
 
+def _epoch_ms(column):
+    """Return a timestamp column (any unit) as epoch milliseconds, truncated."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return pc.cast(pc.cast(column, pa.timestamp("ms"), safe=False), pa.int64())
+
+
 def _parquet_rows(path: Path) -> Iterator[tuple[int, dict]]:
     """Yield a Parquet file's rows as the JSON lines would give them (times as ISO text)."""
     import pyarrow as pa
@@ -90,7 +98,7 @@ def _parquet_rows(path: Path) -> Iterator[tuple[int, dict]]:
         columns = []
         for field, column in zip(batch.schema, batch.columns):
             if pa.types.is_timestamp(field.type):
-                values = column.cast(pa.int64()).to_pylist()
+                values = _epoch_ms(column).to_pylist()
                 columns.append([None if v is None else format_ts(v) for v in values])
             else:
                 columns.append(column.to_pylist())
@@ -131,13 +139,20 @@ def _parquet_events(path: Path) -> Iterator[Event]:
             raise SessionizerError(f"{path}: ts: expected a timestamp column")
         n = batch.num_rows
         absent = [None] * n
+        for kind, name in (("click", "position"), ("results", "items")):
+            rows = pc.equal(col("type"), kind)
+            missing = rows if name not in names else pc.and_(rows, pc.is_null(col(name)))
+            if pc.any(missing).as_py():
+                raise SessionizerError(f"{path}: {name}: expected a value on every {kind} row")
+        if "position" in names and pc.any(pc.less(col("position"), 1)).as_py():
+            raise SessionizerError(f"{path}: position: expected 1-based ranks")
         items = pc.list_value_length(col("items")).to_pylist() if "items" in names else absent
         yield from map(
             Event,
             col("event_id").to_pylist(),
             col("type").to_pylist(),
             col("user_id").to_pylist(),
-            col("ts").cast(pa.timestamp("ms", tz="UTC")).cast(pa.int64()).to_pylist(),
+            _epoch_ms(col("ts")).to_pylist(),
             col("search_id").to_pylist() if "search_id" in names else absent,
             items,
             col("position").to_pylist() if "position" in names else absent,

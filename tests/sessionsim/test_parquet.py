@@ -83,3 +83,23 @@ def test_corrupt_parquet_is_one_line_exit_2(tmp_path, capsys, monkeypatch):
     )
     assert code == 2
     assert str(bad) in one_line_error(err)
+
+
+def test_parquet_events_of_other_writers_are_read_or_refused_in_one_line(
+    tmp_path, capsys, monkeypatch
+):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    ts = pa.array([1767605400123456, 1767605401000000], type=pa.timestamp("us"))
+    base = {"event_id": ["a", "b"], "type": ["search", "click"], "user_id": ["u", "u"], "ts": ts}
+    good, bad = tmp_path / "good.parquet", tmp_path / "bad.parquet"
+    pq.write_table(pa.table({**base, "position": pa.array([None, 2], pa.int32())}), good)
+    pq.write_table(pa.table(base), bad)  # a click without a position
+    out = tmp_path / "s.jsonl"
+    code, _, err = run_cli(capsys, monkeypatch, "sessionize", str(good), "--out", str(out))
+    assert code == 0, err
+    (session,) = read_jsonl(out)
+    assert session["start"] == "2026-01-05T09:30:00.123Z" and session["clicked_searches"] == 1
+    code, _, err = run_cli(capsys, monkeypatch, "sessionize", str(bad), "--out", str(out))
+    assert code == 2 and "position" in one_line_error(err)
