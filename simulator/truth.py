@@ -150,7 +150,7 @@ class Ledger:
         for *_, v, clicked, clicks in self._pending:
             self._write(v, clicked, clicks)
         self._pending.clear()
-        self._ticks += 1
+        self._ticks = min(self._ticks + 1, FINAL_TICK)  # nothing sorts after the final tick
 
     def _write(self, v: Visit, clicked: int, clicks: int) -> None:
         codec = self.codec
