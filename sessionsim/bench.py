@@ -74,20 +74,10 @@ def _timed(work: Callable[[], int], reps: int) -> dict:
     }
 
 
-def _sim_null(users: int, reps: int, _stream: Path | None) -> dict:
-    sc = _scenario(users)
-
-    def work() -> int:
-        sim = Simulation(sc)
-        return sim.run(NullSink(), Ledger(sim.codec))["events"]
-
-    return _timed(work, reps)
-
-
-def _sim_scaled(users: int, reps: int, _stream: Path | None) -> dict:
-    """The null sink with the backend sized to the users (a replica per 100,000 users), so
-    that a large population does not just saturate the baseline's 4 servers."""
-    sc = _scenario(users, replicas=max(1, users // 100_000))
+def _sim_null(users: int, reps: int, _stream: Path | None, per_replica: int = 0) -> dict:
+    """The simulator into a null sink; with ``per_replica``, a backend replica per that many
+    users (so that a large population does not just saturate the baseline's 4 servers)."""
+    sc = _scenario(users, replicas=max(1, users // per_replica) if per_replica else 1)
 
     def work() -> int:
         sim = Simulation(sc)
@@ -275,7 +265,7 @@ def run_bench(
     click.echo(f"2 processes / 1 (JSONL, wall), same run: {speedup:.2f}x")
     results["scaling"] = []
     for n in scaling_users:
-        r = _isolated(_sim_scaled, n, 1, None)
+        r = _isolated(_sim_null, n, 1, None, 100_000)
         results["scaling"].append(
             {k: r[k] for k in ("events", "events_per_s", "peak_rss_mb")} | {"users": n}
         )
