@@ -13,9 +13,9 @@ from pydantic import ValidationError
 from tqdm import tqdm
 
 from sessionizer import SessionizerError, resolve
-from sessionsim.check import GATE_FAILED, build_report, format_report, gate_failures, measure, tap
-from sessionsim.files import event_source, load_truth, new_scorer, read_sessions, run_file
-from sessionsim.pipeline import run_scenario, settings_of
+from sessionsim.check import GATE_FAILED, format_report, gate_failures, measure
+from sessionsim.files import event_source
+from sessionsim.pipeline import check_run_dir, run_scenario, settings_of
 from sessionsim.progress import sim_progress
 from sessionsim.realism import (
     format_realism,
@@ -138,6 +138,16 @@ def _realism_flag(f):
     )(f)
 
 
+def _processes(f):
+    return click.option(
+        "--processes",
+        type=click.IntRange(min=1),
+        default=1,
+        show_default=True,
+        help="Shard the users over this many processes (at most backend.replicas; same bytes).",
+    )(f)
+
+
 def _gates(f):
     f = click.option(
         "--min-pairwise-f1", type=float, help=f"Exit {GATE_FAILED} if pairwise F1 is below this."
@@ -177,10 +187,21 @@ def cli() -> None:
     type=click.Path(path_type=Path),
     help="Also write events, truth, sessions and report.json here.",
 )
+@_processes
 @_gates
 @_realism_flag
 def run(
-    scenario, seed, users, duration, start, out, max_ctr_error, min_pairwise_f1, realism, **spec
+    scenario,
+    seed,
+    users,
+    duration,
+    start,
+    out,
+    processes,
+    max_ctr_error,
+    min_pairwise_f1,
+    realism,
+    **spec,
 ):
     """Simulate SCENARIO, sessionize in process and print the check report.
 
@@ -191,7 +212,11 @@ def run(
         overrides["sessionizers"] = [_spec(spec).model_dump(mode="json")]
     sc = load_scenario(scenario, overrides, model=RunScenario)
     reports = run_scenario(
-        sc, out, lambda name: sim_progress(sc.duration, f"run {name}"), realism=realism
+        sc,
+        out,
+        lambda name: sim_progress(sc.duration, f"run {name}"),
+        realism=realism,
+        processes=processes,
     )
     for report in reports:
         click.echo(format_report(report))
@@ -218,13 +243,7 @@ def run(
     show_default=True,
     help="JSON lines, or Parquet with typed columns (times as UTC timestamps).",
 )
-@click.option(
-    "--processes",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Shard the users over this many processes (at most backend.replicas; same bytes).",
-)
+@_processes
 def simulate(scenario, seed, users, duration, start, out, fmt, processes):
     """Simulate SCENARIO and write its events and ground truth to --out."""
     sc = load_scenario(scenario, _overrides(seed, users, duration, start), model=RunScenario)
@@ -298,26 +317,7 @@ def check(run_dir, sessions_file, max_ctr_error, min_pairwise_f1, bucket, realis
     """Sessionize RUN_DIR's events (or read --sessions) and score against RUN_DIR/truth."""
     spec = _spec({**options, "sessionizer": options["sessionizer"] or BATCH_DEFAULT})
     bucket_ms = _bucket_ms(bucket)
-    truth, labels, delivered = load_truth(run_dir)
-    scorer = new_scorer(delivered)
-    with event_source(str(run_file(run_dir, "events")), "checking") as stream:
-        events = tap(stream, scorer, labels)
-        if sessions_file is not None:
-            for _ in events:  # only the delivered ids are needed
-                pass
-            measured, counts = read_sessions(sessions_file, scorer), None
-            # Made elsewhere: its settings are unknown here.
-            settings = {
-                **dict.fromkeys(settings_of(spec)),
-                "sessionizer": "file",
-                "label": str(sessions_file),
-            }
-        else:
-            config = spec.config()
-            sessionizer = resolve(spec.sessionizer)(config)
-            measured = measure(sessionizer, events, config, scorer, bucket_ms=bucket_ms).summary()
-            counts, settings = sessionizer.counts, settings_of(spec)
-    report = build_report(truth, measured, scorer.score(), counts, settings)
+    report = check_run_dir(run_dir, spec, sessions_file, bucket_ms)
     if realism:
         report["realism"] = realism_block(run_dir)
     with OutputSet(run_dir) as outputs:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
@@ -9,7 +10,8 @@ from pathlib import Path
 import orjson
 
 from sessionizer import Event, resolve
-from sessionsim.check import build_report, measure
+from sessionsim.check import build_report, measure, tap
+from sessionsim.files import event_source, load_truth, new_scorer, read_sessions, run_file
 from sessionsim.realism import realism_block
 from sessionsim.scenario import RunScenario, SessionizerSpec
 from sessionsim.scoring import Scorer
@@ -17,10 +19,11 @@ from simulator import Simulation
 from simulator.durations import format_duration
 from simulator.engine import open_outputs, prepare_dir, write_summary
 from simulator.events import CLICK, RESULTS, SEARCH
+from simulator.shards import simulate_sharded
 from simulator.sinks import EventSink, OutputSet
 from simulator.truth import Ledger, visit_label
 
-__all__ = ["run_scenario", "settings_of", "sim_events"]
+__all__ = ["check_run_dir", "run_scenario", "settings_of", "sim_events"]
 
 _HAS_SEARCH_ID = frozenset({SEARCH, RESULTS, CLICK})
 
@@ -100,10 +103,48 @@ def _check_one(
     if outputs is not None:
         if write_run:
             write_summary(outputs, sim.summary, sim.scenario)
-        outputs.open(f"report{suffix}.json").write(
-            orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n"
-        )
     return report
+
+
+def check_run_dir(
+    run_dir: Path,
+    spec: SessionizerSpec,
+    sessions_file: Path | None = None,
+    bucket_ms: int = 3_600_000,
+    outputs: OutputSet | None = None,
+    suffix: str = "",
+) -> dict:
+    """Sessionize ``run_dir``'s events with ``spec`` (or read ``sessions_file``, made by any
+    engine) and score them against ``run_dir/truth``; return the report (without realism).
+
+    With ``outputs``, the sessions and late events are written there, suffixed.
+    """
+    truth, labels, delivered = load_truth(run_dir)
+    scorer = new_scorer(delivered)
+    with event_source(str(run_file(run_dir, "events")), "checking") as stream:
+        events = tap(stream, scorer, labels)
+        if sessions_file is not None:
+            for _ in events:  # only the delivered ids are needed
+                pass
+            measured, counts = read_sessions(sessions_file, scorer), None
+            # Made elsewhere: its settings are unknown here.
+            settings = {
+                **dict.fromkeys(settings_of(spec)),
+                "sessionizer": "file",
+                "label": str(sessions_file),
+            }
+        else:
+            config = spec.config()
+            sessionizer = resolve(spec.sessionizer)(config)
+            sessions_out = late_out = None
+            if outputs is not None:
+                sessions_out = outputs.open(f"sessions{suffix}.jsonl")
+                late_out = outputs.open(f"sessions{suffix}.late.jsonl")
+            measured = measure(
+                sessionizer, events, config, scorer, sessions_out, late_out, bucket_ms
+            ).summary()
+            counts, settings = sessionizer.counts, settings_of(spec)
+    return build_report(truth, measured, scorer.score(), counts, settings)
 
 
 def run_scenario(
@@ -111,34 +152,66 @@ def run_scenario(
     out: Path | None,
     progress_for: Callable[[str], AbstractContextManager] | None = None,
     realism: bool = True,
+    processes: int = 1,
 ) -> list[dict]:
     """Check every sessionizer setting of ``scenario``; return their reports.
 
-    The stream is simulated once per setting (same seed, same bytes) and sessionized in
-    process. With ``out``, the run's files, each setting's sessions, late events and report
-    (with the run's realism block) are written there (suffixed with the setting's label when
+    With one process the stream is simulated once per setting (same seed, same bytes) and
+    sessionized in process. With several, it is simulated once in shards into ``out`` (or a
+    temporary directory) and each setting reads the merged files; the reports are the same.
+    With ``out``, the run's files, each setting's sessions, late events and report (with
+    the run's realism block) are written there (suffixed with the setting's label when
     there are several).
     """
     specs = scenario.sessionizers
     for spec in specs:  # a bad name or plugin fails before anything is simulated or written
         resolve(spec.sessionizer)
+    if processes > 1:
+        if out is None:
+            with tempfile.TemporaryDirectory(prefix="sessionsim-run-") as tmp:
+                return _run_sharded(scenario, Path(tmp), progress_for, False, processes)
+        return _run_sharded(scenario, out, progress_for, realism, processes)
     if out is not None:
         prepare_dir(out)
     sim = Simulation(scenario)
     reports = []
     for k, spec in enumerate(specs):
-        suffix = "" if len(specs) == 1 else f".{spec.name}"
+        suffix = _suffix(specs, spec)
         with ExitStack() as stack:
             outputs = stack.enter_context(OutputSet(out)) if out is not None else None
             tick = stack.enter_context(progress_for(spec.name)) if progress_for else None
             reports.append(_check_one(sim, spec, outputs, k == 0, suffix, tick))
-    if out is not None and realism:  # the run's files are complete: judge their realism
-        block = realism_block(out)
-        with OutputSet(out) as outputs:
-            for spec, report in zip(specs, reports):
-                report["realism"] = block
-                suffix = "" if len(specs) == 1 else f".{spec.name}"
-                outputs.open(f"report{suffix}.json").write(
-                    orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n"
-                )
+    if out is not None:
+        _write_reports(scenario, out, reports, realism)
     return reports
+
+
+def _suffix(specs: list[SessionizerSpec], spec: SessionizerSpec) -> str:
+    return "" if len(specs) == 1 else f".{spec.name}"
+
+
+def _run_sharded(scenario, out: Path, progress_for, realism: bool, processes: int) -> list[dict]:
+    """Simulate in ``processes`` shards into ``out``, then check each setting from the files."""
+    specs = scenario.sessionizers
+    with ExitStack() as stack:
+        tick = stack.enter_context(progress_for("simulate")) if progress_for else None
+        simulate_sharded(scenario, out, processes, tick)
+    reports = []
+    for spec in specs:
+        with OutputSet(out) as outputs:
+            reports.append(check_run_dir(out, spec, outputs=outputs, suffix=_suffix(specs, spec)))
+    _write_reports(scenario, out, reports, realism)
+    return reports
+
+
+def _write_reports(scenario, out: Path, reports: list[dict], realism: bool) -> None:
+    """Write each setting's report (with the run's realism block) once the files are whole."""
+    specs = scenario.sessionizers
+    block = realism_block(out) if realism else None
+    with OutputSet(out) as outputs:
+        for spec, report in zip(specs, reports):
+            if block is not None:
+                report["realism"] = block
+            outputs.open(f"report{_suffix(specs, spec)}.json").write(
+                orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n"
+            )

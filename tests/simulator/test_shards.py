@@ -65,3 +65,24 @@ def test_bad_process_counts_are_one_line_exit_2(tmp_path, capsys, monkeypatch, f
     )
     assert code == 2
     assert needle in one_line_error(err)
+
+
+def test_run_with_two_processes_gives_the_reports_and_files_of_one(tmp_path):
+    from sessionsim.pipeline import run_scenario
+    from sessionsim.scenario import RunScenario
+
+    sessionizers = [
+        {"sessionizer": "reference", "gap": "30m", "lateness": "2m", "label": "ref"},
+        {"sessionizer": "vectorized", "gap": "5m", "lateness": "0s", "label": "vec"},
+    ]
+    sc = load_scenario(
+        SCENARIOS / "baseline.yaml",
+        {**SHARDED, "population.users": 3000, "sessionizers": sessionizers},
+        model=RunScenario,
+    )
+    one = run_scenario(sc, tmp_path / "one", realism=False)
+    two = run_scenario(sc, tmp_path / "two", realism=False, processes=2)
+    assert one == two and one[0]["late_events"] < one[1]["late_events"]
+    for name in (*FILES, "sessions.ref.jsonl", "sessions.vec.late.jsonl", "report.vec.json"):
+        assert (tmp_path / "two" / name).read_bytes() == (tmp_path / "one" / name).read_bytes()
+    assert run_scenario(sc, None, realism=False, processes=2) == one  # in a temporary directory
