@@ -19,6 +19,7 @@ __all__ = [
 ]
 
 Attribution = Literal["time", "search_id"]
+Watermark = Literal["global", "per_user"]
 
 
 class Event(NamedTuple):
@@ -74,6 +75,12 @@ class SessionConfig:
     close_on_app_close: bool = False
     attribution: Attribution = "time"
     dedup: bool = True
+    watermark: Watermark = "global"  # SESSIONS.md section 3: one for the stream, or per user
+    idle_ms: int = 0  # per_user: a quiet user's sessions are final once W_g > end + gap + idle
+
+    @property
+    def per_user(self) -> bool:
+        return self.watermark == "per_user"
 
     def __post_init__(self) -> None:
         if not isinstance(self.gap_ms, int) or self.gap_ms <= 0:
@@ -82,6 +89,12 @@ class SessionConfig:
             raise SessionizerError(
                 f"lateness: expected a duration >= 0 (got {self.lateness_ms!r} ms)"
             )
+        if self.watermark not in ("global", "per_user"):
+            raise SessionizerError(
+                f"watermark: expected 'global' or 'per_user' (got {self.watermark!r})"
+            )
+        if not isinstance(self.idle_ms, int) or self.idle_ms < 0:
+            raise SessionizerError(f"idle: expected a duration >= 0 (got {self.idle_ms!r} ms)")
         if self.attribution not in ("time", "search_id"):
             raise SessionizerError(
                 f"attribution: expected 'time' or 'search_id' (got {self.attribution!r})"

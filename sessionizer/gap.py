@@ -37,12 +37,14 @@ class _Open:
 
 
 class _User:
-    __slots__ = ("user_id", "sessions", "ids")
+    __slots__ = ("user_id", "sessions", "ids", "max_ts", "emitted")
 
     def __init__(self, user_id: str) -> None:
         self.user_id = user_id
         self.sessions: list[_Open] = []  # ordered by start, separated by cuts
         self.ids: set[str] = set()  # event ids in open sessions, for dedup
+        self.max_ts: int | None = None  # per_user: the largest ts seen for this user
+        self.emitted: list[tuple[int, int]] = []  # per_user: (start, end) of final sessions
 
 
 class GapSessionizer:
@@ -71,7 +73,112 @@ class GapSessionizer:
         sessions.append(_Open(user, current))
         return sessions
 
+    def _accept(self, user: _User, e: Event, item: tuple, heap: list, key_offset: int) -> None:
+        """Add an on-time, new event to its user's open sessions (re-cutting if needed)."""
+        ts, sessions = item[0], user.sessions
+        if not sessions:
+            s = _Open(user, [item])
+            sessions.append(s)
+            heapq.heappush(heap, (ts + key_offset, next(self._order), s))
+        elif ts >= (last := sessions[-1]).end:
+            if self._cuts_before(last.items[-1][2], last.end, e, ts):
+                s = _Open(user, [item])
+                sessions.append(s)
+                heapq.heappush(heap, (ts + key_offset, next(self._order), s))
+            else:
+                last.items.append(item)
+                last.end = ts
+        else:
+            merged = sorted([it for s in sessions for it in s.items] + [item])
+            for s in sessions:
+                s.alive = False
+            sessions[:] = self._recut(user, merged)
+            for s in sessions:
+                heapq.heappush(heap, (s.end + key_offset, next(self._order), s))
+
     def sessionize(self, events: Iterable[Event]) -> Iterator[Session | Late]:
+        if self.config.per_user:
+            return self._sessionize_per_user(events)
+        return self._sessionize_global(events)
+
+    def _sessionize_per_user(self, events: Iterable[Event]) -> Iterator[Session | Late]:
+        """SESSIONS.md section 3, per-user watermark.
+
+        Every event raises its user's maximum ``ts`` and the stream's. A user's sessions are
+        final once ``W_u > end + gap`` (checked when the user's maximum rises) or once
+        ``W_g > end + gap + idle`` (a heap keyed by ``end + gap + idle``). A user keeps,
+        after its sessions are final, its maximum and the final sessions an event could
+        still fall within ``gap`` of without being behind ``W_u``: a few integers, since an
+        event of that user, however old, must still be judged by them.
+        """
+        c = self.config
+        gap, lateness, horizon = c.gap_ms, c.lateness_ms, c.gap_ms + c.idle_ms
+        counts = self.counts
+        users: dict[str, _User] = {}
+        heap: list[tuple[int, int, _Open]] = []
+        self._order = itertools.count()
+        max_g = None
+        arrival = 0
+        for e in events:
+            event_id, user_id, ts = e[0], e[2], e[3]
+            user = users.get(user_id)
+            if user is None:
+                user = users[user_id] = _User(user_id)
+            reason = None
+            if user.max_ts is not None and ts < (w_u := user.max_ts - lateness):
+                reason = f"ts {format_ts(ts)} is behind the user's watermark {format_ts(w_u)}"
+            else:
+                for start, end in user.emitted:
+                    if start - gap <= ts <= end + gap:
+                        reason = (
+                            f"ts {format_ts(ts)} is within the gap of the user's final "
+                            f"session {user_id}@{start}"
+                        )
+                        break
+            if reason is not None:
+                counts.late += 1
+                yield Late(e, reason)
+            elif c.dedup and event_id in user.ids:
+                counts.duplicates += 1
+            else:
+                counts.accepted += 1
+                if c.dedup:
+                    user.ids.add(event_id)
+                arrival += 1
+                self._accept(user, e, (ts, arrival, e), heap, horizon)
+            if user.max_ts is None or ts > user.max_ts:
+                user.max_ts = ts
+                w_u = ts - lateness
+                for s in [s for s in user.sessions if s.end + gap < w_u]:
+                    yield self._final(s)
+                if user.emitted:
+                    user.emitted = [iv for iv in user.emitted if iv[1] + gap >= w_u]
+            if max_g is None or ts > max_g:
+                max_g = ts
+                w_g = ts - lateness
+                while heap and heap[0][0] < w_g:
+                    _, _, s = heapq.heappop(heap)
+                    if not s.alive:
+                        continue
+                    if s.end + horizon >= w_g:  # extended since pushed
+                        heapq.heappush(heap, (s.end + horizon, next(self._order), s))
+                        continue
+                    yield self._final(s)
+        open_sessions = [s for _, _, s in heap if s.alive]
+        open_sessions.sort(key=lambda s: (s.end, s.start, s.user.user_id))
+        for s in open_sessions:
+            yield self._final(s)
+
+    def _final(self, s: _Open) -> Session:
+        """Emit ``s`` (per_user): its user keeps its interval and no longer its ids."""
+        s.alive = False
+        user = s.user
+        user.sessions.remove(s)
+        user.ids.difference_update(it[2].event_id for it in s.items)
+        user.emitted.append((s.start, s.end))
+        return Session(user.user_id, s.start, s.end, [it[2] for it in s.items])
+
+    def _sessionize_global(self, events: Iterable[Event]) -> Iterator[Session | Late]:
         gap, lateness = self.config.gap_ms, self.config.lateness_ms
         counts = self.counts
         users: dict[str, _User] = {}

@@ -125,7 +125,12 @@ def format_report(r: dict) -> str:
             "sessionizer",
             f"sessions from {r['label']}"
             if r["gap"] is None
-            else f"{r['sessionizer']} (gap {r['gap']}, lateness {r['lateness']})"
+            else f"{r['sessionizer']} (gap {r['gap']}, lateness {r['lateness']}"
+            + (
+                f", per-user watermark, idle {r['idle']})"
+                if r.get("watermark") == "per_user"
+                else ")"
+            )
             + (f" [{r['label']}]" if r["label"] != r["sessionizer"] else ""),
         ),
         ("events delivered", _fmt(r["events"])),

@@ -46,6 +46,8 @@ SPEC_FLAGS = (
     "close_on_app_close",
     "attribution",
     "dedup",
+    "watermark",
+    "idle",
 )
 
 
@@ -65,6 +67,15 @@ def scenario_options(f):
 
 def sessionizer_options(f):
     """Add the flags that configure one sessionizer setting (unset: the default)."""
+    f = click.option(
+        "--idle",
+        help="per-user watermark: wait this long past a quiet user's gap (default 0s).",
+    )(f)
+    f = click.option(
+        "--watermark",
+        type=click.Choice(["global", "per-user"]),
+        help="One watermark for the stream (default), or one per user (SESSIONS.md 3).",
+    )(f)
     f = click.option(
         "--no-dedup",
         "dedup",

@@ -72,6 +72,8 @@ def settings_of(spec: SessionizerSpec) -> dict:
         "close_on_app_close": spec.close_on_app_close,
         "attribution": spec.attribution,
         "dedup": spec.dedup,
+        "watermark": spec.watermark,
+        "idle": format_duration(spec.idle),
     }
 
 

@@ -24,6 +24,13 @@ class SessionizerSpec(Model):
     close_on_app_close: bool = False
     attribution: Literal["time", "search_id"] = "time"
     dedup: bool = True
+    watermark: Literal["global", "per_user"] = "global"  # SESSIONS.md section 3
+    idle: Duration = "0s"  # per_user: how long past a quiet user's gap the stream waits
+
+    @field_validator("watermark", mode="before")
+    @classmethod
+    def _dash(cls, v):
+        return v.replace("-", "_") if isinstance(v, str) else v
 
     @property
     def name(self) -> str:
@@ -37,6 +44,8 @@ class SessionizerSpec(Model):
             close_on_app_close=self.close_on_app_close,
             attribution=self.attribution,
             dedup=self.dedup,
+            watermark=self.watermark,
+            idle_ms=round(self.idle * 1000),
         )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -37,6 +39,8 @@ configs = st.builds(
     split_on_app_open=st.booleans(),
     close_on_app_close=st.booleans(),
     dedup=st.booleans(),
+    watermark=st.sampled_from(["global", "per_user"]),
+    idle_ms=st.sampled_from([0, 5_000]),
 )
 
 
@@ -72,9 +76,7 @@ def test_sessions_equal_batch_definition_of_on_time_events(stream, config, name)
 @given(streams(), configs)
 def test_within_lateness_nothing_is_late_and_order_does_not_matter(stream, config):
     events, max_delay = stream
-    config = SessionConfig(
-        config.gap_ms, max_delay, config.split_on_app_open, config.close_on_app_close
-    )
+    config = dataclasses.replace(config, lateness_ms=max_delay)
     sz = GapSessionizer(config)
     sessions = list(sz.sessionize(iter(events)))
     assert sz.counts.late == 0

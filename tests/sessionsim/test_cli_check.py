@@ -317,3 +317,28 @@ def test_no_dedup_flag_keeps_repeated_deliveries(tmp_path, capsys, monkeypatch):
     assert on["dedup"] is True and off["dedup"] is False
     assert on["duplicates"] > 0 and off["duplicates"] == 0
     assert off["clicks_measured"] > on["clicks_measured"]
+
+
+def test_per_user_watermark_flag_leaves_fewer_late_events_on_late_phones(capsys, monkeypatch):
+    def late(*flags):
+        code, out, _ = run_cli(
+            capsys,
+            monkeypatch,
+            "run",
+            str(SCENARIOS / "late_mobile.yaml"),
+            "--users",
+            "400",
+            "--lateness",
+            "5m",
+            "--no-realism",
+            *flags,
+        )
+        assert code == 0
+        row = next(line for line in out.splitlines() if line.startswith("accepted / late"))
+        return out, int(row.split("/")[-2].replace(",", ""))
+
+    out, per_user = late("--watermark", "per-user", "--idle", "1m")
+    assert "per-user watermark, idle 1m" in out
+    assert per_user < late()[1]
+    code, _, err = run_cli(capsys, monkeypatch, "run", "x.yaml", "--watermark", "user")
+    assert code == 2 and "--watermark" in err
