@@ -17,6 +17,7 @@ ENTRY_POINT_GROUP = "sessionsim.sessionizers"
 BUILTIN: dict[str, str] = {
     "reference": "sessionizer.gap:GapSessionizer",
     "vectorized": "sessionizer.vectorized:VectorizedSessionizer",
+    "bytewax": "sessionizer.bytewax_engine:BytewaxSessionizer",
 }
 
 

@@ -1,0 +1,263 @@
+"""The ``bytewax`` sessionizer: SESSIONS.md in a Bytewax dataflow keyed by user.
+
+The dataflow (Bytewax 0.21)::
+
+    events (one partition, in arrival order)
+      -> stamp    (flat_map_batch: the stream's watermark on each event, ticks for users
+                   that can have nothing left open; see sessionizer.keyed.Stamper)
+      -> sessions (stateful_batch keyed by user_id: sessionizer.keyed.UserSessions)
+      -> results  (one sink partition, where the caller is)
+
+Time comes only from the events, never from the wall clock, so a replay gives the same
+sessions and late events as the reference, with one worker, several, or several processes
+forming a cluster on localhost (``processes``): the other processes run the same dataflow
+and own no partition of the input or of the output, so every result comes back here.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import queue
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict
+from typing import Any
+
+import orjson
+
+from sessionizer.base import Counts, Event, Late, Session, SessionConfig
+from sessionizer.errors import SessionizerError
+from sessionizer.keyed import Stamper, UserSessions
+
+try:
+    import bytewax.operators as op
+    from bytewax._bytewax import cluster_main
+    from bytewax.dataflow import Dataflow
+    from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
+    from bytewax.outputs import FixedPartitionedSink, StatefulSinkPartition
+except ImportError:  # pragma: no cover - the engines extra is not installed
+    op = None
+
+__all__ = ["BytewaxSessionizer", "Stamper", "build_flow"]
+
+BATCH = 4096  # events per source batch: the unit the stamp step and the workers see
+
+
+class _EventPartition(StatefulSourcePartition if op else object):
+    def __init__(self, events: Iterator[Event], batch: int) -> None:
+        self._events, self._batch = events, batch
+
+    def next_batch(self) -> list[Event]:
+        chunk = list(itertools.islice(self._events, self._batch))
+        if not chunk:
+            raise StopIteration
+        return chunk
+
+    def snapshot(self) -> None:
+        return None
+
+
+class _EventSource(FixedPartitionedSource if op else object):
+    """One partition, local only to the process that holds the events."""
+
+    def __init__(self, events: Iterator[Event] | None, batch: int) -> None:
+        self._events, self._batch = events, batch
+
+    def list_parts(self) -> list[str]:
+        return [] if self._events is None else ["events"]
+
+    def build_part(self, step_id, for_part, resume_state):
+        return _EventPartition(self._events, self._batch)
+
+
+class _ResultPartition(StatefulSinkPartition if op else object):
+    def __init__(self, deliver: Callable[[list], None]) -> None:
+        self._deliver = deliver
+
+    def write_batch(self, values: list) -> None:
+        self._deliver(values)
+
+    def snapshot(self) -> None:
+        return None
+
+
+class _ResultSink(FixedPartitionedSink if op else object):
+    """One partition, local only to the caller's process: every result comes back."""
+
+    def __init__(self, deliver: Callable[[list], None] | None) -> None:
+        self._deliver = deliver
+
+    def list_parts(self) -> list[str]:
+        return [] if self._deliver is None else ["results"]
+
+    def part_fn(self, item_key: str) -> int:
+        return 0
+
+    def build_part(self, step_id, for_part, resume_state):
+        return _ResultPartition(self._deliver)
+
+
+class _SessionsLogic(op.StatefulBatchLogic if op else object):
+    def __init__(self, config: SessionConfig) -> None:
+        self.user = UserSessions(config)
+
+    def on_batch(self, values: list) -> tuple[list, bool]:
+        out: list = []
+        step = self.user.step
+        for events, watermarks, tick in values:
+            step(events, watermarks, tick, out)
+        return out, self.user.empty
+
+    def on_eof(self) -> tuple[list, bool]:
+        out: list = []
+        self.user.flush(out)
+        return out, True
+
+    def snapshot(self) -> None:
+        return None  # no recovery: a replay starts from the beginning
+
+
+def build_flow(
+    config: SessionConfig,
+    events: Iterator[Event] | None,
+    deliver: Callable[[list], None] | None,
+    batch: int = 4096,
+) -> Dataflow:
+    """Return the dataflow; ``events`` and ``deliver`` are ``None`` in the other processes
+    of a cluster (they own no partition)."""
+    if op is None:
+        raise SessionizerError(
+            "sessionizer 'bytewax': Bytewax is not installed (pip install 'sessionsim[engines]')"
+        )
+    stamper = Stamper(config)
+    flow = Dataflow("sessionsim_sessions")
+    stream = op.input("events", flow, _EventSource(events, batch))
+    stamped = op.flat_map_batch("stamp", stream, stamper.stamp)
+    results = op.stateful_batch("sessions", stamped, lambda _: _SessionsLogic(config))
+    op.output("results", results, _ResultSink(deliver))
+    return flow
+
+
+def _free_ports(n: int) -> list[int]:
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+class BytewaxSessionizer:
+    """SESSIONS.md semantics in a Bytewax dataflow (either watermark mode).
+
+    ``workers`` threads per process; ``processes`` > 1 forms a cluster on localhost, this
+    process being the first.
+    """
+
+    def __init__(self, config: SessionConfig, workers: int = 1, processes: int = 1) -> None:
+        if op is None:
+            build_flow(config, None, None)  # raises the one-line error
+        if not (isinstance(workers, int) and workers >= 1):
+            raise SessionizerError(f"bytewax: workers: expected an integer >= 1 (got {workers!r})")
+        if not (isinstance(processes, int) and processes >= 1):
+            raise SessionizerError(
+                f"bytewax: processes: expected an integer >= 1 (got {processes!r})"
+            )
+        self.config, self.workers, self.processes = config, workers, processes
+        self.counts = Counts()
+
+    def run(self, events: Iterable[Event], deliver: Callable[[list], None]) -> None:
+        """Run the dataflow over ``events``, handing each batch of results to ``deliver``;
+        return when the input is done and every session has come out."""
+        counts = self.counts
+        counted = _Counted(iter(events))
+
+        def tally(results: list) -> None:
+            for r in results:
+                if isinstance(r, Late):
+                    counts.late += 1
+                else:
+                    counts.accepted += len(r.events)
+            deliver(results)
+
+        flow = build_flow(self.config, counted, tally, BATCH)
+        if self.processes == 1:
+            cluster_main(flow, [], 0, worker_count_per_proc=self.workers)
+        else:
+            self._run_cluster(flow)
+        counts.duplicates = counted.n - counts.accepted - counts.late
+
+    def _run_cluster(self, flow) -> None:
+        addresses = [f"127.0.0.1:{p}" for p in _free_ports(self.processes)]
+        spec = orjson.dumps(asdict(self.config)).decode()
+        env = {**os.environ, "PYTHONHASHSEED": "0"}
+        others = [
+            subprocess.Popen(
+                [sys.executable, "-m", "sessionizer.bytewax_engine", spec, ",".join(addresses)]
+                + [str(k), str(self.workers)],
+                env=env,
+            )
+            for k in range(1, self.processes)
+        ]
+        try:
+            cluster_main(flow, addresses, 0, worker_count_per_proc=self.workers)
+        finally:
+            for p in others:
+                if p.wait(timeout=60) != 0:
+                    raise SessionizerError(f"bytewax: cluster process exited with {p.returncode}")
+
+    def sessionize(self, events: Iterable[Event]) -> Iterator[Session | Late]:
+        """The iterator form: the dataflow runs in a thread; results stream out as they
+        come (a bounded queue holds the engine back when the reader is slower)."""
+        results: queue.Queue = queue.Queue(maxsize=64)
+        done = object()
+        failure: list[BaseException] = []
+
+        def work() -> None:
+            try:
+                self.run(events, results.put)
+            except BaseException as e:  # handed to the reader
+                failure.append(e)
+            finally:
+                results.put(done)
+
+        thread = threading.Thread(target=work, name="bytewax", daemon=True)
+        thread.start()
+        while (batch := results.get()) is not done:
+            yield from batch
+        thread.join()
+        if failure:
+            raise failure[0]
+
+
+class _Counted:
+    """An iterator that counts what it hands out (every input line, for the counts)."""
+
+    def __init__(self, it: Iterator[Event]) -> None:
+        self._it, self.n = it, 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> Event:
+        e = next(self._it)
+        self.n += 1
+        return e
+
+
+def _cluster_process(argv: list[str]) -> None:
+    """Another process of the cluster: the same dataflow, no partitions of its own."""
+    spec, addresses, proc_id, workers = argv
+    config = SessionConfig(**orjson.loads(spec))
+    flow = build_flow(config, None, None)
+    cluster_main(flow, addresses.split(","), int(proc_id), worker_count_per_proc=int(workers))
+
+
+if __name__ == "__main__":
+    _cluster_process(sys.argv[1:])

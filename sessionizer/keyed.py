@@ -1,0 +1,208 @@
+"""Sessions of one user, for engines that partition the stream by user (SESSIONS.md 3).
+
+An engine keyed by user sees only that user's events. What it needs from the rest of the
+stream is the stream's watermark when each event arrived, so a single upstream step (the
+:class:`Stamper`) stamps every event with it and, once a user can have nothing left open,
+sends that user a tick with the current watermark. :class:`UserSessions` then decides
+exactly what the reference decides, in the same two modes:
+
+- a session is final once the watermark passes it; it is closed when the user's next event
+  or tick arrives (the reference closes it when the watermark moves). Nothing can touch a
+  final session in between (an event that could would be late), so the sessions and late
+  events are the reference's; only the moment of output differs.
+- per user, the user's own watermark comes from the user's events, and the stream's from
+  the stamps.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable
+
+from sessionizer.base import Event, Late, Session, SessionConfig
+from sessionizer.records import format_ts
+
+__all__ = ["Stamper", "UserSessions"]
+
+APP_OPEN = "app_open"
+APP_CLOSE = "app_close"
+
+
+class Stamper:
+    """Stamp each event with the stream's watermark at its arrival, and send ticks.
+
+    ``stamp`` takes events in arrival order and returns, per user with something to do,
+    ``(user_id, (events, watermarks, tick))``: the user's events in order, the stream's
+    watermark each met (``None`` before the first event), and ``tick``, the watermark at the
+    end of the batch when every session the user could have open is final by then (else
+    ``None``). State: one entry per user whose sessions may still be open.
+    """
+
+    def __init__(self, config: SessionConfig) -> None:
+        self.lateness = config.lateness_ms
+        # A user whose latest ts is t has nothing open once W > t + horizon.
+        self.horizon = config.gap_ms + (config.idle_ms if config.per_user else 0)
+        self.max_ts: int | None = None
+        self.latest: dict[str, int] = {}  # user -> largest ts seen, while it may be open
+        self.due: list[tuple[int, str]] = []  # (latest + horizon, user), possibly stale
+        self.events = 0
+
+    def stamp(self, batch: Iterable[Event]) -> list[tuple[str, tuple]]:
+        groups: dict[str, tuple[list, list, list]] = {}
+        latest, due, lateness = self.latest, self.due, self.lateness
+        max_ts = self.max_ts
+        n = 0
+        for e in batch:
+            n += 1
+            user, ts = e[2], e[3]
+            group = groups.get(user)
+            if group is None:
+                group = groups[user] = ([], [], [None])
+            group[0].append(e)
+            group[1].append(None if max_ts is None else max_ts - lateness)
+            if max_ts is None or ts > max_ts:
+                max_ts = ts
+            if ts > latest.get(user, ts - 1):
+                latest[user] = ts
+                heapq.heappush(due, (ts + self.horizon, user))
+        self.max_ts, self.events = max_ts, self.events + n
+        if max_ts is not None:
+            watermark = max_ts - lateness
+            while due and due[0][0] < watermark:
+                at, user = heapq.heappop(due)
+                if latest.get(user) == at - self.horizon:  # not stale
+                    del latest[user]
+                    group = groups.get(user)
+                    if group is None:
+                        group = groups[user] = ([], [], [None])
+                    group[2][0] = watermark
+        return [(user, (g[0], g[1], g[2][0])) for user, g in groups.items()]
+
+
+class UserSessions:
+    """The open sessions of one user, and (per user) what the user's past still rules."""
+
+    __slots__ = ("config", "sessions", "ids", "max_ts", "emitted", "arrival")
+
+    def __init__(self, config: SessionConfig) -> None:
+        self.config = config
+        self.sessions: list[list[tuple[int, int, Event]]] = []  # ordered, each (ts, n, e)
+        self.ids: set[str] = set()  # ids in open sessions
+        self.max_ts: int | None = None  # per_user: largest ts seen
+        self.emitted: list[tuple[int, int]] = []  # per_user: final (start, end) still ruling
+        self.arrival = 0
+
+    @property
+    def empty(self) -> bool:
+        """True when forgetting this user changes nothing (global mode, nothing open)."""
+        return not self.sessions and not self.config.per_user
+
+    def step(self, events: list[Event], watermarks: list, tick: int | None, out: list) -> None:
+        """Take the user's next events (with the stream's watermark each met) and a tick;
+        append what becomes final or late to ``out``."""
+        for e, w in zip(events, watermarks):
+            self._close(w, out)
+            self._take(e, w, out)
+        if tick is not None:
+            self._close(tick, out)
+
+    def flush(self, out: list) -> None:
+        """End of input: every open session is final."""
+        for items in self.sessions:
+            out.append(self._final(items))
+        self.sessions = []
+        self.ids.clear()
+
+    def _close(self, w: int | None, out: list) -> None:
+        """Emit the sessions the watermarks have made final (the stream's is ``w``)."""
+        if not self.sessions:
+            return
+        c = self.config
+        if c.per_user:
+            w_u = None if self.max_ts is None else self.max_ts - c.lateness_ms
+            limit_g = None if w is None else w - c.gap_ms - c.idle_ms
+            limit_u = None if w_u is None else w_u - c.gap_ms
+            limits = [x for x in (limit_g, limit_u) if x is not None]
+            if not limits:
+                return
+            limit = max(limits)
+        else:
+            if w is None:
+                return
+            limit = w - c.gap_ms
+        keep = []
+        for items in self.sessions:
+            if items[-1][0] < limit:  # end + gap < watermark
+                out.append(self._final(items))
+                if c.per_user:
+                    self.emitted.append((items[0][0], items[-1][0]))
+            else:
+                keep.append(items)
+        self.sessions = keep
+
+    def _final(self, items: list[tuple[int, int, Event]]) -> Session:
+        if self.config.dedup:
+            self.ids.difference_update(it[2].event_id for it in items)
+        return Session(items[0][2].user_id, items[0][0], items[-1][0], [it[2] for it in items])
+
+    def _take(self, e: Event, w: int | None, out: list) -> None:
+        c, ts = self.config, e.ts
+        if c.per_user:
+            reason = self._late_per_user(e)
+            if self.max_ts is None or ts > self.max_ts:
+                self.max_ts = ts
+                w_u = ts - c.lateness_ms
+                if self.emitted:
+                    self.emitted = [iv for iv in self.emitted if iv[1] + c.gap_ms >= w_u]
+        elif w is not None and ts < w:
+            reason = f"ts {format_ts(ts)} is behind the watermark {format_ts(w)}"
+        else:
+            reason = None
+        if reason is not None:
+            out.append(Late(e, reason))
+            return
+        if c.dedup:
+            if e.event_id in self.ids:
+                return  # a duplicate: counted by whoever counts the input
+            self.ids.add(e.event_id)
+        self.arrival += 1
+        self._insert((ts, self.arrival, e))
+
+    def _late_per_user(self, e: Event) -> str | None:
+        c, ts = self.config, e.ts
+        if self.max_ts is not None and ts < (w_u := self.max_ts - c.lateness_ms):
+            return f"ts {format_ts(ts)} is behind the user's watermark {format_ts(w_u)}"
+        for start, end in self.emitted:
+            if start - c.gap_ms <= ts <= end + c.gap_ms:
+                return (
+                    f"ts {format_ts(ts)} is within the gap of the user's final session "
+                    f"{e.user_id}@{start}"
+                )
+        return None
+
+    def _cut(self, prev: Event, e: Event) -> bool:
+        c = self.config
+        return (
+            e.ts - prev.ts > c.gap_ms
+            or (c.split_on_app_open and e.type == APP_OPEN)
+            or (c.close_on_app_close and prev.type == APP_CLOSE)
+        )
+
+    def _insert(self, item: tuple[int, int, Event]) -> None:
+        sessions = self.sessions
+        if sessions and item[0] >= sessions[-1][-1][0]:  # in order: the common case
+            last = sessions[-1]
+            if self._cut(last[-1][2], item[2]):
+                sessions.append([item])
+            else:
+                last.append(item)
+            return
+        merged = sorted([it for s in sessions for it in s] + [item])
+        current = [merged[0]]
+        sessions = [current]
+        for prev, it in zip(merged, merged[1:]):
+            if self._cut(prev[2], it[2]):
+                current = []
+                sessions.append(current)
+            current.append(it)
+        self.sessions = sessions
