@@ -25,7 +25,6 @@ import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
-from typing import Any
 
 import orjson
 

@@ -155,15 +155,17 @@ class GapSessionizer:
                     user.emitted = [iv for iv in user.emitted if iv[1] + gap >= w_u]
             if max_g is None or ts > max_g:
                 max_g = ts
-                w_g = ts - lateness
-                while heap and heap[0][0] < w_g:
-                    _, _, s = heapq.heappop(heap)
-                    if not s.alive:
-                        continue
-                    if s.end + horizon >= w_g:  # extended since pushed
-                        heapq.heappush(heap, (s.end + horizon, next(self._order), s))
-                        continue
-                    yield self._final(s)
+            # Even when the stream's maximum stays, a user far behind it may have just
+            # opened a session that is already final by it.
+            w_g = max_g - lateness
+            while heap and heap[0][0] < w_g:
+                _, _, s = heapq.heappop(heap)
+                if not s.alive:
+                    continue
+                if s.end + horizon >= w_g:  # extended since pushed
+                    heapq.heappush(heap, (s.end + horizon, next(self._order), s))
+                    continue
+                yield self._final(s)
         open_sessions = [s for _, _, s in heap if s.alive]
         open_sessions.sort(key=lambda s: (s.end, s.start, s.user.user_id))
         for s in open_sessions:

@@ -12,7 +12,7 @@ import orjson
 from pydantic import ValidationError
 from tqdm import tqdm
 
-from sessionizer import SessionizerError, resolve
+from sessionizer import SessionizerError
 from sessionsim.check import GATE_FAILED, format_report, gate_failures, measure
 from sessionsim.files import event_source
 from sessionsim.pipeline import check_run_dir, run_scenario, settings_of
@@ -67,6 +67,19 @@ def scenario_options(f):
 
 def sessionizer_options(f):
     """Add the flags that configure one sessionizer setting (unset: the default)."""
+    return engine_option(setting_options(f))
+
+
+def engine_option(f):
+    return click.option(
+        "--workers",
+        type=click.IntRange(min=1),
+        help="Engines with workers (bytewax): worker threads per process.",
+    )(f)
+
+
+def setting_options(f):
+    """The flags of the semantics of one setting (no engine options)."""
     f = click.option(
         "--idle",
         help="per-user watermark: wait this long past a quiet user's gap (default 0s).",
@@ -107,6 +120,8 @@ def sessionizer_options(f):
 def _spec(options: dict) -> SessionizerSpec:
     """Build a sessionizer setting from flags; a bad value is a one-line error naming it."""
     given = {k: v for k, v in options.items() if k in SPEC_FLAGS and v is not None}
+    if options.get("workers") is not None:
+        given["options"] = {"workers": options["workers"]}
     try:
         return SessionizerSpec.model_validate(given)
     except ValidationError as e:
@@ -198,7 +213,14 @@ def cli() -> None:
     type=click.Path(path_type=Path),
     help="Also write events, truth, sessions and report.json here.",
 )
-@_processes
+@click.option(
+    "--processes",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Simulate in up to this many shards (at most backend.replicas) and run engines "
+    "that take processes (bytewax) as a cluster of this many; the report is the same.",
+)
 @_gates
 @_realism_flag
 def run(
@@ -284,7 +306,7 @@ def sessionize(events, out, late_path, summary_path, bucket, **options):
     spec = _spec(options)
     config = spec.config()
     bucket_ms = _bucket_ms(bucket)
-    sessionizer = resolve(spec.sessionizer)(config)
+    sessionizer = spec.build()
     if late_path is None and out != "-":
         late_path = _late_path(out)
     with event_source(events, "sessionizing") as stream, OutputSet(Path(".")) as outputs:
@@ -343,7 +365,7 @@ def _durations(flag: str, text: str) -> list[float]:
 
 @cli.command()
 @scenario_options
-@sessionizer_options
+@setting_options
 @click.option(
     "--out",
     required=True,

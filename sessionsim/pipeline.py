@@ -9,7 +9,7 @@ from pathlib import Path
 
 import orjson
 
-from sessionizer import Event, resolve
+from sessionizer import Event
 from sessionsim.check import build_report, measure, tap
 from sessionsim.files import event_source, load_truth, new_scorer, read_sessions, run_file
 from sessionsim.realism import realism_block
@@ -87,7 +87,7 @@ def _check_one(
 ) -> dict:
     """Simulate, sessionize in process with ``spec``, and score; write into ``outputs``."""
     config = spec.config()
-    sessionizer = resolve(spec.sessionizer)(config)
+    sessionizer = spec.build()
     scorer = Scorer()
     sink, sessions_out, late_out = None, None, None
     if outputs is not None and write_run:
@@ -137,7 +137,7 @@ def check_run_dir(
             }
         else:
             config = spec.config()
-            sessionizer = resolve(spec.sessionizer)(config)
+            sessionizer = spec.build()
             sessions_out = late_out = None
             if outputs is not None:
                 sessions_out = outputs.open(f"sessions{suffix}.jsonl")
@@ -159,15 +159,22 @@ def run_scenario(
     """Check every sessionizer setting of ``scenario``; return their reports.
 
     With one process the stream is simulated once per setting (same seed, same bytes) and
-    sessionized in process. With several, it is simulated once in shards into ``out`` (or a
-    temporary directory) and each setting reads the merged files; the reports are the same.
+    sessionized in process. With several, it is simulated once in shards (as many as the
+    backend has replicas, at most ``processes``) into ``out`` (or a temporary directory) and
+    each setting reads the merged files; engines that take ``processes`` (Bytewax) run on
+    that many. The reports are the same.
     With ``out``, the run's files, each setting's sessions, late events and report (with
     the run's realism block) are written there (suffixed with the setting's label when
     there are several).
     """
+    if processes > 1:  # engines that run on processes (Bytewax) get them too
+        scenario = scenario.model_copy(
+            update={"sessionizers": [_with_processes(s, processes) for s in scenario.sessionizers]}
+        )
     specs = scenario.sessionizers
-    for spec in specs:  # a bad name or plugin fails before anything is simulated or written
-        resolve(spec.sessionizer)
+    for spec in specs:  # a bad name, plugin or option fails before anything is simulated
+        spec.build()
+    processes = min(processes, scenario.backend.replicas)  # the simulator's shards
     if processes > 1:
         if out is None:
             with tempfile.TemporaryDirectory(prefix="sessionsim-run-") as tmp:
@@ -186,6 +193,12 @@ def run_scenario(
     if out is not None:
         _write_reports(scenario, out, reports, realism)
     return reports
+
+
+def _with_processes(spec: SessionizerSpec, processes: int) -> SessionizerSpec:
+    if "processes" in spec.options or not spec.takes("processes"):
+        return spec
+    return spec.model_copy(update={"options": {**spec.options, "processes": processes}})
 
 
 def _suffix(specs: list[SessionizerSpec], spec: SessionizerSpec) -> str:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import inspect
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from sessionizer import SessionConfig
+from sessionizer import SessionConfig, Sessionizer, SessionizerError, resolve
 from simulator.distributions import Duration, Model, PositiveDuration
 from simulator.scenario import Scenario
 
@@ -26,6 +27,7 @@ class SessionizerSpec(Model):
     dedup: bool = True
     watermark: Literal["global", "per_user"] = "global"  # SESSIONS.md section 3
     idle: Duration = "0s"  # per_user: how long past a quiet user's gap the stream waits
+    options: dict[str, Any] = Field(default_factory=dict)  # the engine's own (e.g. workers)
 
     @field_validator("watermark", mode="before")
     @classmethod
@@ -35,6 +37,24 @@ class SessionizerSpec(Model):
     @property
     def name(self) -> str:
         return self.label or self.sessionizer
+
+    def build(self) -> Sessionizer:
+        """Resolve the sessionizer and build it from the config and the engine's options."""
+        factory = resolve(self.sessionizer)
+        try:
+            inspect.signature(factory).bind(self.config(), **self.options)
+        except TypeError as e:
+            raise SessionizerError(f"sessionizer {self.sessionizer!r}: options: {e}") from None
+        except ValueError:  # no signature to check (a builtin): the call will tell
+            pass
+        return factory(self.config(), **self.options)
+
+    def takes(self, option: str) -> bool:
+        """True when the sessionizer's factory accepts ``option`` (e.g. ``processes``)."""
+        try:
+            return option in inspect.signature(resolve(self.sessionizer)).parameters
+        except ValueError:
+            return False
 
     def config(self) -> SessionConfig:
         return SessionConfig(

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import orjson
 
-from sessionizer import resolve
 from sessionsim.check import build_report, measure, tap
 from sessionsim.files import event_source, load_truth, new_scorer, run_file
 from sessionsim.pipeline import settings_of
@@ -79,7 +78,7 @@ class _Settings:
     """Sessionizes the run in ``out`` at one (gap, lateness); shared by worker processes."""
 
     def __init__(self, out: Path, base: SessionizerSpec) -> None:
-        self.factory = resolve(base.sessionizer)  # a bad name fails before the simulation
+        base.build()  # a bad name or option fails before the simulation
         self.out, self.base = out, base
 
     def load(self) -> None:
@@ -91,7 +90,7 @@ class _Settings:
         spec = self.base.model_copy(update={"gap": gap, "lateness": lateness, "label": label})
         config = spec.config()
         scorer = new_scorer(self.delivered)
-        sessionizer = self.factory(config)
+        sessionizer = spec.build()
         with event_source(str(run_file(self.out, "events")), "") as stream:
             totals = measure(sessionizer, tap(stream, scorer, self.labels), config, scorer)
         report = build_report(

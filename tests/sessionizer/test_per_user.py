@@ -52,3 +52,12 @@ def test_the_users_own_progress_closes_its_sessions(sessionize):
     sessions, lates, counts = sessionize(events, gap_s=15, lateness_s=10, watermark="per_user")
     assert [o.event.event_id for o in lates] == ["e2"]
     assert _spans(sessions) == [("a", 0, 0), ("a", 21, 30)]
+
+
+def test_a_session_born_final_by_the_streams_watermark_is_closed_at_once(sessionize):
+    # b's first event is already gap + idle behind the stream: its session is final as it
+    # opens, so b's repeat of the same instant would change a final session: late.
+    events = [_e(0, "a", 20), _e(1, "b", 0), _e(2, "b", 0)]
+    sessions, lates, counts = sessionize(events, gap_s=1, watermark="per_user", dedup=False)
+    assert [o.event.event_id for o in lates] == ["e2"]
+    assert _spans(sessions) == [("a", 20, 20), ("b", 0, 0)]
