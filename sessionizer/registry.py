@@ -18,6 +18,7 @@ BUILTIN: dict[str, str] = {
     "reference": "sessionizer.gap:GapSessionizer",
     "vectorized": "sessionizer.vectorized:VectorizedSessionizer",
     "bytewax": "sessionizer.bytewax_engine:BytewaxSessionizer",
+    "duckdb": "sessionizer.duckdb_engine:DuckDBSessionizer",
 }
 
 

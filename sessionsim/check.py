@@ -5,11 +5,28 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 
-from sessionizer import Counts, CtrTotals, Event, Late, SessionConfig, Sessionizer, searches_of
+from sessionizer import (
+    Counts,
+    CtrTotals,
+    Event,
+    Late,
+    Session,
+    SessionConfig,
+    Sessionizer,
+    searches_of,
+)
 from sessionizer.records import late_line, session_line
 from sessionsim.scoring import Scorer, SessionScore, wilson_interval
 
-__all__ = ["GATE_FAILED", "build_report", "format_report", "gate_failures", "measure", "tap"]
+__all__ = [
+    "GATE_FAILED",
+    "build_report",
+    "format_report",
+    "gate_failures",
+    "measure",
+    "score_outputs",
+    "tap",
+]
 
 GATE_FAILED = 3  # exit status when a --max-*/--min-* gate fails
 
@@ -37,8 +54,22 @@ def measure(
 
     CTR per time bucket uses buckets of ``bucket_ms`` of search time.
     """
+    return score_outputs(
+        sessionizer.sessionize(events), config, scorer, sessions_out, late_out, bucket_ms
+    )
+
+
+def score_outputs(
+    outputs: Iterable[Session | Late],
+    config: SessionConfig,
+    scorer: Scorer | None = None,
+    sessions_out=None,
+    late_out=None,
+    bucket_ms: int = 3_600_000,
+) -> CtrTotals:
+    """Total (and optionally score and write) what a sessionizer emitted."""
     totals = CtrTotals(bucket_ms=bucket_ms)
-    for out in sessionizer.sessionize(events):
+    for out in outputs:
         if isinstance(out, Late):
             if scorer is not None:
                 scorer.late(out.event.event_id)

@@ -28,7 +28,7 @@ from sessionsim.report import format_simulation, format_sweep
 from sessionsim.scenario import RunScenario, SessionizerSpec
 from sessionsim.sweep import recommendation, run_sweep
 from simulator import SimulatorError, load_scenario, simulate_to_dir
-from simulator.durations import parse_duration
+from simulator.durations import format_duration, parse_duration
 from simulator.engine import FORMATS
 from simulator.shards import simulate_sharded
 from simulator.sinks import OutputSet
@@ -433,6 +433,29 @@ def realism(run_dir, figure, bands):
         with OutputSet(figure.parent) as outputs:
             outputs.open(figure.name).write(plot_realism(result, f"realism of {run_dir}"))
         click.echo(f"figure written to {figure}")
+
+
+@cli.command()
+@setting_options
+@click.option(
+    "--events",
+    "events_path",
+    default="events.jsonl",
+    show_default=True,
+    help="The events file the SQL reads (JSON lines or .parquet).",
+)
+def sql(events_path, **options):
+    """Print the DuckDB SQL of the duckdb sessionizer (sessions, searches, CTR) to paste
+    into a warehouse; the setting flags shape it (a watermark has no meaning in batch)."""
+    from sessionizer.duckdb_engine import read_events_sql, sessions_sql
+
+    spec = _spec(options)
+    click.echo(f"-- sessionsim sql: gap {format_duration(spec.gap)} (SESSIONS.md 2 and 4)")
+    click.echo(read_events_sql(events_path))
+    click.echo()
+    click.echo(sessions_sql(spec.config()))
+    click.echo()
+    click.echo("SELECT * FROM ctr;")
 
 
 @cli.command()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
+
 from sessionizer import CtrTotals, Session, searches_of
 from tests.sessionizer.conftest import ev, spans
 
@@ -71,6 +73,7 @@ def test_11_event_exactly_at_watermark_is_on_time(sessionize):
     assert lates == [] and spans(sessions) == [("u1", 5, 10, 2)]
 
 
+@pytest.mark.streaming
 def test_12_event_behind_watermark_goes_to_late_output(sessionize):
     sessions, lates, counts = sessionize([ev(0), ev(5), ev(30), ev(8, "late-one")])
     assert spans(sessions) == [("u1", 0, 5, 2), ("u1", 30, 30, 1)]  # no re-emission

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from sessionizer.base import Event
 
 S = 1000  # ms
+pytestmark = pytest.mark.streaming  # a watermark mode: batch backends have none
 
 
 def _e(i: int, user: str, t_s: float, kind: str = "search") -> Event:

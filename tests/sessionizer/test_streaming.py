@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from sessionizer import GapSessionizer, Session, SessionConfig
 from tests.sessionizer.conftest import ev, spans
 
@@ -23,6 +25,7 @@ def test_session_is_emitted_as_soon_as_watermark_passes_end_plus_gap():
     assert [(s.start, s.end) for s in rest] == [(35_001, 36_000)]
 
 
+@pytest.mark.streaming
 def test_watermark_is_global_across_users(sessionize):
     sessions, lates, _ = sessionize([ev(0, user="a"), ev(100, user="b"), ev(50, user="a")])
     assert [late.event.user_id for late in lates] == ["a"]
@@ -35,6 +38,7 @@ def test_late_app_open_splits_an_open_session(sessionize):
     assert lates == [] and spans(sessions) == [("u1", 0, 4, 2), ("u1", 5, 8, 2)]
 
 
+@pytest.mark.streaming
 def test_duplicate_of_final_session_event_is_late(sessionize):
     sessions, lates, counts = sessionize([ev(0, "x"), ev(30), ev(0, "x")])
     assert counts.duplicates == 0 and counts.late == 1 and counts.accepted == 2
