@@ -41,7 +41,7 @@ try:
 except ImportError:  # pragma: no cover - the engines extra is not installed
     op = None
 
-__all__ = ["BytewaxSessionizer", "Stamper", "build_flow"]
+__all__ = ["BytewaxSessionizer", "Stamper", "build_flow", "threaded"]
 
 BATCH = 4096  # events per source batch: the unit the stamp step and the workers see
 
@@ -212,27 +212,34 @@ class BytewaxSessionizer:
                     raise SessionizerError(f"bytewax: cluster process exited with {p.returncode}")
 
     def sessionize(self, events: Iterable[Event]) -> Iterator[Session | Late]:
-        """The iterator form: the dataflow runs in a thread; results stream out as they
-        come (a bounded queue holds the engine back when the reader is slower)."""
-        results: queue.Queue = queue.Queue(maxsize=64)
-        done = object()
-        failure: list[BaseException] = []
+        return threaded(self.run, events)
 
-        def work() -> None:
-            try:
-                self.run(events, results.put)
-            except BaseException as e:  # handed to the reader
-                failure.append(e)
-            finally:
-                results.put(done)
 
-        thread = threading.Thread(target=work, name="bytewax", daemon=True)
-        thread.start()
-        while (batch := results.get()) is not done:
-            yield from batch
-        thread.join()
-        if failure:
-            raise failure[0]
+def threaded(
+    run: Callable[[Iterable[Event], Callable[[list], None]], None], events: Iterable[Event]
+) -> Iterator[Session | Late]:
+    """The iterator form of a ``run(events, deliver)`` engine: the engine runs in a thread
+    and its results stream out as they come (a bounded queue holds it back when the reader
+    is slower); its failure is raised here."""
+    results: queue.Queue = queue.Queue(maxsize=64)
+    done = object()
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            run(events, results.put)
+        except BaseException as e:  # handed to the reader
+            failure.append(e)
+        finally:
+            results.put(done)
+
+    thread = threading.Thread(target=work, name="engine", daemon=True)
+    thread.start()
+    while (batch := results.get()) is not done:
+        yield from batch
+    thread.join()
+    if failure:
+        raise failure[0]
 
 
 class _Counted:

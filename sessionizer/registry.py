@@ -19,6 +19,7 @@ BUILTIN: dict[str, str] = {
     "vectorized": "sessionizer.vectorized:VectorizedSessionizer",
     "bytewax": "sessionizer.bytewax_engine:BytewaxSessionizer",
     "duckdb": "sessionizer.duckdb_engine:DuckDBSessionizer",
+    "bytewax-window": "sessionizer.bytewax_window:BytewaxWindowSessionizer",
 }
 
 

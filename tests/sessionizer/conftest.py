@@ -15,6 +15,11 @@ def sessionize(request):
     factory = resolve(request.param)
     if getattr(factory, "batch_only", False) and request.node.get_closest_marker("streaming"):
         pytest.skip(f"{request.param} is a batch backend: no watermark, nothing is late")
+    differs = getattr(factory, "differs", {})
+    for marker in request.node.iter_markers("semantics"):
+        for name in marker.args:
+            if name in differs:
+                pytest.skip(f"{request.param}: a documented difference: {differs[name]}")
 
     def run(events, gap_s=10, lateness_s=0, **options):
         config = SessionConfig(

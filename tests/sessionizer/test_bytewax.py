@@ -79,3 +79,26 @@ def test_config_round_trips_for_cluster_processes():
     import orjson
 
     assert SessionConfig(**orjson.loads(orjson.dumps(dataclasses.asdict(config)))) == config
+
+
+@settings(max_examples=100, deadline=None)
+@given(streams(), configs)
+def test_session_windower_is_the_reference_per_user_without_idle_dedup_or_markers(
+    stream, config
+):
+    """bytewax-window's documented semantics, exactly: the reference in the mode it keeps."""
+    from sessionizer.bytewax_window import BytewaxWindowSessionizer
+
+    events, _ = stream
+    kept = dataclasses.replace(
+        config,
+        watermark="per_user",
+        idle_ms=10**15,
+        dedup=False,
+        split_on_app_open=False,
+        close_on_app_close=False,
+    )
+    expected = _outcome(GapSessionizer(kept), events)
+    got = _outcome(BytewaxWindowSessionizer(config), events)
+    assert got[0] == expected[0] and got[2] == expected[2]
+    assert [k for k, _ in got[1]] == [k for k, _ in expected[1]]  # the same late events

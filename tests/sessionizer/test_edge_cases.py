@@ -29,6 +29,7 @@ def test_04_chain_longer_than_gap_is_one_session(sessionize):
     assert spans(sessionize([ev(0), ev(9), ev(18), ev(27)])[0]) == [("u1", 0, 27, 4)]
 
 
+@pytest.mark.semantics("dedup")
 def test_05_same_ts_distinct_ids_one_session_repeated_id_once(sessionize):
     events = [ev(3, "a"), ev(3, "b"), ev(3, "c"), ev(3, "b")]
     sessions, lates, counts = sessionize(events)
@@ -122,6 +123,7 @@ def test_15_click_before_first_search_is_owned_by_none(sessionize):
     assert totals.abandoned_searches == 1
 
 
+@pytest.mark.semantics("markers")
 def test_16_split_on_app_open(sessionize):
     events = [ev(0, kind="app_open"), ev(2), ev(5, kind="app_open"), ev(6)]
     assert spans(sessionize(events)[0]) == [("u1", 0, 6, 4)]
@@ -131,6 +133,7 @@ def test_16_split_on_app_open(sessionize):
     ]
 
 
+@pytest.mark.semantics("markers")
 def test_17_close_on_app_close(sessionize):
     events = [ev(0, kind="app_open"), ev(2, kind="app_close"), ev(3), ev(4)]
     assert spans(sessionize(events)[0]) == [("u1", 0, 4, 4)]

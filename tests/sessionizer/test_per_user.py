@@ -18,6 +18,7 @@ def _spans(sessions):
     return sorted((s.user_id, s.start // S, s.end // S) for s in sessions)
 
 
+@pytest.mark.semantics("global_watermark", "idle")
 def test_a_user_behind_the_stream_is_not_late_per_user(sessionize):
     # b is an hour ahead of a (a phone sending its queue late, in order).
     events = [_e(0, "b", 3600), _e(1, "a", 0), _e(2, "a", 5), _e(3, "b", 3601), _e(4, "a", 9)]
@@ -35,6 +36,7 @@ def test_behind_the_users_own_watermark_is_late(sessionize):
     assert _spans(sessions) == [("a", 97, 100)]
 
 
+@pytest.mark.semantics("idle")
 def test_a_quiet_users_session_is_final_by_the_streams_watermark(sessionize):
     # a goes quiet at 10; the stream passes 10 + gap + idle; a's event at 15 would change
     # that final session, so it is late; one at 40 starts a new session.
@@ -57,6 +59,7 @@ def test_the_users_own_progress_closes_its_sessions(sessionize):
     assert _spans(sessions) == [("a", 0, 0), ("a", 21, 30)]
 
 
+@pytest.mark.semantics("idle", "dedup")
 def test_a_session_born_final_by_the_streams_watermark_is_closed_at_once(sessionize):
     # b's first event is already gap + idle behind the stream: its session is final as it
     # opens, so b's repeat of the same instant would change a final session: late.

@@ -26,12 +26,14 @@ def test_session_is_emitted_as_soon_as_watermark_passes_end_plus_gap():
 
 
 @pytest.mark.streaming
+@pytest.mark.semantics("global_watermark")
 def test_watermark_is_global_across_users(sessionize):
     sessions, lates, _ = sessionize([ev(0, user="a"), ev(100, user="b"), ev(50, user="a")])
     assert [late.event.user_id for late in lates] == ["a"]
     assert spans(sessions) == [("a", 0, 0, 1), ("b", 100, 100, 1)]
 
 
+@pytest.mark.semantics("markers")
 def test_late_app_open_splits_an_open_session(sessionize):
     events = [ev(0), ev(4), ev(8), ev(5, kind="app_open")]
     sessions, lates, _ = sessionize(events, lateness_s=10, split_on_app_open=True)
