@@ -18,11 +18,9 @@ from __future__ import annotations
 
 import itertools
 import os
-import queue
 import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
 
@@ -31,6 +29,7 @@ import orjson
 from sessionizer.base import Counts, Event, Late, Session, SessionConfig
 from sessionizer.errors import SessionizerError
 from sessionizer.keyed import Stamper, UserSessions
+from sessionizer.runloop import threaded
 
 try:
     import bytewax.operators as op
@@ -41,7 +40,7 @@ try:
 except ImportError:  # pragma: no cover - the engines extra is not installed
     op = None
 
-__all__ = ["BytewaxSessionizer", "Stamper", "build_flow", "threaded"]
+__all__ = ["BytewaxSessionizer", "Stamper", "build_flow"]
 
 BATCH = 4096  # events per source batch: the unit the stamp step and the workers see
 
@@ -213,33 +212,6 @@ class BytewaxSessionizer:
 
     def sessionize(self, events: Iterable[Event]) -> Iterator[Session | Late]:
         return threaded(self.run, events)
-
-
-def threaded(
-    run: Callable[[Iterable[Event], Callable[[list], None]], None], events: Iterable[Event]
-) -> Iterator[Session | Late]:
-    """The iterator form of a ``run(events, deliver)`` engine: the engine runs in a thread
-    and its results stream out as they come (a bounded queue holds it back when the reader
-    is slower); its failure is raised here."""
-    results: queue.Queue = queue.Queue(maxsize=64)
-    done = object()
-    failure: list[BaseException] = []
-
-    def work() -> None:
-        try:
-            run(events, results.put)
-        except BaseException as e:  # handed to the reader
-            failure.append(e)
-        finally:
-            results.put(done)
-
-    thread = threading.Thread(target=work, name="engine", daemon=True)
-    thread.start()
-    while (batch := results.get()) is not done:
-        yield from batch
-    thread.join()
-    if failure:
-        raise failure[0]
 
 
 class _Counted:

@@ -23,9 +23,10 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 
 from sessionizer.base import Counts, Event, Late, Session, SessionConfig
-from sessionizer.bytewax_engine import _Counted, _EventSource, _ResultSink, threaded
+from sessionizer.bytewax_engine import _Counted, _EventSource, _ResultSink
 from sessionizer.errors import SessionizerError
 from sessionizer.records import format_ts
+from sessionizer.runloop import threaded
 
 try:
     import bytewax.operators as op

@@ -16,6 +16,7 @@ from sessionizer import (
     searches_of,
 )
 from sessionizer.records import late_line, session_line
+from sessionizer.runloop import outputs_of
 from sessionsim.scoring import Scorer, SessionScore, wilson_interval
 
 __all__ = [
@@ -55,7 +56,7 @@ def measure(
     CTR per time bucket uses buckets of ``bucket_ms`` of search time.
     """
     return score_outputs(
-        sessionizer.sessionize(events), config, scorer, sessions_out, late_out, bucket_ms
+        outputs_of(sessionizer, events), config, scorer, sessions_out, late_out, bucket_ms
     )
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import orjson
 
 from sessionizer import Event
+from sessionizer.runloop import outputs_of
 from sessionsim.check import build_report, measure, score_outputs, tap
 from sessionsim.files import event_source, load_truth, new_scorer, read_sessions, run_file
 from sessionsim.realism import realism_block
@@ -147,7 +148,7 @@ def check_run_dir(
                     pass
                 emitted = sessionizer.sessionize_file(run_file(run_dir, "events"))
             else:
-                emitted = sessionizer.sessionize(events)
+                emitted = outputs_of(sessionizer, events)
             measured = score_outputs(
                 emitted, config, scorer, sessions_out, late_out, bucket_ms
             ).summary()

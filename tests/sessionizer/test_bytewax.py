@@ -83,9 +83,7 @@ def test_config_round_trips_for_cluster_processes():
 
 @settings(max_examples=100, deadline=None)
 @given(streams(), configs)
-def test_session_windower_is_the_reference_per_user_without_idle_dedup_or_markers(
-    stream, config
-):
+def test_session_windower_is_the_reference_per_user_without_idle_dedup_or_markers(stream, config):
     """bytewax-window's documented semantics, exactly: the reference in the mode it keeps."""
     from sessionizer.bytewax_window import BytewaxWindowSessionizer
 
