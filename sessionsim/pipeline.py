@@ -24,7 +24,7 @@ from simulator.shards import simulate_sharded
 from simulator.sinks import EventSink, OutputSet
 from simulator.truth import Ledger, visit_label
 
-__all__ = ["check_run_dir", "run_scenario", "settings_of", "sim_events"]
+__all__ = ["check_run_dir", "run_scenario", "settings_of", "sim_event_batches", "sim_events"]
 
 _HAS_SEARCH_ID = frozenset({SEARCH, RESULTS, CLICK})
 
@@ -41,25 +41,41 @@ def sim_events(
     The fields equal what parsing ``events.jsonl`` gives (ts floored to the millisecond).
     With ``scorer``, each delivery is recorded with its true visit.
     """
+    for batch in sim_event_batches(sim, ledger, sink, progress, scorer):
+        yield from batch
+
+
+def sim_event_batches(
+    sim: Simulation,
+    ledger: Ledger,
+    sink: EventSink | None = None,
+    progress=None,
+    scorer: Scorer | None = None,
+) -> Iterator[list[Event]]:
+    """:func:`sim_events`, one list per simulator tick (possibly empty)."""
     codec, pop = sim.codec, sim.population
     event_id, user_id, start_ms = codec.event_id, pop.user_id, codec.start_ms
     with_search_id = codec.emit_search_id
     for batch in sim.batches(ledger, progress):
         if sink is not None:
             sink.write(batch)
+        out = []
         for _, _, ts, kind, u, visit, n, payload, sn, rank, copy in batch:
             eid = event_id(u, visit, n)
             if scorer is not None and not copy:
                 scorer.deliver(eid, visit_label(u, visit))
-            yield Event(
-                eid,
-                kind,
-                user_id(u),
-                start_ms + int(ts * 1000.0),
-                event_id(u, visit, sn) if with_search_id and kind in _HAS_SEARCH_ID else None,
-                len(payload) if kind == RESULTS else None,
-                rank + 1 if kind == CLICK else None,
+            out.append(
+                Event(
+                    eid,
+                    kind,
+                    user_id(u),
+                    start_ms + int(ts * 1000.0),
+                    event_id(u, visit, sn) if with_search_id and kind in _HAS_SEARCH_ID else None,
+                    len(payload) if kind == RESULTS else None,
+                    rank + 1 if kind == CLICK else None,
+                )
             )
+        yield out
 
 
 def settings_of(spec: SessionizerSpec) -> dict:
