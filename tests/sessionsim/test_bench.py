@@ -14,8 +14,18 @@ def test_bench_writes_every_promised_key_and_a_plot(tmp_path):
     for key in ("null", "jsonl", "parquet", "processes_1", "processes_2", "naive_simpy"):
         assert r["simulator"][key]["events"] > 100
         assert r["simulator"][key]["events_per_s"] > 0 and r["simulator"][key]["peak_rss_mb"] > 0
-    for name in ("reference", "vectorized"):
-        for source in ("records", "jsonl", "parquet"):
+    expected = {
+        "reference": ("records", "jsonl", "parquet"),
+        "vectorized": ("records", "jsonl", "parquet"),
+        "bytewax": ("records", "jsonl"),
+        "bytewax_2_workers": ("records",),
+        "duckdb": ("records", "jsonl", "parquet"),
+        "bytewax_window": ("records",),
+    }
+    assert set(r["sessionizers"]) == set(expected)
+    for name, sources in expected.items():
+        assert set(r["sessionizers"][name]) == set(sources)
+        for source in sources:
             case = r["sessionizers"][name][source]
             assert case["events"] == r["simulator"]["jsonl"]["events"]  # one stream for all
             assert case["events_per_cpu_s"] > 0
