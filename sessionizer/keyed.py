@@ -17,7 +17,9 @@ exactly what the reference decides, in the same two modes:
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
+import operator
+
+import numpy as np
 
 from sessionizer.base import Event, Late, Session, SessionConfig
 from sessionizer.records import format_ts
@@ -26,6 +28,7 @@ __all__ = ["Stamper", "UserSessions"]
 
 APP_OPEN = "app_open"
 APP_CLOSE = "app_close"
+_TS = operator.itemgetter(3)
 
 
 class Stamper:
@@ -47,36 +50,43 @@ class Stamper:
         self.due: list[tuple[int, str]] = []  # (latest + horizon, user), possibly stale
         self.events = 0
 
-    def stamp(self, batch: Iterable[Event]) -> list[tuple[str, tuple]]:
-        groups: dict[str, tuple[list, list, list]] = {}
-        latest, due, lateness = self.latest, self.due, self.lateness
-        max_ts = self.max_ts
-        n = 0
-        for e in batch:
-            n += 1
-            user, ts = e[2], e[3]
-            group = groups.get(user)
-            if group is None:
-                group = groups[user] = ([], [], [None])
-            group[0].append(e)
-            group[1].append(None if max_ts is None else max_ts - lateness)
-            if max_ts is None or ts > max_ts:
-                max_ts = ts
-            if ts > latest.get(user, ts - 1):
-                latest[user] = ts
-                heapq.heappush(due, (ts + self.horizon, user))
-        self.max_ts, self.events = max_ts, self.events + n
+    def stamp(self, batch: list[Event]) -> list[tuple[str, tuple]]:
+        n = len(batch)
+        if n == 0:
+            return []
+        lateness, max_ts = self.lateness, self.max_ts
+        # The watermark each event meets: the running maximum before it, minus lateness.
+        running = np.maximum.accumulate(np.fromiter(map(_TS, batch), np.int64, n))
         if max_ts is not None:
-            watermark = max_ts - lateness
-            while due and due[0][0] < watermark:
-                at, user = heapq.heappop(due)
-                if latest.get(user) == at - self.horizon:  # not stale
-                    del latest[user]
-                    group = groups.get(user)
-                    if group is None:
-                        group = groups[user] = ([], [], [None])
-                    group[2][0] = watermark
-        return [(user, (g[0], g[1], g[2][0])) for user, g in groups.items()]
+            np.maximum(running, max_ts, out=running)
+        met = (running[:-1] - lateness).tolist()
+        met.insert(0, None if max_ts is None else max_ts - lateness)
+        groups: dict[str, list] = {}
+        for e, w in zip(batch, met):
+            group = groups.get(e[2])
+            if group is None:
+                groups[e[2]] = [[e], [w], e[3], None]
+            else:
+                group[0].append(e)
+                group[1].append(w)
+                if e[3] > group[2]:
+                    group[2] = e[3]
+        latest, due, horizon = self.latest, self.due, self.horizon
+        for user, group in groups.items():
+            if group[2] > latest.get(user, group[2] - 1):
+                latest[user] = group[2]
+                heapq.heappush(due, (group[2] + horizon, user))
+        self.max_ts, self.events = int(running[-1]), self.events + n
+        watermark = self.max_ts - lateness
+        while due and due[0][0] < watermark:
+            at, user = heapq.heappop(due)
+            if latest.get(user) == at - horizon:  # not stale
+                del latest[user]
+                group = groups.get(user)
+                if group is None:
+                    group = groups[user] = [[], [], None, None]
+                group[3] = watermark
+        return [(user, (g[0], g[1], g[3])) for user, g in groups.items()]
 
 
 class UserSessions:
@@ -100,9 +110,30 @@ class UserSessions:
     def step(self, events: list[Event], watermarks: list, tick: int | None, out: list) -> None:
         """Take the user's next events (with the stream's watermark each met) and a tick;
         append what becomes final or late to ``out``."""
-        for e, w in zip(events, watermarks):
-            self._close(w, out)
-            self._take(e, w, out)
+        c = self.config
+        if c.per_user:
+            for e, w in zip(events, watermarks):
+                self._close(w, out)
+                self._take(e, w, out)
+        else:  # the hot path of global mode, inlined
+            gap, dedup, ids = c.gap_ms, c.dedup, self.ids
+            for e, w in zip(events, watermarks):
+                ts = e[3]
+                if w is not None:
+                    # Sessions are disjoint in time: the first one ends first.
+                    if self.sessions and self.sessions[0][-1][0] < w - gap:
+                        self._close(w, out)
+                    if ts < w:
+                        out.append(
+                            Late(e, f"ts {format_ts(ts)} is behind the watermark {format_ts(w)}")
+                        )
+                        continue
+                if dedup:
+                    if e[0] in ids:
+                        continue
+                    ids.add(e[0])
+                self.arrival += 1
+                self._insert((ts, self.arrival, e))
         if tick is not None:
             self._close(tick, out)
 
@@ -190,8 +221,11 @@ class UserSessions:
 
     def _insert(self, item: tuple[int, int, Event]) -> None:
         sessions = self.sessions
-        if sessions and item[0] >= sessions[-1][-1][0]:  # in order: the common case
-            last = sessions[-1]
+        if not sessions:
+            sessions.append([item])
+            return
+        last = sessions[-1]
+        if item[0] >= last[-1][0]:  # in order: the common case
             if self._cut(last[-1][2], item[2]):
                 sessions.append([item])
             else:
