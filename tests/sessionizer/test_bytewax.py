@@ -100,3 +100,22 @@ def test_session_windower_is_the_reference_per_user_without_idle_dedup_or_marker
     got = _outcome(BytewaxWindowSessionizer(config), events)
     assert got[0] == expected[0] and got[2] == expected[2]
     assert [k for k, _ in got[1]] == [k for k, _ in expected[1]]  # the same late events
+
+
+def test_the_readme_example_of_where_the_session_windower_differs():
+    from sessionizer import resolve
+
+    h = 3_600_000
+    events = [
+        Event("b1", "search", "b", 10 * h),
+        Event("a1", "app_open", "a", 9 * h),
+        Event("a2", "search", "a", 9 * h + 5000),
+        Event("a2", "search", "a", 9 * h + 5000),
+    ]
+    config = SessionConfig(gap_ms=1_800_000, lateness_ms=0)
+    ref = list(GapSessionizer(config).sessionize(iter(events)))
+    assert [o.event.event_id for o in ref if isinstance(o, Late)] == ["a1", "a2", "a2"]
+    window = list(resolve("bytewax-window")(config).sessionize(iter(events)))
+    assert sorted(
+        (s.user_id, [e.event_id for e in s.events]) for s in window if isinstance(s, Session)
+    ) == [("a", ["a1", "a2", "a2"]), ("b", ["b1"])]
