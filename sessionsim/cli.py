@@ -86,8 +86,9 @@ def setting_options(f):
     )(f)
     f = click.option(
         "--watermark",
-        type=click.Choice(["global", "per-user"]),
-        help="One watermark for the stream (default), or one per user (SESSIONS.md 3).",
+        metavar="global|per-user",
+        help="One watermark for the stream (default), or one per user (SESSIONS.md 3); "
+        "sweep takes a list (global,per-user).",
     )(f)
     f = click.option(
         "--no-dedup",
@@ -388,10 +389,14 @@ def sweep(scenario, seed, users, duration, start, out, workers, **options):
     latenesses = _durations("--lateness", options.pop("lateness") or "2m")
     if any(g <= 0 for g in gaps):
         raise SessionizerError("--gap: expected positive durations")
+    watermarks = [
+        _spec({"watermark": w.strip()}).watermark
+        for w in (options.pop("watermark") or "global").split(",")
+    ]
     base = _spec({**options, "sessionizer": options["sessionizer"] or BATCH_DEFAULT})
     sc = load_scenario(scenario, _overrides(seed, users, duration, start), model=RunScenario)
     settings = tqdm(
-        total=len(gaps) * len(latenesses),
+        total=len(gaps) * len(latenesses) * len(watermarks),
         desc="settings",
         unit="setting",
         file=sys.stderr,
@@ -408,6 +413,7 @@ def sweep(scenario, seed, users, duration, start, out, workers, **options):
             progress,
             on_setting=lambda _: settings.update(1),
             workers=workers,
+            watermarks=watermarks,
         )
     click.echo(format_sweep(rows))
     click.echo(recommendation(rows))

@@ -36,9 +36,10 @@ def format_simulation(s: dict, out: str | None = None) -> str:
 
 
 def format_sweep(rows: list[dict]) -> str:
-    """Return the sweep as a table, one line per (lateness, gap)."""
+    """Return the sweep as a table, one line per (watermark, lateness, gap)."""
     head = (
-        f"{'gap':>7} {'lateness':>9} {'F1':>7} {'exact':>7} {'splits':>7} {'merges':>7} "
+        f"{'gap':>7} {'lateness':>9} {'watermark':>9} {'F1':>7} {'exact':>7} {'splits':>7} "
+        f"{'merges':>7} "
         f"{'CTR err pp':>11} {'sessionizer':>12} {'data':>7} {'late':>8}"
     )
     lines = [head]
@@ -48,7 +49,7 @@ def format_sweep(rows: list[dict]) -> str:
             return "n/a" if x is None else f"{100 * x:+.3f}"
 
         lines.append(
-            f"{r['gap']:>7} {r['lateness']:>9} {r['pairwise_f1']:>7.4f} "
+            f"{r['gap']:>7} {r['lateness']:>9} {r['watermark']:>9} {r['pairwise_f1']:>7.4f} "
             f"{r['sessions_exact']:>7,} {r['split_rate']:>7.1%} {r['merge_rate']:>7.1%} "
             f"{pp(r['ctr_error']):>11} {pp(r['ctr_error_sessionizer']):>12} "
             f"{pp(r['ctr_error_data']):>7} {r['late_events']:>8,}"

@@ -24,6 +24,7 @@ __all__ = ["best", "plot_sweep", "recommendation", "run_sweep"]
 COLUMNS = [
     "gap",
     "lateness",
+    "watermark",
     "gap_s",
     "lateness_s",
     "ctr_true",
@@ -68,7 +69,9 @@ def recommendation(rows: list[dict]) -> str:
     b = best(rows)
     err = "n/a" if b["ctr_error"] is None else f"{100 * b['ctr_error']:+.3f} pp"
     return (
-        f"recommended: gap {b['gap']}, lateness {b['lateness']} "
+        f"recommended: gap {b['gap']}, lateness {b['lateness']}"
+        + ("" if b["watermark"] == "global" else f", watermark {b['watermark']}")
+        + " "
         f"(pairwise F1 {b['pairwise_f1']:.4f}, splits {b['split_rate']:.1%}, "
         f"merges {b['merge_rate']:.1%}, CTR error {err})"
     )
@@ -84,10 +87,12 @@ class _Settings:
     def load(self) -> None:
         self.truth, self.labels, self.delivered = load_truth(self.out)
 
-    def row(self, setting: tuple[float, float]) -> dict:
-        gap, lateness = setting
-        label = f"gap {format_duration(gap)}, lateness {format_duration(lateness)}"
-        spec = self.base.model_copy(update={"gap": gap, "lateness": lateness, "label": label})
+    def row(self, setting: tuple[float, float, str]) -> dict:
+        gap, lateness, watermark = setting
+        label = f"gap {format_duration(gap)}, lateness {format_duration(lateness)}, {watermark}"
+        spec = self.base.model_copy(
+            update={"gap": gap, "lateness": lateness, "watermark": watermark, "label": label}
+        )
         config = spec.config()
         scorer = new_scorer(self.delivered)
         sessionizer = spec.build()
@@ -102,7 +107,7 @@ class _Settings:
 _WORKER: _Settings | None = None  # set in the parent just before the pool forks workers
 
 
-def _worker_row(setting: tuple[float, float]) -> dict:
+def _worker_row(setting: tuple[float, float, str]) -> dict:
     return _WORKER.row(setting)
 
 
@@ -115,8 +120,10 @@ def run_sweep(
     progress: Callable | None = None,
     on_setting: Callable[[dict], None] | None = None,
     workers: int = 1,
+    watermarks: list[str] | None = None,
 ) -> list[dict]:
-    """Simulate into ``out`` once; sessionize its events at every (gap, lateness).
+    """Simulate into ``out`` once; sessionize its events at every (gap, lateness,
+    watermark mode; default: the base setting's mode).
 
     With ``workers`` > 1, settings run in that many forked processes (each reads the truth
     once); rows come back in the same order either way.
@@ -125,7 +132,8 @@ def run_sweep(
     settings = _Settings(out, base)
     simulate_to_dir(scenario, out, progress)
     settings.load()
-    grid = [(gap, lateness) for lateness in latenesses for gap in gaps]
+    modes = watermarks or [base.watermark]
+    grid = [(g, late, mode) for mode in modes for late in latenesses for g in gaps]
     rows = []
     if workers <= 1 or len(grid) == 1:
         results = map(settings.row, grid)
@@ -175,9 +183,11 @@ def plot_sweep(rows: list[dict], title: str) -> bytes:
     b = best(rows)
     for ax, (key, label, scale) in zip(axes, panels):
         styles = ["-", "--", ":", "-."]
-        for k, lateness in enumerate(sorted({r["lateness_s"] for r in rows})):
+        series = sorted({(r["watermark"], r["lateness_s"]) for r in rows})
+        for k, (mode, lateness) in enumerate(series):
             line = sorted(
-                (r for r in rows if r["lateness_s"] == lateness), key=lambda r: r["gap_s"]
+                (r for r in rows if (r["watermark"], r["lateness_s"]) == (mode, lateness)),
+                key=lambda r: r["gap_s"],
             )
             ax.plot(
                 [r["gap_s"] for r in line],
@@ -185,7 +195,8 @@ def plot_sweep(rows: list[dict], title: str) -> bytes:
                 marker="os^D"[k % 4],
                 linestyle=styles[k % 4],
                 alpha=0.85,
-                label=f"lateness {format_duration(lateness)}",
+                label=f"lateness {format_duration(lateness)}"
+                + ("" if mode == "global" else f", {mode}"),
             )
         ax.plot(
             [b["gap_s"]],

@@ -91,3 +91,39 @@ def test_sweep_rows_do_not_depend_on_the_number_of_workers(tmp_path):
     assert (tmp_path / "one" / "sweep.csv").read_bytes() == (
         tmp_path / "two" / "sweep.csv"
     ).read_bytes()
+
+
+def test_sweep_varies_the_watermark_mode_as_a_third_axis(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "sweep"
+    code, stdout, err = run_cli(
+        capsys,
+        monkeypatch,
+        "sweep",
+        str(SCENARIOS / "late_mobile.yaml"),
+        "--users",
+        "300",
+        "--duration",
+        "8h",
+        "--gap",
+        "10m,30m",
+        "--lateness",
+        "1m",
+        "--watermark",
+        "global,per-user",
+        "--out",
+        str(out),
+    )
+    assert code == 0, err
+    rows = list(csv.DictReader((out / "sweep.csv").open()))
+    assert [(r["gap"], r["watermark"]) for r in rows] == [
+        ("10m", "global"),
+        ("30m", "global"),
+        ("10m", "per_user"),
+        ("30m", "per_user"),
+    ]
+    late = {(r["gap"], r["watermark"]): int(r["late_events"]) for r in rows}
+    assert late[("30m", "per_user")] < late[("30m", "global")]  # late phones, in order
+    code, _, err = run_cli(
+        capsys, monkeypatch, "sweep", "x.yaml", "--watermark", "global,user", "--out", "o"
+    )
+    assert code == 2 and "--watermark" in err
