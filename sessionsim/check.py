@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 
@@ -18,6 +19,7 @@ from sessionizer import (
 from sessionizer.records import late_line, session_line
 from sessionizer.runloop import outputs_of
 from sessionsim.scoring import Scorer, SessionScore, wilson_interval
+from sessionsim.truth_index import REPEAT, EventIndex
 
 __all__ = [
     "GATE_FAILED",
@@ -32,14 +34,14 @@ __all__ = [
 GATE_FAILED = 3  # exit status when a --max-*/--min-* gate fails
 
 
-def tap(events: Iterable[Event], scorer: Scorer, labels: dict[str, object]) -> Iterator[Event]:
-    """Pass events through, recording each first delivery (``labels``: event id -> visit)."""
-    deliver, label_of, seen = scorer.deliver, labels.get, set()
-    for e in events:
-        if e.event_id not in seen:
-            seen.add(e.event_id)
-            deliver(e.event_id, label_of(e.event_id))
-        yield e
+def tap(events: Iterable[Event], scorer: Scorer, index: EventIndex) -> Iterator[Event]:
+    """Pass events through, recording each first delivery with its true visit."""
+    deliver, it, deliveries = scorer.deliver, iter(events), index.deliveries()
+    while chunk := list(itertools.islice(it, 4096)):
+        for e, label in zip(chunk, deliveries.first([e.event_id for e in chunk])):
+            if label is not REPEAT:
+                deliver(e.event_id, label)
+        yield from chunk
 
 
 def measure(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from tqdm import tqdm
 from sessionizer import Event, SessionizerError
 from sessionizer.records import EVENT_TYPES, format_ts, read_events
 from sessionsim.scoring import Scorer
+from sessionsim.truth_index import EventIndex
 
 __all__ = [
     "event_source",
@@ -192,9 +194,9 @@ def _ids(path: Path, number: int, obj: dict) -> list[str]:
     return ids
 
 
-def load_truth(run_dir: Path) -> tuple[dict, dict[str, int], list[int]]:
-    """Return the truth summary, each event's true visit (by index) and, per visit, how
-    many of its events were delivered."""
+def load_truth(run_dir: Path) -> tuple[dict, EventIndex, list[int]]:
+    """Return the truth summary, each event's true visit (by index, compactly) and, per
+    visit, how many of its events were delivered."""
     summary_path = run_dir / "truth" / "summary.json"
     if not summary_path.is_file():
         raise SessionizerError(f"{run_dir}: not a run directory (no truth/summary.json)")
@@ -209,22 +211,28 @@ def load_truth(run_dir: Path) -> tuple[dict, dict[str, int], list[int]]:
             f"{summary_path}: {', '.join(missing) or '(top level)'}: "
             f"expected the simulator's truth summary"
         )
-    labels: dict[str, int] = {}
+    index = EventIndex()
     sessions = run_file(run_dir, "truth/sessions")
+    visits = 0
     for number, obj in read_rows(sessions):
-        label = number - 1
+        visits = number
         for eid in _ids(sessions, number, obj):
-            labels[eid] = label
-    delivered = [0] * (len(labels) and max(labels.values()) + 1)
+            index.add(eid, number - 1)
+    index.freeze()
+    delivered = [0] * visits
     events = run_file(run_dir, "truth/events")
-    for number, obj in read_rows(events):
-        count = obj.get("deliveries")
-        if not isinstance(count, int) or obj.get("event_id") not in labels:
-            raise SessionizerError(
-                f"{events}:{number}: expected an event of the truth with its deliveries"
-            )
-        delivered[labels[obj["event_id"]]] += count > 0
-    return summary, labels, delivered
+    rows = read_rows(events)
+    while chunk := list(itertools.islice(rows, 8192)):
+        ids = [obj.get("event_id") for _, obj in chunk]
+        labels = index.labels_of([i if isinstance(i, str) else "" for i in ids])
+        for (number, obj), label in zip(chunk, labels):
+            count = obj.get("deliveries")
+            if not isinstance(count, int) or label is None:
+                raise SessionizerError(
+                    f"{events}:{number}: expected an event of the truth with its deliveries"
+                )
+            delivered[label] += count > 0
+    return summary, index, delivered
 
 
 def new_scorer(delivered: list[int]) -> Scorer:
