@@ -173,23 +173,13 @@ class BytewaxSessionizer:
     def run(self, events: Iterable[Event], deliver: Callable[[list], None]) -> None:
         """Run the dataflow over ``events``, handing each batch of results to ``deliver``;
         return when the input is done and every session has come out."""
-        counts = self.counts
         counted = _Counted(iter(events))
-
-        def tally(results: list) -> None:
-            for r in results:
-                if isinstance(r, Late):
-                    counts.late += 1
-                else:
-                    counts.accepted += len(r.events)
-            deliver(results)
-
-        flow = build_flow(self.config, counted, tally, BATCH)
+        flow = build_flow(self.config, counted, tallying(self.counts, deliver), BATCH)
         if self.processes == 1:
             cluster_main(flow, [], 0, worker_count_per_proc=self.workers)
         else:
             self._run_cluster(flow)
-        counts.duplicates = counted.n - counts.accepted - counts.late
+        counted.settle(self.counts)
 
     def _run_cluster(self, flow) -> None:
         addresses = [f"127.0.0.1:{p}" for p in _free_ports(self.processes)]
@@ -214,6 +204,20 @@ class BytewaxSessionizer:
         return threaded(self.run, events)
 
 
+def tallying(counts: Counts, deliver: Callable[[list], None]) -> Callable[[list], None]:
+    """Wrap ``deliver`` to count what comes out: late events, and events in sessions."""
+
+    def tally(results: list) -> None:
+        for r in results:
+            if isinstance(r, Late):
+                counts.late += 1
+            else:
+                counts.accepted += len(r.events)
+        deliver(results)
+
+    return tally
+
+
 class _Counted:
     """An iterator that counts what it hands out (every input line, for the counts)."""
 
@@ -227,6 +231,10 @@ class _Counted:
         e = next(self._it)
         self.n += 1
         return e
+
+    def settle(self, counts: Counts) -> None:
+        """Once the input is done: what was neither placed nor late was a duplicate."""
+        counts.duplicates = self.n - counts.accepted - counts.late
 
 
 def _cluster_process(argv: list[str]) -> None:

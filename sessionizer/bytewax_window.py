@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 
 from sessionizer.base import Counts, Event, Late, Session, SessionConfig
-from sessionizer.bytewax_engine import _Counted, _EventSource, _ResultSink
+from sessionizer.bytewax_engine import _Counted, _EventSource, _ResultSink, tallying
 from sessionizer.errors import SessionizerError
 from sessionizer.records import format_ts
 from sessionizer.runloop import threaded
@@ -100,19 +100,10 @@ class BytewaxWindowSessionizer:
         return flow
 
     def run(self, events: Iterable[Event], deliver: Callable[[list], None]) -> None:
-        counts = self.counts
         counted = _Counted(iter(events))
-
-        def tally(results: list) -> None:
-            for r in results:
-                if isinstance(r, Late):
-                    counts.late += 1
-                else:
-                    counts.accepted += len(r.events)
-            deliver(results)
-
-        cluster_main(self._flow(counted, tally), [], 0, worker_count_per_proc=self.workers)
-        counts.duplicates = counted.n - counts.accepted - counts.late
+        flow = self._flow(counted, tallying(self.counts, deliver))
+        cluster_main(flow, [], 0, worker_count_per_proc=self.workers)
+        counted.settle(self.counts)
 
     def sessionize(self, events: Iterable[Event]) -> Iterator[Session | Late]:
         return threaded(self.run, events)

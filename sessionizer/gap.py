@@ -4,8 +4,10 @@ Per user it keeps the open sessions, each a list of ``(ts, arrival, event)`` in 
 event at or after the user's last open event (the common case) is appended or starts a new
 session in O(1). Any other on-time event re-cuts that user's open events from scratch:
 simple, and exactly the batch definition, whatever it bridges, extends or splits.
-Sessions wait in a heap keyed by ``end + gap``; a key made stale by an extension is pushed
-again when it comes up, so an append costs no heap operation.
+Sessions wait in a heap keyed by ``end + gap`` (per user: ``end + gap + idle``, for the
+stream's watermark; the user's own is checked when the user's maximum rises); a key made
+stale by an extension is pushed again when it comes up, so an append costs no heap
+operation. Both watermark modes of SESSIONS.md section 3 share the cutting code.
 """
 
 from __future__ import annotations
@@ -185,16 +187,13 @@ class GapSessionizer:
         counts = self.counts
         users: dict[str, _User] = {}
         heap: list[tuple[int, int, _Open]] = []
-        order = itertools.count()
+        self._order = order = itertools.count()  # one counter for every heap entry
         push, pop = heapq.heappush, heapq.heappop
         max_ts = watermark = None
         arrival = 0
-
         dedup = self.config.dedup
-        split_open = self.config.split_on_app_open
-        close_close = self.config.close_on_app_close
         for e in events:
-            event_id, kind, user_id, ts = e[0], e[1], e[2], e[3]
+            event_id, user_id, ts = e[0], e[2], e[3]
             if watermark is not None and ts < watermark:
                 counts.late += 1
                 yield Late(e, f"ts {format_ts(ts)} is behind the watermark {format_ts(watermark)}")
@@ -209,33 +208,7 @@ class GapSessionizer:
             if dedup:
                 user.ids.add(event_id)
             arrival += 1
-            item = (ts, arrival, e)
-            sessions = user.sessions
-            if not sessions:
-                s = _Open(user, [item])
-                sessions.append(s)
-                push(heap, (ts + gap, next(order), s))
-            elif ts >= (last := sessions[-1]).end:
-                # In order for this user: only the boundary with the last event can change.
-                if (
-                    ts - last.end > gap
-                    or (split_open and kind == APP_OPEN)
-                    or (close_close and last.items[-1][2][1] == APP_CLOSE)
-                ):
-                    s = _Open(user, [item])
-                    sessions.append(s)
-                    push(heap, (ts + gap, next(order), s))
-                else:
-                    last.items.append(item)
-                    last.end = ts
-            else:
-                merged = sorted([it for s in sessions for it in s.items] + [item])
-                for s in sessions:
-                    s.alive = False
-                sessions[:] = self._recut(user, merged)
-                for s in sessions:
-                    push(heap, (s.end + gap, next(order), s))
-
+            self._accept(user, e, (ts, arrival, e), heap, gap)
             if max_ts is None or ts > max_ts:
                 max_ts = ts
                 watermark = ts - lateness
