@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import itertools
 import os
+import signal
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
 
@@ -193,12 +195,34 @@ class BytewaxSessionizer:
             )
             for k in range(1, self.processes)
         ]
+        finished = threading.Event()
+
+        def watch() -> None:
+            # This process would wait for a dead peer forever: stop it, saying why.
+            while not finished.wait(0.5):
+                for k, p in enumerate(others, start=1):
+                    if p.poll() not in (None, 0):
+                        print(
+                            f"sessionsim: bytewax: cluster process {k} exited with "
+                            f"{p.returncode}; stopping",
+                            file=sys.stderr,
+                        )
+                        os.kill(os.getpid(), signal.SIGINT)
+                        return
+
+        threading.Thread(target=watch, name="cluster-watch", daemon=True).start()
         try:
             cluster_main(flow, addresses, 0, worker_count_per_proc=self.workers)
         finally:
+            finished.set()
             for p in others:
-                if p.wait(timeout=60) != 0:
-                    raise SessionizerError(f"bytewax: cluster process exited with {p.returncode}")
+                try:
+                    code = p.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    code = p.wait()
+                if code != 0:
+                    raise SessionizerError(f"bytewax: cluster process exited with {code}")
 
     def sessionize(self, events: Iterable[Event]) -> Iterator[Session | Late]:
         return threaded(self.run, events)

@@ -119,3 +119,22 @@ def test_the_readme_example_of_where_the_session_windower_differs():
     assert sorted(
         (s.user_id, [e.event_id for e in s.events]) for s in window if isinstance(s, Session)
     ) == [("a", ["a1", "a2", "a2"]), ("b", ["b1"])]
+
+
+def test_a_dead_cluster_peer_stops_the_run_with_one_line():
+    import subprocess
+    import sys
+
+    code = """
+import sys
+from sessionizer import bytewax_engine as be, SessionConfig, Event
+be.sys.executable = "/bin/false"  # a peer that dies at once
+sz = be.BytewaxSessionizer(SessionConfig(gap_ms=1000), processes=2)
+try:
+    list(sz.sessionize([Event("e", "search", "u", 1)]))
+except KeyboardInterrupt:
+    sys.exit(130)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 130
+    assert "bytewax: cluster process 1 exited with 1; stopping" in done.stderr
