@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
 import orjson
 from tqdm import tqdm
 
@@ -237,10 +238,7 @@ def load_truth(run_dir: Path) -> tuple[dict, EventIndex, list[int]]:
 
 def new_scorer(delivered: list[int]) -> Scorer:
     """Return a scorer that knows how many events of each true visit were delivered."""
-    scorer = Scorer()
-    for label, count in enumerate(delivered):
-        scorer.expect(label, count)
-    return scorer
+    return Scorer(expected=np.asarray(delivered, dtype=np.int64))
 
 
 def read_sessions(path: Path, scorer: Scorer) -> dict:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 __all__ = ["SessionScore", "Scorer", "wilson_interval"]
 
 
@@ -57,7 +59,12 @@ class _Visit:
 class Scorer:
     """Feed it deliveries, expectations, found sessions and late events; then ``score``."""
 
-    def __init__(self) -> None:
+    def __init__(self, expected: np.ndarray | None = None) -> None:
+        """``expected``: per visit (an int label), its distinct delivered events, when they
+        are all known up front (``check``); a visit is then held only from its first
+        delivery until it is scored, rather than for the whole run."""
+        self._expected = expected
+        self._opened = bytearray(len(expected)) if expected is not None else None
         self._label: dict[str, object] = {}  # event id -> its visit, while the visit is open
         self._open: dict[object, _Visit] = {}
         self.sessions_true = self.sessions_exact = self.splits = self.merges = 0
@@ -75,6 +82,9 @@ class Scorer:
         visit = self._open.get(label)
         if visit is None:
             visit = self._open[label] = _Visit()
+            if self._expected is not None and not self._opened[label]:
+                self._opened[label] = 1
+                visit.expected = int(self._expected[label]) or None
         visit.ids.add(event_id)
         self._label[event_id] = label
 
@@ -133,6 +143,12 @@ class Scorer:
         """Settle the visits still open (events never placed) and return the scores."""
         for label, visit in list(self._open.items()):
             self._settle(label, visit, final=True)
+        if self._expected is not None:  # visits none of whose events came: never found
+            never = self._expected[np.frombuffer(self._opened, np.uint8) == 0]
+            never = never[never > 0]
+            self.sessions_true += len(never)
+            self.true_pairs += int((never * (never - 1) // 2).sum())
+            self._opened[:] = b"\x01" * len(self._opened)  # scored once
         precision = self.tp / self.found_pairs if self.found_pairs else 1.0
         recall = self.tp / self.true_pairs if self.true_pairs else 1.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0

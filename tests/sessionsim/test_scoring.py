@@ -63,3 +63,26 @@ def test_wilson_interval_contains_the_estimate_and_narrows():
     lo2, hi2 = wilson_interval(300, 1000)
     assert hi2 - lo2 < hi - lo
     assert wilson_interval(0, 0) is None
+
+
+def test_expectations_up_front_hold_a_visit_only_while_its_events_are_in_flight():
+    import numpy as np
+
+    def play(scorer):
+        held = []
+        for visit in range(1000):
+            ids = [f"v{visit}e{k}" for k in range(3)]
+            for eid in ids:
+                scorer.deliver(eid, visit)
+            held.append(scorer.open_visits())
+            scorer.found(ids[:2])
+            scorer.late(ids[2])
+        return scorer.score(), max(held)
+
+    expected = np.full(1001, 3)  # visit 1000: its events never came (a truncated file)
+    lazy, held = play(Scorer(expected=expected))
+    eager = Scorer()
+    for visit, n in enumerate(expected.tolist()):
+        eager.expect(visit, n)
+    assert play(eager)[0] == lazy and lazy.sessions_true == 1001
+    assert held == 1  # one visit at a time, not the thousand
