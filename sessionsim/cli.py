@@ -51,6 +51,15 @@ SPEC_FLAGS = (
 )
 
 
+# The scenario keys the overriding flags set (a bad value is blamed on the flag).
+FLAGS = {
+    "seed": "--seed",
+    "population.users": "--users",
+    "duration": "--duration",
+    "start": "--start",
+}
+
+
 def _overrides(seed, users, duration, start) -> dict:
     pairs = {"seed": seed, "population.users": users, "duration": duration, "start": start}
     return {k: v for k, v in pairs.items() if v is not None}
@@ -244,7 +253,7 @@ def run(
     overrides = _overrides(seed, users, duration, start)
     if any(v is not None for v in spec.values()):
         overrides["sessionizers"] = [_spec(spec).model_dump(mode="json")]
-    sc = load_scenario(scenario, overrides, model=RunScenario)
+    sc = load_scenario(scenario, overrides, model=RunScenario, flags=FLAGS)
     reports = run_scenario(
         sc,
         out,
@@ -280,7 +289,9 @@ def run(
 @_processes
 def simulate(scenario, seed, users, duration, start, out, fmt, processes):
     """Simulate SCENARIO and write its events and ground truth to --out."""
-    sc = load_scenario(scenario, _overrides(seed, users, duration, start), model=RunScenario)
+    sc = load_scenario(
+        scenario, _overrides(seed, users, duration, start), model=RunScenario, flags=FLAGS
+    )
     if processes > 1 and fmt != "jsonl":
         raise SimulatorError("--processes: shards are merged as JSON lines (use --format jsonl)")
     with sim_progress(sc.duration) as progress:
@@ -394,7 +405,9 @@ def sweep(scenario, seed, users, duration, start, out, workers, **options):
         for w in (options.pop("watermark") or "global").split(",")
     ]
     base = _spec({**options, "sessionizer": options["sessionizer"] or BATCH_DEFAULT})
-    sc = load_scenario(scenario, _overrides(seed, users, duration, start), model=RunScenario)
+    sc = load_scenario(
+        scenario, _overrides(seed, users, duration, start), model=RunScenario, flags=FLAGS
+    )
     settings = tqdm(
         total=len(gaps) * len(latenesses) * len(watermarks),
         desc="settings",

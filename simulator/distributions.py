@@ -26,7 +26,9 @@ __all__ = [
 class Model(BaseModel):
     """Base of every scenario model: unknown keys are errors, values are immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False, strict=True
+    )
 
 
 Duration = Annotated[

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
@@ -417,9 +418,42 @@ class Scenario(Model):
 S = TypeVar("S", bound=Scenario)
 
 
-def _problem(path: str, err: dict[str, Any]) -> str:
+class _StrictLoader(yaml.SafeLoader):
+    """safe_load, except that a key repeated in one mapping is an error (not "last wins")."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _known_keys(model: type, loc: tuple) -> list[str]:
+    """The keys allowed where ``loc`` points (for "did you mean")."""
+    for part in loc[:-1]:
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        model = field.annotation
+        model = next(
+            (a for a in getattr(model, "__args__", (model,)) if hasattr(a, "model_fields")),
+            model,
+        )
+    return list(getattr(model, "model_fields", {}))
+
+
+def _problem(path: str, err: dict[str, Any], model: type | None = None) -> str:
     loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
     msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden" and model is not None:
+        close = difflib.get_close_matches(str(err["loc"][-1]), _known_keys(model, err["loc"]), 1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"{loc}: unknown key{hint}"
     if err["type"] in ("missing", "extra_forbidden") or "(got " in msg:
         return f"{loc}: {msg}"
     got = repr(err.get("input"))
@@ -427,26 +461,37 @@ def _problem(path: str, err: dict[str, Any]) -> str:
 
 
 def load_scenario(
-    path: str | Path, overrides: dict[str, Any] | None = None, model: type[S] = Scenario
+    path: str | Path,
+    overrides: dict[str, Any] | None = None,
+    model: type[S] = Scenario,
+    flags: dict[str, str] | None = None,
 ) -> S:
     """Read, override and validate a scenario file; raise SimulatorError with every problem.
 
-    ``model`` may be a subclass of Scenario that adds sections its caller uses.
+    ``model`` may be a subclass of Scenario that adds sections its caller uses. ``flags``
+    names the command-line flag behind an override (``{"population.users": "--users"}``):
+    a bad value there is blamed on the flag, not on the file.
     """
     path = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as e:
         raise SimulatorError(f"{path}: cannot read scenario: {e.strerror or e}") from None
+    except UnicodeDecodeError as e:
+        raise SimulatorError(
+            f"{path}: not UTF-8 text (byte {e.object[e.start]:#04x} at offset {e.start})"
+        ) from None
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_StrictLoader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark else ""
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise SimulatorError(f"{path}: {where}invalid YAML: {problem}") from None
+    except RecursionError:
+        raise SimulatorError(f"{path}: invalid YAML: nested too deeply") from None
     if raw is None:
-        raw = {}
+        raise SimulatorError(f"{path}: the scenario is empty (write {{}} for every default)")
     if not isinstance(raw, dict):
         raise SimulatorError(f"{path}: (top level): expected a mapping (got {type(raw).__name__})")
     for dotted, value in (overrides or {}).items():
@@ -460,7 +505,18 @@ def load_scenario(
     try:
         return model.model_validate(raw)
     except ValidationError as e:
-        problems = "; ".join(_problem(path, err) for err in e.errors())
+        flags = {k: v for k, v in (flags or {}).items() if k in (overrides or {})}
+        errors = e.errors()
+        by_flag = [
+            (flags[loc], err) for err in errors if (loc := ".".join(map(str, err["loc"]))) in flags
+        ]
+        if by_flag:
+            raise SimulatorError(
+                "; ".join(
+                    f"{flag}: {_problem(path, err).split(': ', 1)[1]}" for flag, err in by_flag
+                )
+            ) from None
+        problems = "; ".join(_problem(path, err, model) for err in errors)
         raise SimulatorError(f"{path}: {problems}") from None
 
 

@@ -87,7 +87,16 @@ def _write(tmp_path: Path, text: str) -> Path:
 @pytest.mark.parametrize(
     ("text", "needles"),
     [
-        ("population:\n  users: 10\nbogus: 1\n", ["bogus", "Extra inputs"]),
+        ("population:\n  users: 10\nbogus: 1\n", ["bogus", "unknown key"]),
+        ("population:\n  usres: 10\n", ["population.usres", "did you mean 'users'?"]),
+        ("durration: 1d\n", ["durration", "did you mean 'duration'?"]),
+        ("seed: 1\nseed: 2\n", ["line 2", "duplicate key 'seed'"]),
+        ("", ["empty", "write {}"]),
+        ("visit:\n  no_search_prob: .nan\n", ["visit.no_search_prob", "finite"]),
+        ("clicks:\n  examination_decay: .inf\n", ["clicks.examination_decay", "finite"]),
+        ('population:\n  users: "100"\n', ["population.users", "'100'"]),
+        ("seed: true\n", ["seed", "True"]),
+        ("a: " + "[" * 50_000 + "\n", ["invalid YAML"]),
         ("population:\n  userz: 10\n", ["population.userz"]),
         ("population:\n  users: many\n", ["population.users", "many"]),
         ("population:\n  users: -5\n", ["population.users", "-5"]),
@@ -121,6 +130,15 @@ def test_bad_scenario_is_one_line_exit_2(tmp_path, capsys, monkeypatch, text, ne
     assert not (tmp_path / "out" / "events.jsonl").exists()
 
 
+def test_a_scenario_that_is_not_utf8_is_one_line_exit_2(tmp_path, capsys, monkeypatch):
+    path = tmp_path / "s.yaml"
+    path.write_bytes(b"\xff\xfeseed: 1\n")
+    code, _, err = run_cli(
+        capsys, monkeypatch, "simulate", str(path), "--out", str(tmp_path / "out")
+    )
+    assert code == 2 and "not UTF-8 text (byte 0xff at offset 0)" in one_line_error(err)
+
+
 def test_all_problems_of_a_file_reported_together(tmp_path, capsys, monkeypatch):
     path = _write(tmp_path, "population:\n  users: -1\nbackend:\n  servers: 0\n")
     code, _, err = run_cli(capsys, monkeypatch, "simulate", str(path), "--out", str(tmp_path / "o"))
@@ -147,7 +165,11 @@ def test_bad_override_names_the_field(tmp_path, capsys, monkeypatch):
         "6 parsecs",
     )
     line = one_line_error(err)
-    assert code == 2 and ": duration: expected a duration" in line and "6 parsecs" in line
+    assert (
+        code == 2
+        and line.startswith("sessionsim: --duration: expected a duration")
+        and "6 parsecs" in line
+    )
 
 
 def test_output_dir_that_is_a_file(tmp_path, capsys, monkeypatch):
@@ -200,3 +222,25 @@ def test_same_bytes_across_processes_with_different_hash_seeds(tmp_path):
             {p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
         )
     assert outputs[0] == outputs[1] and len(outputs[0]) >= 10
+
+
+@pytest.mark.parametrize(
+    ("flags", "needle"),
+    [
+        (("--users", "0"), "sessionsim: --users: Input should be greater than 0 (got 0)"),
+        (("--seed", "-1"), "sessionsim: --seed: Input should be greater than or equal to 0"),
+        (("--duration", "0s"), "sessionsim: --duration: Input should be greater than 0"),
+    ],
+)
+def test_a_bad_flag_value_is_blamed_on_the_flag(tmp_path, capsys, monkeypatch, flags, needle):
+    code, _, err = run_cli(
+        capsys,
+        monkeypatch,
+        "simulate",
+        str(SCENARIOS / "baseline.yaml"),
+        "--out",
+        str(tmp_path / "out"),
+        *flags,
+    )
+    assert code == 2 and one_line_error(err).startswith(needle)
+    assert "baseline.yaml" not in err
