@@ -23,6 +23,10 @@ BUILTIN: dict[str, str] = {
 }
 
 
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split()) or "(no message)"
+
+
 def _plugins() -> dict:
     return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
@@ -34,11 +38,20 @@ def known_names() -> list[str]:
 
 def _load_path(path: str, name: str) -> object:
     module_name, _, attribute = path.partition(":")
+    if not module_name or not attribute:
+        raise SessionizerError(
+            f"sessionizer {name!r}: expected module:attribute (e.g. mypkg.sessions:Mine)"
+        )
     try:
         obj = importlib.import_module(module_name)
     except ImportError as e:
         raise SessionizerError(
             f"sessionizer {name!r}: cannot import {module_name!r}: {e}"
+        ) from None
+    except Exception as e:  # the plugin's own code failed: its type and message, one line
+        raise SessionizerError(
+            f"sessionizer {name!r}: importing {module_name!r} raised "
+            f"{type(e).__name__}: {_one_line(e)}"
         ) from None
     for part in attribute.split("."):
         try:

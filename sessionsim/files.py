@@ -195,6 +195,29 @@ def _ids(path: Path, number: int, obj: dict) -> list[str]:
     return ids
 
 
+# What check reads from truth/summary.json, and what each must be.
+_SUMMARY_TYPES = {
+    "ctr": "a fraction or null",
+    "observable_ctr": "a fraction or null",
+    "searches": "a count",
+    "clicked_searches": "a count",
+    "clicks": "a count",
+    "clicks_per_search": "a number >= 0 or null",
+    "events": "a count",
+}
+
+
+def _is(value: object, kind: str) -> bool:
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if kind == "a count":
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    if value is None:
+        return True
+    if kind == "a fraction or null":
+        return number and 0.0 <= value <= 1.0
+    return number and value >= 0
+
+
 def load_truth(run_dir: Path) -> tuple[dict, EventIndex, list[int]]:
     """Return the truth summary, each event's true visit (by index, compactly) and, per
     visit, how many of its events were delivered."""
@@ -212,6 +235,10 @@ def load_truth(run_dir: Path) -> tuple[dict, EventIndex, list[int]]:
             f"{summary_path}: {', '.join(missing) or '(top level)'}: "
             f"expected the simulator's truth summary"
         )
+    for key, kind in _SUMMARY_TYPES.items():
+        value = summary.get(key)
+        if key in summary and not _is(value, kind):
+            raise SessionizerError(f"{summary_path}: {key}: expected {kind} (got {value!r})")
     index = EventIndex()
     sessions = run_file(run_dir, "truth/sessions")
     visits = 0
@@ -253,4 +280,9 @@ def read_sessions(path: Path, scorer: Scorer) -> dict:
                     f"{path}:{number}: {key}: expected a count >= 0 (got {value!r})"
                 )
             totals[key] += value
+        if obj["clicked_searches"] > obj["searches"]:
+            raise SessionizerError(
+                f"{path}:{number}: clicked_searches: more than searches "
+                f"({obj['clicked_searches']} > {obj['searches']})"
+            )
     return totals

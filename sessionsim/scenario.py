@@ -47,7 +47,26 @@ class SessionizerSpec(Model):
             raise SessionizerError(f"sessionizer {self.sessionizer!r}: options: {e}") from None
         except ValueError:  # no signature to check (a builtin): the call will tell
             pass
-        return factory(self.config(), **self.options)
+        try:
+            sessionizer = factory(self.config(), **self.options)
+        except SessionizerError:
+            raise
+        except Exception as e:  # the plugin's own code failed: its type and message
+            message = " ".join(str(e).split()) or "(no message)"
+            raise SessionizerError(
+                f"sessionizer {self.sessionizer!r}: building it raised {type(e).__name__}: "
+                f"{message}"
+            ) from None
+        if not (hasattr(sessionizer, "sessionize") or hasattr(sessionizer, "run")):
+            raise SessionizerError(
+                f"sessionizer {self.sessionizer!r}: {type(sessionizer).__name__} is not a "
+                "sessionizer (it has neither sessionize(events) nor run(events, deliver))"
+            )
+        if not hasattr(sessionizer, "counts"):
+            raise SessionizerError(
+                f"sessionizer {self.sessionizer!r}: {type(sessionizer).__name__} has no counts"
+            )
+        return sessionizer
 
     def takes(self, option: str) -> bool:
         """True when the sessionizer's factory accepts ``option`` (e.g. ``processes``)."""

@@ -7,6 +7,7 @@ writer, ``JsonlRows`` or ``ParquetRows``; pyarrow is imported only when Parquet 
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Protocol
@@ -30,34 +31,57 @@ __all__ = [
     "RowWriter",
 ]
 
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)  # read once: mkstemp makes 0600 files; a finished one gets the usual mode
 _FLUSH_BYTES = 1 << 20  # orjson returns over-allocated bytes: copy lines into one buffer
 _GROUP_ROWS = 16_384  # rows per Parquet row group (4 files buffer this many dicts each)
 
 
 class AtomicFile:
-    """A file written under a hidden partial name and renamed into place by ``commit``."""
+    """A file written under a hidden partial name and renamed into place by ``commit``.
+
+    The partial file is created anew (``O_EXCL``: never through a planted symlink) in the
+    target's directory. Any ``OSError`` (a full disk, a file-size limit) ends as one
+    ``SimulatorError`` naming the file, with the partial file removed.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.partial = path.with_name(f".{path.name}.partial")
+        if path.is_dir():
+            raise SimulatorError(f"{path}: cannot write: is a directory")
         try:
-            self.file: BinaryIO = open(self.partial, "wb")  # noqa: SIM115 (closed in commit)
+            fd, partial = tempfile.mkstemp(
+                prefix=f".{path.name}.", suffix=".partial", dir=path.parent
+            )
         except OSError as e:
             raise SimulatorError(f"{path}: cannot write: {e.strerror}") from None
-
+        self.partial = Path(partial)
+        self.file: BinaryIO = os.fdopen(fd, "wb")
         self.finishers: list[Callable[[], None]] = []  # run before the file closes
 
     def write(self, data: bytes) -> None:
-        self.file.write(data)
+        try:
+            self.file.write(data)
+        except OSError as e:
+            self.abort()
+            raise SimulatorError(f"{self.path}: cannot write: {e.strerror}") from None
 
     def commit(self) -> None:
-        for finish in self.finishers:
-            finish()
-        self.file.close()
-        os.replace(self.partial, self.path)
+        try:
+            for finish in self.finishers:
+                finish()
+            self.file.close()
+            os.chmod(self.partial, 0o666 & ~_UMASK)  # as open() would have made it
+            os.replace(self.partial, self.path)
+        except OSError as e:
+            self.abort()
+            raise SimulatorError(f"{self.path}: cannot write: {e.strerror}") from None
 
     def abort(self) -> None:
-        self.file.close()
+        try:
+            self.file.close()
+        except OSError:
+            pass  # the data is being dropped anyway
         self.partial.unlink(missing_ok=True)
 
 
@@ -77,8 +101,17 @@ class OutputSet:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        for f in self.files:
-            f.abort() if exc_type is not None else f.commit()
+        if exc_type is not None:
+            for f in self.files:
+                f.abort()
+            return
+        for k, f in enumerate(self.files):
+            try:
+                f.commit()
+            except BaseException:
+                for rest in self.files[k + 1 :]:
+                    rest.abort()
+                raise
 
 
 class EventSink(Protocol):

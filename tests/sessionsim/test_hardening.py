@@ -1,0 +1,128 @@
+"""Issue 10: inputs and faults that used to end in a traceback, a hang or a mixed directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import SCENARIOS
+from tests.helpers import copy_run, one_line_error, run_cli
+
+
+@pytest.mark.parametrize(
+    ("source", "name", "needle"),
+    [
+        (None, ":", "expected module:attribute"),
+        ("def broken(:\n", "synerr:X", "importing 'synerr' raised SyntaxError"),
+        (
+            "raise RuntimeError('boom')\n",
+            "raiser:X",
+            "importing 'raiser' raised RuntimeError: boom",
+        ),
+        ("def make(config):\n    return 42\n", "notsz:make", "int is not a sessionizer"),
+        (
+            "def make(config):\n    raise KeyError('k')\n",
+            "keyerr:make",
+            "building it raised KeyError",
+        ),
+    ],
+)
+def test_a_broken_plugin_is_one_line_exit_2(
+    small_run, tmp_path, capsys, monkeypatch, source, name, needle
+):
+    if source is not None:
+        (tmp_path / f"{name.split(':')[0]}.py").write_text(source)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    run = copy_run(small_run, tmp_path)
+    code, _, err = run_cli(
+        capsys, monkeypatch, "check", str(run), "--sessionizer", name, "--no-realism"
+    )
+    assert code == 2 and needle in one_line_error(err)
+
+
+def test_a_corrupt_truth_summary_value_is_one_line_exit_2(small_run, tmp_path, capsys, monkeypatch):
+    run = copy_run(small_run, tmp_path)
+    path = run / "truth" / "summary.json"
+    summary = json.loads(path.read_text())
+    summary["ctr"] = "high"
+    path.write_text(json.dumps(summary))
+    code, _, err = run_cli(capsys, monkeypatch, "check", str(run), "--no-realism")
+    assert code == 2 and "summary.json: ctr: expected a fraction or null (got 'high')" in err
+
+
+def test_more_clicked_searches_than_searches_is_one_line_exit_2(
+    small_run, tmp_path, capsys, monkeypatch
+):
+    run = copy_run(small_run, tmp_path)
+    line = {"event_ids": [], "searches": 1, "clicked_searches": 2, "clicks": 2}
+    (tmp_path / "s.jsonl").write_text(json.dumps(line) + "\n")
+    code, _, err = run_cli(
+        capsys, monkeypatch, "check", str(run), "--sessions", str(tmp_path / "s.jsonl")
+    )
+    assert code == 2 and "s.jsonl:1: clicked_searches: more than searches (2 > 1)" in err
+
+
+def test_sessionize_into_a_directory_fails_before_the_work(
+    small_run, tmp_path, capsys, monkeypatch
+):
+    (tmp_path / "d").mkdir()
+    code, _, err = run_cli(
+        capsys,
+        monkeypatch,
+        "sessionize",
+        str(small_run / "events.jsonl"),
+        "--out",
+        str(tmp_path / "d"),
+    )
+    assert code == 2 and one_line_error(err).endswith("d: cannot write: is a directory")
+
+
+def test_a_planted_symlink_is_never_written_through(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "out"
+    out.mkdir()
+    victim = tmp_path / "victim"
+    victim.write_text("keep me")
+    for name in (".scenario.yaml.partial", ".events.jsonl.partial"):
+        (out / name).symlink_to(victim)
+    code, _, err = run_cli(
+        capsys,
+        monkeypatch,
+        "simulate",
+        str(SCENARIOS / "baseline.yaml"),
+        "--users",
+        "50",
+        "--duration",
+        "1h",
+        "--out",
+        str(out),
+    )
+    assert code == 0, err
+    assert victim.read_text() == "keep me" and (out / "events.jsonl").stat().st_size > 0
+
+
+def test_a_file_size_limit_is_one_line_exit_2_and_no_partial_file(tmp_path):
+    """EFBIG (and ENOSPC alike): one line naming the file, exit 2, partial files removed."""
+    code = f"""
+import resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))
+sys.argv = ["sessionsim", "simulate", {str(SCENARIOS / "baseline.yaml")!r}, "--users", "2000",
+            "--out", {str(tmp_path / "out")!r}]
+from sessionsim.cli import main
+main()
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "TQDM_DISABLE": "1"},
+    )
+    assert done.returncode == 2, done.stderr
+    line = one_line_error(done.stderr)
+    assert "cannot write: File too large" in line and "Traceback" not in done.stderr
+    assert not [p for p in (tmp_path / "out").rglob("*") if p.name.endswith(".partial")]
