@@ -211,7 +211,7 @@ def _isolated(case, *args) -> dict:
 
 def _row(key: str, r: dict) -> str:
     return (
-        f"{key:<36}{r['events']:>12,}{r['seconds']:>9.2f}{r['events_per_s']:>12,.0f}"
+        f"{key:<40}{r['events']:>12,}{r['seconds']:>9.2f}{r['events_per_s']:>12,.0f}"
         f"{r['events_per_cpu_s']:>14,.0f}{r['peak_rss_mb']:>8.0f} MB"
     )
 
@@ -245,7 +245,7 @@ def run_bench(
     runs = f"median of {reps} runs" if reps > 1 else "one run"
     click.echo(f"baseline scenario, {users:,} users, 1 simulated day, {runs} after a warm-up")
     click.echo(
-        f"{'case':<36}{'events':>12}{'wall s':>9}{'events/s':>12}{'events/CPU-s':>14}"
+        f"{'case':<40}{'events':>12}{'wall s':>9}{'events/s':>12}{'events/CPU-s':>14}"
         f"{'peak RSS':>11}"
     )
     simulators = (
@@ -289,7 +289,7 @@ def run_bench(
         )
         click.echo(_row(f"scaling: simulator.null, {n:,} users", r))
     for key, why in MISSING.items():
-        click.echo(f"{key:<36}not measured: {why}")
+        click.echo(f"{key:<40}not measured: {why}")
     if json_path is not None:
         json_path.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2) + b"\n")
         click.echo(f"written to {json_path}")
