@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -34,6 +35,8 @@ from simulator.shards import simulate_sharded
 from simulator.sinks import OutputSet
 
 __all__ = ["main"]
+
+_NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2
 
 # check and sweep read whole files: the vectorised sessionizer (the reference's exact output).
 BATCH_DEFAULT = "vectorized"
@@ -184,13 +187,24 @@ def _processes(f):
     )(f)
 
 
+def _fraction(ctx, param, value):
+    """A gate's value: a finite number in [0, 1] (a NaN gate would pass everything)."""
+    if value is not None and not (math.isfinite(value) and 0.0 <= value <= 1.0):
+        raise click.BadParameter(f"expected a number from 0 to 1 (got {value})")
+    return value
+
+
 def _gates(f):
     f = click.option(
-        "--min-pairwise-f1", type=float, help=f"Exit {GATE_FAILED} if pairwise F1 is below this."
+        "--min-pairwise-f1",
+        type=float,
+        callback=_fraction,
+        help=f"Exit {GATE_FAILED} if pairwise F1 is below this.",
     )(f)
     return click.option(
         "--max-ctr-error",
         type=float,
+        callback=_fraction,
         help=f"Exit {GATE_FAILED} if |CTR measured - true| exceeds this.",
     )(f)
 
@@ -310,16 +324,27 @@ def _late_path(out: str) -> str:
 @click.argument("events")
 @sessionizer_options
 @click.option("--out", required=True, help="Sessions file (JSON lines), or - for stdout.")
-@click.option("--late", "late_path", help="Late events file (default: OUT.late.jsonl).")
+@click.option(
+    "--late", "late_path", help="Late events file (default: OUT.late.jsonl; required with --out -)."
+)
+@click.option(
+    "--drop-late", is_flag=True, help="Write late events nowhere (they are counted in the summary)."
+)
 @click.option("--summary", "summary_path", help="Write the summary (JSON) here, not stderr.")
 @_bucket
-def sessionize(events, out, late_path, summary_path, bucket, **options):
+def sessionize(events, out, late_path, drop_late, summary_path, bucket, **options):
     """Sessionize EVENTS (JSON lines or Parquet in arrival order, or - for stdin) into --out."""
     spec = _spec(options)
     config = spec.config()
     bucket_ms = _bucket_ms(bucket)
+    if drop_late and late_path:
+        raise SessionizerError("--drop-late: conflicts with --late (late events go one way)")
+    if out == "-" and late_path is None and not drop_late:
+        raise SessionizerError(
+            "--late: required with --out - (name a file for late events, or say --drop-late)"
+        )
     sessionizer = spec.build()
-    if late_path is None and out != "-":
+    if late_path is None and not drop_late:
         late_path = _late_path(out)
     with event_source(events, "sessionizing") as stream, OutputSet(Path(".")) as outputs:
         sessions_out = sys.stdout.buffer if out == "-" else outputs.open(out)
@@ -338,6 +363,7 @@ def sessionize(events, out, late_path, summary_path, bucket, **options):
             **totals.summary(),
             "accepted": sessionizer.counts.accepted,
             "late_events": sessionizer.counts.late,
+            "late_written_to": late_path,  # null: --drop-late (counted, written nowhere)
             "duplicates": sessionizer.counts.duplicates,
         }
         if summary_path:
@@ -362,6 +388,8 @@ def check(run_dir, sessions_file, max_ctr_error, min_pairwise_f1, bucket, realis
     """Sessionize RUN_DIR's events (or read --sessions) and score against RUN_DIR/truth."""
     spec = _spec({**options, "sessionizer": options["sessionizer"] or BATCH_DEFAULT})
     bucket_ms = _bucket_ms(bucket)
+    # A report on disk is this check's or none: a failed check must not leave an old one.
+    (run_dir / "report.json").unlink(missing_ok=True)
     report = check_run_dir(run_dir, spec, sessions_file, bucket_ms)
     if realism:
         report["realism"] = realism_block(run_dir)
@@ -501,6 +529,12 @@ def main() -> None:
     except click.exceptions.Abort:
         click.echo("sessionsim: interrupted; no partial output was kept", err=True)
         sys.exit(130)
+    except _NO_ARGS_IS_HELP as e:  # a bare command: its help
+        e.show()
+        sys.exit(2)
+    except click.UsageError as e:  # one line, as every other bad input
+        click.echo(f"sessionsim: {' '.join(e.format_message().split())}", err=True)
+        sys.exit(2)
     except click.ClickException as e:
         e.show()
         sys.exit(e.exit_code)

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import orjson
+import pytest
 
 from sessionsim.pipeline import run_scenario
 from sessionsim.scenario import RunScenario
@@ -92,10 +93,12 @@ def test_check_scores_a_sessions_file_like_its_own_run(small_run, tmp_path, caps
     assert scored["late_events"] is None  # unknown for sessions made elsewhere
 
 
-def test_sessionize_composes_in_a_pipe(small_run):
+def test_sessionize_composes_in_a_pipe(small_run, tmp_path):
     events = (small_run / "events.jsonl").read_bytes()
+    late = tmp_path / "late.jsonl"
+    args = ["sessionize", "-", "--gap", "30m", "--lateness", "0s", "--out", "-"]
     proc = subprocess.run(
-        [sys.executable, "-m", "sessionsim", "sessionize", "-", "--gap", "30m", "--out", "-"],
+        [sys.executable, "-m", "sessionsim", *args, "--late", str(late)],
         input=events,
         capture_output=True,
         check=True,
@@ -108,6 +111,20 @@ def test_sessionize_composes_in_a_pipe(small_run):
     assert summary["accepted"] + summary["late_events"] + summary["duplicates"] == len(
         events.splitlines()
     )
+    assert summary["late_events"] == len(late.read_bytes().splitlines()) > 0  # none vanish
+    # Without a place for late events, stdout output is refused; --drop-late counts them.
+    refused = subprocess.run(
+        [sys.executable, "-m", "sessionsim", *args], input=events, capture_output=True
+    )
+    assert refused.returncode == 2 and b"--late: required with --out -" in refused.stderr
+    dropped = subprocess.run(
+        [sys.executable, "-m", "sessionsim", *args, "--drop-late"],
+        input=events,
+        capture_output=True,
+        check=True,
+    )
+    counted = json.loads(dropped.stderr.decode().strip().splitlines()[-1])
+    assert counted["late_events"] == summary["late_events"] and counted["late_written_to"] is None
 
 
 def test_corrupt_line_stops_with_its_number_and_no_output(small_run, tmp_path, capsys, monkeypatch):
@@ -342,3 +359,22 @@ def test_per_user_watermark_flag_leaves_fewer_late_events_on_late_phones(capsys,
     assert per_user < late()[1]
     code, _, err = run_cli(capsys, monkeypatch, "run", "x.yaml", "--watermark", "user")
     assert code == 2 and "--watermark" in err
+
+
+def test_a_failed_check_leaves_no_old_report(small_run, tmp_path, capsys, monkeypatch):
+    run_dir = copy_run(small_run, tmp_path)
+    code, _, err = run_cli(capsys, monkeypatch, "check", str(run_dir), "--no-realism")
+    assert code == 0 and (run_dir / "report.json").exists()
+    (run_dir / "truth" / "summary.json").write_text("{}")
+    code, _, err = run_cli(capsys, monkeypatch, "check", str(run_dir), "--no-realism")
+    assert code == 2 and not (run_dir / "report.json").exists()
+
+
+@pytest.mark.parametrize("gate", ["--max-ctr-error", "--min-pairwise-f1"])
+@pytest.mark.parametrize("value", ["nan", "inf", "-0.1", "1.5"])
+def test_a_gate_that_could_not_fail_is_bad_input(
+    small_run, tmp_path, capsys, monkeypatch, gate, value
+):
+    run_dir = copy_run(small_run, tmp_path)
+    code, _, err = run_cli(capsys, monkeypatch, "check", str(run_dir), gate, value)
+    assert code == 2 and f"'{gate}': expected a number from 0 to 1" in one_line_error(err)
