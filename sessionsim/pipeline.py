@@ -9,7 +9,7 @@ from pathlib import Path
 
 import orjson
 
-from sessionizer import Event
+from sessionizer import Event, SessionizerError
 from sessionizer.runloop import outputs_of
 from sessionsim.check import build_report, measure, score_outputs, tap
 from sessionsim.files import event_source, load_truth, new_scorer, read_sessions, run_file
@@ -140,8 +140,16 @@ def check_run_dir(
     """
     truth, labels, delivered = load_truth(run_dir)
     scorer = new_scorer(delivered)
-    with event_source(str(run_file(run_dir, "events")), "checking") as stream:
-        events = tap(stream, scorer, labels)
+    lines = [0]
+
+    def counted(stream):
+        for e in stream:
+            lines[0] += 1
+            yield e
+
+    events_path = run_file(run_dir, "events")
+    with event_source(str(events_path), "checking") as stream:
+        events = tap(counted(stream), scorer, labels)
         if sessions_file is not None:
             for _ in events:  # only the delivered ids are needed
                 pass
@@ -169,6 +177,17 @@ def check_run_dir(
                 emitted, config, scorer, sessions_out, late_out, bucket_ms
             ).summary()
             counts, settings = sessionizer.counts, settings_of(spec)
+    if lines[0] != truth.get("events", lines[0]):
+        raise SessionizerError(
+            f"{events_path}: {lines[0]:,} events where truth/summary.json says "
+            f"{truth['events']:,}: the files are not of one run"
+        )
+    if counts is not None and counts.accepted + counts.late + counts.duplicates != lines[0]:
+        raise SessionizerError(
+            f"sessionizer {spec.sessionizer!r}: counts accepted {counts.accepted:,} + late "
+            f"{counts.late:,} + duplicates {counts.duplicates:,} is not the {lines[0]:,} "
+            "events it was given"
+        )
     return build_report(truth, measured, scorer.score(), counts, settings)
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import gc
 import math
+import os
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -244,14 +246,47 @@ def summary_of(state: dict, sc: Scenario) -> dict:
     }
 
 
+_LOCKS: dict[Path, int] = {}  # output directories this process writes: their lock files
+
+
 def prepare_dir(out: Path) -> None:
-    """Create ``out`` and ``out/truth``; a file in the way is bad input."""
+    """Create ``out`` and ``out/truth`` and lock ``out`` for this process (a second writer
+    is bad input); remove partial files a dead run left there. A file in the way is bad
+    input."""
     if out.exists() and not out.is_dir():
         raise SimulatorError(f"{out}: output directory is a file")
     try:
         (out / "truth").mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise SimulatorError(f"{out}: cannot create output directory: {e.strerror}") from None
+    lock_directory(out)
+    for stale in [*out.glob(".*.partial"), *(out / "truth").glob(".*.partial")]:
+        stale.unlink(missing_ok=True)  # we hold the lock: their writer is gone
+
+
+def lock_directory(out: Path) -> None:
+    """Hold an exclusive lock on ``out`` until this process ends (the kernel drops it even
+    on SIGKILL); raise SimulatorError if another process holds it."""
+    key = out.resolve()
+    if key in _LOCKS:
+        return
+    path = out / ".sessionsim.lock"
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    except OSError as e:
+        raise SimulatorError(f"{out}: cannot lock output directory: {e.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "another process"
+        os.close(fd)
+        raise SimulatorError(
+            f"{out}: another sessionsim run is writing here (pid {holder}); "
+            "wait for it or choose another --out"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
+    _LOCKS[key] = fd
 
 
 FORMATS = ("jsonl", "parquet")

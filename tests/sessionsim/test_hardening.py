@@ -126,3 +126,60 @@ main()
     line = one_line_error(done.stderr)
     assert "cannot write: File too large" in line and "Traceback" not in done.stderr
     assert not [p for p in (tmp_path / "out").rglob("*") if p.name.endswith(".partial")]
+
+
+def test_a_second_writer_is_refused_and_a_dead_runs_partials_are_cleaned(
+    tmp_path, capsys, monkeypatch
+):
+    out = tmp_path / "out"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from pathlib import Path; from simulator.engine import prepare_dir;"
+            f"prepare_dir(Path({str(out)!r})); print('locked', flush=True); sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        args = ("simulate", str(SCENARIOS / "baseline.yaml"), "--users", "50", "--duration", "1h")
+        code, _, err = run_cli(capsys, monkeypatch, *args, "--out", str(out))
+        assert code == 2
+        assert f"another sessionsim run is writing here (pid {holder.pid})" in one_line_error(err)
+        assert not (out / "events.jsonl").exists()
+    finally:
+        holder.kill()  # as SIGKILL would: its lock goes with it
+        holder.wait()
+    stale = out / ".events.jsonl.1234.partial"
+    stale.write_bytes(b"x" * 1000)
+    code, _, err = run_cli(capsys, monkeypatch, *args, "--out", str(out))
+    assert code == 0, err
+    assert not stale.exists() and (out / "events.jsonl").stat().st_size > 0
+
+
+def test_events_and_truth_of_different_runs_are_rejected(small_run, tmp_path, capsys, monkeypatch):
+    run = copy_run(small_run, tmp_path)
+    (run / "events.jsonl").write_bytes(b"")  # an empty stream beside a full truth
+    code, _, err = run_cli(capsys, monkeypatch, "check", str(run), "--no-realism")
+    assert code == 2 and "0 events where truth/summary.json says" in one_line_error(err)
+    assert not (run / "report.json").exists()
+
+
+def test_a_plugin_whose_counts_do_not_add_up_is_rejected(small_run, tmp_path, capsys, monkeypatch):
+    (tmp_path / "miscount.py").write_text(
+        "from sessionizer import GapSessionizer\n"
+        "class Miscount(GapSessionizer):\n"
+        "    def sessionize(self, events):\n"
+        "        yield from super().sessionize(events)\n"
+        "        self.counts.accepted = 5\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    run = copy_run(small_run, tmp_path)
+    code, _, err = run_cli(
+        capsys, monkeypatch, "check", str(run), "--sessionizer", "miscount:Miscount"
+    )
+    line = one_line_error(err)
+    assert code == 2 and "counts accepted 5 + late" in line and "is not the" in line
