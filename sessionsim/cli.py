@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -32,7 +33,7 @@ from simulator import SimulatorError, load_scenario, simulate_to_dir
 from simulator.durations import format_duration, parse_duration
 from simulator.engine import FORMATS
 from simulator.shards import simulate_sharded
-from simulator.sinks import OutputSet
+from simulator.sinks import OutputSet, committed_files
 
 __all__ = ["main"]
 
@@ -443,6 +444,7 @@ def sweep(scenario, seed, users, duration, start, out, workers, **options):
         file=sys.stderr,
         delay=1.0,
         leave=False,
+        disable=None,  # no bar when stderr is not a terminal
     )
     with sim_progress(sc.duration) as progress, settings:
         rows = run_sweep(
@@ -522,13 +524,36 @@ def bench(quick, json_path, plot_path):
     run_bench(quick, json_path, plot_path)
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C is (partial files removed), with its own exit status."""
+
+
+def _terminate(signum, frame) -> None:
+    raise _Terminated()
+
+
+def _interrupted(e: BaseException) -> None:
+    """Say exactly what an interruption kept: the files completed before it, if any."""
+    kept = committed_files()
+    if kept:
+        names = ", ".join(str(p) for p in kept[:4]) + (", ..." if len(kept) > 4 else "")
+        what = f"kept the {len(kept)} files completed before it ({names}); partial files removed"
+    else:
+        what = "no partial output was kept"
+    cause = e.__cause__ if isinstance(e, click.exceptions.Abort) else e
+    terminated = isinstance(cause, _Terminated)
+    click.echo(f"sessionsim: {'terminated' if terminated else 'interrupted'}; {what}", err=True)
+    sys.exit(143 if terminated else 130)
+
+
 def main() -> None:
     """Run the CLI; bad input ends with one line on stderr and exit status 2."""
+    signal.signal(signal.SIGTERM, _terminate)
+    committed_files(reset=True)  # this command's files, for what an interruption kept
     try:
         cli.main(standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("sessionsim: interrupted; no partial output was kept", err=True)
-        sys.exit(130)
+    except (click.exceptions.Abort, KeyboardInterrupt) as e:
+        _interrupted(e)
     except _NO_ARGS_IS_HELP as e:  # a bare command: its help
         e.show()
         sys.exit(2)

@@ -58,6 +58,7 @@ def with_progress(f: BinaryIO, path: str, label: str) -> Iterator[bytes]:
         file=sys.stderr,
         delay=1.0,
         leave=False,
+        disable=None,  # no bar when stderr is not a terminal
     ) as bar:
         done = 0
         for k, line in enumerate(f):

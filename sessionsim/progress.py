@@ -1,4 +1,4 @@
-"""A progress bar on stderr for simulated time (shown only for runs longer than a second)."""
+"""A progress bar on stderr for simulated time: only on a terminal, after the first second."""
 
 from __future__ import annotations
 
@@ -23,13 +23,14 @@ def sim_progress(duration_s: float, label: str = "simulating"):
         delay=1.0,
         leave=False,
         dynamic_ncols=True,
+        disable=None,  # no bar when stderr is not a terminal (CI logs, pipes)
     )
     started = time.perf_counter()
     last = [0.0]
 
     def update(sim_s: float, events: int) -> None:
         now = time.perf_counter()
-        if now - last[0] < 0.2:
+        if now - last[0] < 0.2 or now - started < 1.0:  # never drawn for sub-second work
             return
         last[0] = now
         bar.n = min(round(sim_s), bar.total)

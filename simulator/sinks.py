@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 __all__ = [
+    "committed_files",
     "AtomicFile",
     "EventSink",
     "JsonlRows",
@@ -35,6 +36,17 @@ _UMASK = os.umask(0o022)
 os.umask(_UMASK)  # read once: mkstemp makes 0600 files; a finished one gets the usual mode
 _FLUSH_BYTES = 1 << 20  # orjson returns over-allocated bytes: copy lines into one buffer
 _GROUP_ROWS = 16_384  # rows per Parquet row group (4 files buffer this many dicts each)
+
+
+_COMMITTED: list[Path] = []  # files this process completed, in order (for interruptions)
+
+
+def committed_files(reset: bool = False) -> list[Path]:
+    """The files completed since the last reset (an interruption keeps these)."""
+    done = list(_COMMITTED)
+    if reset:
+        _COMMITTED.clear()
+    return done
 
 
 class AtomicFile:
@@ -73,6 +85,7 @@ class AtomicFile:
             self.file.close()
             os.chmod(self.partial, 0o666 & ~_UMASK)  # as open() would have made it
             os.replace(self.partial, self.path)
+            _COMMITTED.append(self.path)
         except OSError as e:
             self.abort()
             raise SimulatorError(f"{self.path}: cannot write: {e.strerror}") from None

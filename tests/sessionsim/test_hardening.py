@@ -183,3 +183,52 @@ def test_a_plugin_whose_counts_do_not_add_up_is_rejected(small_run, tmp_path, ca
     )
     line = one_line_error(err)
     assert code == 2 and "counts accepted 5 + late" in line and "is not the" in line
+
+
+def test_sigterm_ends_like_ctrl_c_with_exit_143_and_no_partial_files(tmp_path):
+    import signal
+    import time
+
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sessionsim", "simulate", str(SCENARIOS / "baseline.yaml")]
+        + ["--users", "50000", "--out", str(out)],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TQDM_DISABLE": "1"},
+    )
+    deadline = time.monotonic() + 120
+    while not list(out.glob(".events.jsonl.*.partial")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # well inside the run
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    assert err.strip() == "sessionsim: terminated; no partial output was kept"
+    assert not [p for p in out.rglob("*") if p.name.endswith(".partial")]
+
+
+def test_an_interrupted_multi_setting_run_says_which_files_it_kept(tmp_path, capsys, monkeypatch):
+    (tmp_path / "stopper.py").write_text(
+        "from sessionizer import GapSessionizer\n"
+        "class Stop(GapSessionizer):\n"
+        "    def sessionize(self, events):\n"
+        "        raise KeyboardInterrupt  # as Ctrl-C in the second setting\n"
+        "        yield\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    scenario = tmp_path / "two.yaml"
+    scenario.write_text(
+        "population: {users: 100}\nduration: 2h\nsessionizers:\n"
+        "  - {sessionizer: reference, label: first}\n"
+        "  - {sessionizer: 'stopper:Stop', label: second}\n"
+    )
+    out = tmp_path / "out"
+    code, _, err = run_cli(
+        capsys, monkeypatch, "run", str(scenario), "--out", str(out), "--no-realism"
+    )
+    line = one_line_error(err)
+    assert code == 130 and line.startswith("sessionsim: interrupted; kept the ")
+    assert str(out / "events.jsonl") in line and "partial files removed" in line
+    assert (out / "sessions.first.jsonl").exists() and not (out / "sessions.second.jsonl").exists()
+    assert not [p for p in out.rglob("*") if p.name.endswith(".partial")]
