@@ -16,6 +16,7 @@ and own no partition of the input or of the output, so every result comes back h
 
 from __future__ import annotations
 
+import ctypes
 import itertools
 import os
 import signal
@@ -190,7 +191,7 @@ class BytewaxSessionizer:
         others = [
             subprocess.Popen(
                 [sys.executable, "-m", "sessionizer.bytewax_engine", spec, ",".join(addresses)]
-                + [str(k), str(self.workers)],
+                + [str(k), str(self.workers), str(os.getpid())],
                 env=env,
             )
             for k in range(1, self.processes)
@@ -261,9 +262,20 @@ class _Counted:
         counts.duplicates = self.n - counts.accepted - counts.late
 
 
+def _die_with_parent(parent_pid: int) -> None:
+    """Be killed when the parent dies (Linux ``PR_SET_PDEATHSIG``); exit if it already has."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+
 def _cluster_process(argv: list[str]) -> None:
     """Another process of the cluster: the same dataflow, no partitions of its own."""
-    spec, addresses, proc_id, workers = argv
+    spec, addresses, proc_id, workers, parent = argv
+    _die_with_parent(int(parent))  # a killed run leaves no peer waiting for it
     config = SessionConfig(**orjson.loads(spec))
     flow = build_flow(config, None, None)
     cluster_main(flow, addresses.split(","), int(proc_id), worker_count_per_proc=int(workers))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
@@ -17,6 +18,7 @@ from sessionsim.pipeline import settings_of
 from sessionsim.scenario import RunScenario, SessionizerSpec
 from simulator import simulate_to_dir
 from simulator.durations import format_duration
+from simulator.orphans import die_with_parent
 from simulator.sinks import OutputSet
 
 __all__ = ["best", "plot_sweep", "recommendation", "run_sweep"]
@@ -140,7 +142,12 @@ def run_sweep(
         pool = None
     else:
         _WORKER = settings
-        pool = ProcessPoolExecutor(min(workers, len(grid)), mp_context=get_context("fork"))
+        pool = ProcessPoolExecutor(
+            min(workers, len(grid)),
+            mp_context=get_context("fork"),
+            initializer=die_with_parent,  # a killed sweep leaves no idle workers behind
+            initargs=(os.getpid(),),
+        )
         results = pool.map(_worker_row, grid)
     try:
         for row in results:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import heapq
 import multiprocessing as mp
+import os
 import shutil
 import struct
 import time
@@ -28,6 +29,7 @@ from simulator.engine import (
     summary_of,
     write_summary,
 )
+from simulator.orphans import die_with_parent
 from simulator.scenario import Scenario
 from simulator.sinks import AtomicFile, JsonlRows, OutputSet, RowSink
 from simulator.truth import Ledger
@@ -42,8 +44,11 @@ def _event_key(record: tuple) -> bytes:
     return _KEY(record[0], record[1])
 
 
-def _shard(scenario: Scenario, shard: int, shards: int, work: Path, clock, count, conn) -> None:
+def _shard(
+    scenario: Scenario, shard: int, shards: int, work: Path, clock, count, conn, parent: int
+) -> None:
     """Simulate one shard into ``work/<shard>/``; send its totals (or its error) back."""
+    die_with_parent(parent)
     try:
         sim = Simulation(scenario, shard, shards)
         root = work / str(shard)
@@ -95,7 +100,8 @@ def simulate_sharded(
         for k in range(processes):
             parent, child = ctx.Pipe(duplex=False)
             proc = ctx.Process(
-                target=_shard, args=(scenario, k, processes, work, clock, count, child)
+                target=_shard,
+                args=(scenario, k, processes, work, clock, count, child, os.getpid()),
             )
             proc.start()
             child.close()

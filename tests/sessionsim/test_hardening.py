@@ -232,3 +232,49 @@ def test_an_interrupted_multi_setting_run_says_which_files_it_kept(tmp_path, cap
     assert str(out / "events.jsonl") in line and "partial files removed" in line
     assert (out / "sessions.first.jsonl").exists() and not (out / "sessions.second.jsonl").exists()
     assert not [p for p in out.rglob("*") if p.name.endswith(".partial")]
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in os.listdir("/proc"):
+        if stat.isdigit():
+            try:
+                fields = open(f"/proc/{stat}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(stat))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_a_killed_sweep_leaves_no_workers(tmp_path):
+    import signal
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sessionsim", "sweep", str(SCENARIOS / "baseline.yaml")]
+        + ["--users", "3000", "--gap", "1m,5m,10m,30m,1h,2h", "--lateness", "0s,1m,1h"]
+        + ["--workers", "2", "--out", str(tmp_path / "sweep")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 180
+    workers: list[int] = []
+    while len(workers) < 2 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+        workers = _children(proc.pid)
+    assert len(workers) >= 2, "the sweep never started its workers"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while any(map(_alive, workers)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(map(_alive, workers))
