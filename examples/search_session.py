@@ -4,9 +4,9 @@ The dataflow a user of Bytewax 0.21 writes today: events keyed by user, a sessio
 with an inactivity gap, each session split at every search, and CTR per search = "did the
 user click any result of that search". Plug it in and score it against the truth::
 
-    sessionsim check RUN_DIR --sessionizer examples.search_session:TutorialSessionizer
+    PYTHONPATH=. sessionsim check RUN_DIR --sessionizer examples.search_session:TutorialSessionizer
 
-(run from the repository root, so that ``examples`` is importable). It uses only Bytewax's
+(from the repository root: ``PYTHONPATH=.`` makes ``examples`` importable). It uses only Bytewax's
 public API and sessionsim's contract types; the tutorial's 10 s gap is ``--gap 10s``.
 """
 

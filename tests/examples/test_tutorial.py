@@ -67,3 +67,23 @@ def test_plugged_in_by_module_path_and_checked_against_the_truth(
     report = json.loads((run / "report.json").read_text())
     assert report["sessionizer"] == PLUGIN and report["searches_measured"] > 100
     assert 0.5 < report["pairwise_f1"] <= 1.0
+
+
+def test_the_readme_command_runs_the_plugin_from_the_console_script(small_run, tmp_path):
+    """As the README says: the console script imports from PYTHONPATH, not from the cwd."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    script = Path(sys.executable).parent / "sessionsim"
+    run = copy_run(small_run, tmp_path)
+    args = [str(script), "check", str(run), "--sessionizer", PLUGIN, "--no-realism"]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    without = subprocess.run(args, cwd=root, env=env, capture_output=True, text=True)
+    assert without.returncode == 2 and "No module named 'examples'" in without.stderr
+    with_path = subprocess.run(
+        args, cwd=root, env={**env, "PYTHONPATH": "."}, capture_output=True, text=True
+    )
+    assert with_path.returncode == 0, with_path.stderr
