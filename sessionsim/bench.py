@@ -24,6 +24,7 @@ import orjson
 from sessionizer import SessionConfig, resolve
 from sessionizer.records import read_events
 from sessionizer.runloop import outputs_of
+from sessionsim.bundled import scenario_path
 from sessionsim.files import event_source
 from sessionsim.scenario import RunScenario
 from simulator import Simulation, SimulatorError, load_scenario, simulate_to_dir
@@ -33,7 +34,7 @@ from simulator.truth import Ledger
 
 __all__ = ["run_bench"]
 
-BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
+BASELINE = scenario_path("baseline")
 # (key in the results, sessionizer, its options, inputs, events at most: None = all)
 SESSIONIZERS = (
     ("reference", "reference", {}, ("records", "jsonl", "parquet"), None),

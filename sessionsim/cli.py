@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from tqdm import tqdm
 
 from sessionizer import SessionizerError
+from sessionsim.bundled import scenario_path
 from sessionsim.check import GATE_FAILED, format_report, gate_failures, measure
 from sessionsim.files import event_source
 from sessionsim.pipeline import check_run_dir, run_scenario, settings_of
@@ -75,7 +76,12 @@ def scenario_options(f):
     f = click.option("--duration", help="Simulated time to cover (e.g. 6h, 1d).")(f)
     f = click.option("--users", type=int, help="Number of users.")(f)
     f = click.option("--seed", type=int, help="Random seed.")(f)
-    return click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))(f)
+    return click.argument("scenario", callback=_scenario_path)(f)
+
+
+def _scenario_path(ctx, param, value: str) -> Path:
+    """A scenario file, or the name of a bundled one (``baseline``)."""
+    return scenario_path(value)
 
 
 def sessionizer_options(f):

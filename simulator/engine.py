@@ -278,15 +278,27 @@ def lock_directory(out: Path) -> None:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "another process"
+        holder = _lock_holder(fd)
         os.close(fd)
         raise SimulatorError(
-            f"{out}: another sessionsim run is writing here (pid {holder}); "
+            f"{out}: another sessionsim run is writing here{holder}; "
             "wait for it or choose another --out"
         ) from None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, str(os.getpid()).encode(), 0)
-    _LOCKS[key] = fd
+    _LOCKS[key] = fd  # the file stays empty: the directory's bytes do not depend on the pid
+
+
+def _lock_holder(fd: int) -> str:
+    """`` (pid N)`` for the process holding the lock on ``fd`` (from /proc/locks), or ''."""
+    inode = os.fstat(fd).st_ino
+    try:
+        with open("/proc/locks") as f:
+            for line in f:
+                fields = line.split()
+                if len(fields) > 5 and fields[1] == "FLOCK" and fields[5].endswith(f":{inode}"):
+                    return f" (pid {fields[4]})"
+    except OSError:
+        pass
+    return ""
 
 
 FORMATS = ("jsonl", "parquet")

@@ -357,7 +357,7 @@ def test_per_user_watermark_flag_leaves_fewer_late_events_on_late_phones(capsys,
     out, per_user = late("--watermark", "per-user", "--idle", "1m")
     assert "per-user watermark, idle 1m" in out
     assert per_user < late()[1]
-    code, _, err = run_cli(capsys, monkeypatch, "run", "x.yaml", "--watermark", "user")
+    code, _, err = run_cli(capsys, monkeypatch, "run", "baseline", "--watermark", "user")
     assert code == 2 and "--watermark" in err
 
 

@@ -278,3 +278,18 @@ def test_a_killed_sweep_leaves_no_workers(tmp_path):
     while any(map(_alive, workers)) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(map(_alive, workers))
+
+
+def test_a_bundled_scenario_is_found_by_name_from_anywhere(tmp_path, capsys, monkeypatch):
+    from sessionsim.bundled import bundled_names, scenario_path
+
+    monkeypatch.chdir(tmp_path)  # no scenarios/ here
+    assert scenario_path("baseline").read_bytes() == (SCENARIOS / "baseline.yaml").read_bytes()
+    assert scenario_path("late_mobile.yaml").name == "late_mobile.yaml"
+    assert set(bundled_names()) == {p.stem for p in SCENARIOS.glob("*.yaml")}
+    code, out, err = run_cli(
+        capsys, monkeypatch, "run", "baseline", "--users", "50", "--duration", "1h", "--no-realism"
+    )
+    assert code == 0, err
+    code, _, err = run_cli(capsys, monkeypatch, "run", "basline")
+    assert code == 2 and "basline: no such scenario file (bundled scenarios: baseline," in err

@@ -124,6 +124,6 @@ def test_sweep_varies_the_watermark_mode_as_a_third_axis(tmp_path, capsys, monke
     late = {(r["gap"], r["watermark"]): int(r["late_events"]) for r in rows}
     assert late[("30m", "per_user")] < late[("30m", "global")]  # late phones, in order
     code, _, err = run_cli(
-        capsys, monkeypatch, "sweep", "x.yaml", "--watermark", "global,user", "--out", "o"
+        capsys, monkeypatch, "sweep", "baseline", "--watermark", "global,user", "--out", "o"
     )
     assert code == 2 and "--watermark" in err
