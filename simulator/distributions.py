@@ -5,9 +5,16 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+)
 
-from simulator.durations import format_duration, parse_duration
+from simulator.durations import DURATION_PATTERN, format_duration, parse_duration
 
 __all__ = [
     "Constant",
@@ -31,17 +38,31 @@ class Model(BaseModel):
     )
 
 
+def _duration_schema(positive: bool) -> WithJsonSchema:
+    """What a scenario file may write: a duration with its unit."""
+    return WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": DURATION_PATTERN,
+            "description": "a duration like 500ms, 90s, 30m, 1h, 1d or 1h30m"
+            + (" (more than zero)" if positive else ""),
+        }
+    )
+
+
 Duration = Annotated[
     float,
     BeforeValidator(parse_duration),
     Field(ge=0),
     PlainSerializer(format_duration, return_type=str),
+    _duration_schema(False),
 ]
 PositiveDuration = Annotated[
     float,
     BeforeValidator(parse_duration),
     Field(gt=0),
     PlainSerializer(format_duration, return_type=str),
+    _duration_schema(True),
 ]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
