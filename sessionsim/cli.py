@@ -33,6 +33,7 @@ from sessionsim.sweep import recommendation, run_sweep
 from simulator import SimulatorError, load_scenario, simulate_to_dir
 from simulator.durations import format_duration, parse_duration
 from simulator.engine import FORMATS
+from simulator.estimate import refuse_if_too_big
 from simulator.shards import simulate_sharded
 from simulator.sinks import OutputSet, committed_files
 
@@ -72,6 +73,11 @@ def _overrides(seed, users, duration, start) -> dict:
 
 def scenario_options(f):
     """Add the scenario argument and the overrides every simulating command accepts."""
+    f = click.option(
+        "--force",
+        is_flag=True,
+        help="Run even when the expected size is over the limit (200 million events).",
+    )(f)
     f = click.option("--start", help="Simulated start, ISO 8601 UTC (2026-01-05T00:00:00Z).")(f)
     f = click.option("--duration", help="Simulated time to cover (e.g. 6h, 1d).")(f)
     f = click.option("--users", type=int, help="Number of users.")(f)
@@ -184,6 +190,18 @@ def _realism_flag(f):
     )(f)
 
 
+def _check_size(sc, scenario, force: bool) -> None:
+    """Refuse a run over the size limit unless --force; announce a big one on stderr."""
+    guess = refuse_if_too_big(sc, str(scenario), force)
+    if guess is not None and guess["events"] >= 5_000_000:
+        click.echo(
+            f"sessionsim: expecting about {guess['events']:,} events "
+            f"({guess['bytes'] / 1e9:,.1f} GB of JSON lines, about "
+            f"{guess['seconds'] / 60:,.0f} min in one process)",
+            err=True,
+        )
+
+
 def _processes(f):
     return click.option(
         "--processes",
@@ -260,6 +278,7 @@ def run(
     users,
     duration,
     start,
+    force,
     out,
     processes,
     max_ctr_error,
@@ -275,6 +294,7 @@ def run(
     if any(v is not None for v in spec.values()):
         overrides["sessionizers"] = [_spec(spec).model_dump(mode="json")]
     sc = load_scenario(scenario, overrides, model=RunScenario, flags=FLAGS)
+    _check_size(sc, scenario, force)
     reports = run_scenario(
         sc,
         out,
@@ -308,11 +328,12 @@ def run(
     help="JSON lines, or Parquet with typed columns (times as UTC timestamps).",
 )
 @_processes
-def simulate(scenario, seed, users, duration, start, out, fmt, processes):
+def simulate(scenario, seed, users, duration, start, force, out, fmt, processes):
     """Simulate SCENARIO and write its events and ground truth to --out."""
     sc = load_scenario(
         scenario, _overrides(seed, users, duration, start), model=RunScenario, flags=FLAGS
     )
+    _check_size(sc, scenario, force)
     if processes > 1 and fmt != "jsonl":
         raise SimulatorError("--processes: shards are merged as JSON lines (use --format jsonl)")
     with sim_progress(sc.duration) as progress:
@@ -426,7 +447,7 @@ def _durations(flag: str, text: str) -> list[float]:
     show_default=True,
     help="Processes sessionizing settings in parallel.",
 )
-def sweep(scenario, seed, users, duration, start, out, workers, **options):
+def sweep(scenario, seed, users, duration, start, force, out, workers, **options):
     """Simulate SCENARIO once, then check every --gap (x every --lateness) on that stream.
 
     --gap and --lateness take comma-separated lists, e.g. --gap 1m,5m,30m,1h.
@@ -443,6 +464,7 @@ def sweep(scenario, seed, users, duration, start, out, workers, **options):
     sc = load_scenario(
         scenario, _overrides(seed, users, duration, start), model=RunScenario, flags=FLAGS
     )
+    _check_size(sc, scenario, force)
     settings = tqdm(
         total=len(gaps) * len(latenesses) * len(watermarks),
         desc="settings",

@@ -47,6 +47,13 @@ LOCALE_UTC_OFFSETS: dict[str, float] = {
 }
 
 
+# Bounds that keep a run finite and its times readable (README: "Bad input").
+MAX_DURATION_S = 400 * 86_400.0
+EARLIEST_START = datetime(1971, 1, 1, tzinfo=UTC)
+LATEST_START = datetime(9000, 1, 1, tzinfo=UTC)
+MAX_VISITS_PER_DAY = 1000.0
+
+
 def _utc_datetime(value: object) -> datetime:
     if isinstance(value, str):
         try:
@@ -103,6 +110,13 @@ class Population(Model):
     patience: DurationDist = LogNormal(dist="lognormal", median="8s", sigma=0.5)
     min_visit_gap: Duration = "0s"
 
+    @field_validator("visits_per_day")
+    @classmethod
+    def _bounded_visits(cls, v: Spread) -> Spread:
+        if v.median > MAX_VISITS_PER_DAY:
+            raise ValueError(f"median: expected at most {MAX_VISITS_PER_DAY:g} (got {v.median:g})")
+        return v
+
     @field_validator("locales")
     @classmethod
     def _known_locales(cls, v: dict[str, float]) -> dict[str, float]:
@@ -130,7 +144,7 @@ class Burst(Model):
 
     at: Duration
     length: PositiveDuration
-    factor: float = Field(gt=0.0)
+    factor: float = Field(gt=0.0, le=1000.0)
 
 
 class Arrivals(Model):
@@ -226,7 +240,7 @@ class Backend(Model):
     ``servers`` FCFS servers. Replicas are what ``--processes`` shards by."""
 
     replicas: int = Field(1, gt=0, le=4096)
-    servers: int = Field(4, gt=0)
+    servers: int = Field(4, gt=0, le=1_000_000)
     service_time: DurationDist = Exponential(dist="exponential", mean="120ms")
 
 
@@ -413,6 +427,22 @@ class Scenario(Model):
     delivery: Delivery = Delivery()
     # Read by the harness (``sessionsim run``); the simulator carries it through untouched.
     sessionizers: list[dict[str, Any]] | None = None
+
+    @field_validator("duration")
+    @classmethod
+    def _bounded_duration(cls, v: float) -> float:
+        if v > MAX_DURATION_S:
+            raise ValueError(f"expected at most 400d (got {v / 86400:,.0f} days)")
+        return v
+
+    @field_validator("start")
+    @classmethod
+    def _bounded_start(cls, v: datetime) -> datetime:
+        if not EARLIEST_START <= v <= LATEST_START:
+            raise ValueError(
+                f"expected a start from 1971 to 9000 (got {v.strftime('%Y-%m-%dT%H:%M:%SZ')})"
+            )
+        return v
 
 
 S = TypeVar("S", bound=Scenario)

@@ -293,3 +293,44 @@ def test_a_bundled_scenario_is_found_by_name_from_anywhere(tmp_path, capsys, mon
     assert code == 0, err
     code, _, err = run_cli(capsys, monkeypatch, "run", "basline")
     assert code == 2 and "basline: no such scenario file (bundled scenarios: baseline," in err
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("duration: 99999999999999999999d\n", "duration: expected at most 400d"),
+        ("start: 9999-12-31T00:00:00Z\n", "start: expected a start from 1971 to 9000"),
+        (
+            "arrivals: {bursts: [{at: 1h, length: 1h, factor: 1.0e+12}]}\n",
+            "arrivals.bursts.0.factor: Input should be less than or equal to 1000",
+        ),
+        (
+            "population: {visits_per_day: {median: 1.0e+9, sigma: 1}}\n",
+            "population.visits_per_day: median: expected at most 1000",
+        ),
+        ("queries: {catalog: 1000000000000}\n", "queries.catalog"),
+    ],
+)
+def test_sizes_beyond_their_bounds_are_one_line_exit_2(tmp_path, capsys, monkeypatch, text, needle):
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    code, _, err = run_cli(capsys, monkeypatch, "simulate", str(path), "--out", str(tmp_path / "o"))
+    assert code == 2 and needle in one_line_error(err)
+
+
+def test_a_run_over_the_size_limit_needs_force(tmp_path, capsys, monkeypatch):
+    args = ("simulate", "million_users", "--duration", "400d", "--out", str(tmp_path / "o"))
+    code, _, err = run_cli(capsys, monkeypatch, *args)
+    line = one_line_error(err)
+    assert code == 2 and "over the limit of 200,000,000; pass --force to run it" in line
+    assert not (tmp_path / "o" / "events.jsonl").exists()
+
+
+def test_the_size_estimate_is_close_to_the_run(tmp_path):
+    from simulator import load_scenario, simulate_null
+    from simulator.estimate import estimate
+
+    sc = load_scenario(SCENARIOS / "baseline.yaml", {"population.users": 4000})
+    guess = estimate(sc)["events"]
+    actual = simulate_null(sc)["events"]
+    assert abs(guess - actual) < 0.25 * actual  # a 256-user pilot: within a quarter
