@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from simulator.durations import format_duration
+
 __all__ = ["format_simulation", "format_sweep"]
 
 
@@ -40,7 +42,7 @@ def format_sweep(rows: list[dict]) -> str:
     head = (
         f"{'gap':>7} {'lateness':>9} {'watermark':>9} {'F1':>7} {'exact':>7} {'splits':>7} "
         f"{'merges':>7} "
-        f"{'CTR err pp':>11} {'sessionizer':>12} {'data':>7} {'late':>8}"
+        f"{'CTR err pp':>11} {'sessionizer':>12} {'data':>7} {'late':>8} {'p99 delay':>10}"
     )
     lines = [head]
     for r in rows:
@@ -52,6 +54,8 @@ def format_sweep(rows: list[dict]) -> str:
             f"{r['gap']:>7} {r['lateness']:>9} {r['watermark']:>9} {r['pairwise_f1']:>7.4f} "
             f"{r['sessions_exact']:>7,} {r['split_rate']:>7.1%} {r['merge_rate']:>7.1%} "
             f"{pp(r['ctr_error']):>11} {pp(r['ctr_error_sessionizer']):>12} "
-            f"{pp(r['ctr_error_data']):>7} {r['late_events']:>8,}"
+            f"{pp(r['ctr_error_data']):>7} {r['late_events']:>8,} "
+            f"{format_duration(round(r['emission_delay_p99_s'])):>10}"
+            + (" *" if r.get("pareto") else "")
         )
     return "\n".join(lines)

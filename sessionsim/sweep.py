@@ -12,8 +12,10 @@ from pathlib import Path
 
 import orjson
 
-from sessionsim.check import build_report, measure, tap
+from sessionizer.runloop import outputs_of
+from sessionsim.check import build_report, score_outputs, tap
 from sessionsim.files import event_source, load_truth, new_scorer, run_file
+from sessionsim.latency import Latency
 from sessionsim.pipeline import settings_of
 from sessionsim.scenario import RunScenario, SessionizerSpec
 from simulator import simulate_to_dir
@@ -48,6 +50,10 @@ COLUMNS = [
     "pairwise_f1",
     "late_events",
     "duplicates",
+    "emission_delay_p50_s",
+    "emission_delay_p99_s",
+    "peak_events_held",
+    "pareto",
 ]
 
 
@@ -62,20 +68,45 @@ def _row(report: dict, spec: SessionizerSpec) -> dict:
     return row
 
 
-def best(rows: list[dict]) -> dict:
-    """The setting with the least session error (highest pairwise F1; then CTR error)."""
-    return max(rows, key=lambda r: (r["pairwise_f1"], -(r["ctr_abs_error"] or 0.0)))
+DEFAULT_MAX_DELAY_S = 3600.0  # a session out within an hour of its end, at the 99th pct
 
 
-def recommendation(rows: list[dict]) -> str:
-    b = best(rows)
+def best(rows: list[dict], max_delay_s: float = DEFAULT_MAX_DELAY_S) -> dict:
+    """The most accurate setting (highest pairwise F1, then least CTR error) among those
+    whose p99 emission delay is at most ``max_delay_s``; among all when none is."""
+    within = [r for r in rows if r["emission_delay_p99_s"] <= max_delay_s] or rows
+    return max(within, key=lambda r: (r["pairwise_f1"], -(r["ctr_abs_error"] or 0.0)))
+
+
+def mark_pareto(rows: list[dict]) -> None:
+    """Set ``pareto`` on the settings no other beats on both F1 and p99 emission delay."""
+    for r in rows:
+        r["pareto"] = not any(
+            o["pairwise_f1"] >= r["pairwise_f1"]
+            and o["emission_delay_p99_s"] <= r["emission_delay_p99_s"]
+            and (
+                o["pairwise_f1"] > r["pairwise_f1"]
+                or o["emission_delay_p99_s"] < r["emission_delay_p99_s"]
+            )
+            for o in rows
+        )
+
+
+def recommendation(rows: list[dict], max_delay_s: float = DEFAULT_MAX_DELAY_S) -> str:
+    b = best(rows, max_delay_s)
     err = "n/a" if b["ctr_error"] is None else f"{100 * b['ctr_error']:+.3f} pp"
+    met = b["emission_delay_p99_s"] <= max_delay_s
+    objective = (
+        f"best pairwise F1 with p99 emission delay <= {format_duration(max_delay_s)}"
+        if met
+        else f"no setting has p99 emission delay <= {format_duration(max_delay_s)}: best F1"
+    )
     return (
-        f"recommended: gap {b['gap']}, lateness {b['lateness']}"
+        f"recommended ({objective}): gap {b['gap']}, lateness {b['lateness']}"
         + ("" if b["watermark"] == "global" else f", watermark {b['watermark']}")
-        + " "
-        f"(pairwise F1 {b['pairwise_f1']:.4f}, splits {b['split_rate']:.1%}, "
-        f"merges {b['merge_rate']:.1%}, CTR error {err})"
+        + f" (pairwise F1 {b['pairwise_f1']:.4f}, splits {b['split_rate']:.1%}, "
+        f"merges {b['merge_rate']:.1%}, CTR error {err}, "
+        f"p99 emission delay {format_duration(round(b['emission_delay_p99_s']))})"
     )
 
 
@@ -98,12 +129,15 @@ class _Settings:
         config = spec.config()
         scorer = new_scorer(self.delivered)
         sessionizer = spec.build()
+        latency = Latency()
         with event_source(str(run_file(self.out, "events")), "") as stream:
-            totals = measure(sessionizer, tap(stream, scorer, self.labels), config, scorer)
+            events = latency.feed(tap(stream, scorer, self.labels))
+            outputs = latency.watch(outputs_of(sessionizer, events))
+            totals = score_outputs(outputs, config, scorer)
         report = build_report(
             self.truth, totals.summary(), scorer.score(), sessionizer.counts, settings_of(spec)
         )
-        return _row(report, spec)
+        return _row(report, spec) | latency.summary()
 
 
 _WORKER: _Settings | None = None  # set in the parent just before the pool forks workers
@@ -123,6 +157,7 @@ def run_sweep(
     on_setting: Callable[[dict], None] | None = None,
     workers: int = 1,
     watermarks: list[str] | None = None,
+    max_delay_s: float = DEFAULT_MAX_DELAY_S,
 ) -> list[dict]:
     """Simulate into ``out`` once; sessionize its events at every (gap, lateness,
     watermark mode; default: the base setting's mode).
@@ -158,6 +193,11 @@ def run_sweep(
         if pool is not None:
             pool.shutdown(cancel_futures=True)
             _WORKER = None
+    mark_pareto(rows)
+    title = (
+        f"{scenario.population.users:,} users, seed {scenario.seed}, "
+        f"{format_duration(scenario.duration)} simulated"
+    )
     with OutputSet(out) as outputs:
         table = io.StringIO()
         writer = csv.DictWriter(table, fieldnames=COLUMNS, lineterminator="\n")
@@ -166,31 +206,40 @@ def run_sweep(
         outputs.open("sweep.csv").write(table.getvalue().encode())
         outputs.open("sweep.json").write(
             orjson.dumps(
-                {"rows": rows, "best": best(rows), "recommendation": recommendation(rows)},
+                {
+                    "rows": rows,
+                    "max_delay_s": max_delay_s,
+                    "best": best(rows, max_delay_s),
+                    "recommendation": recommendation(rows, max_delay_s),
+                },
                 option=orjson.OPT_INDENT_2,
             )
         )
-        outputs.open("sweep.png").write(plot_sweep(rows, title=str(out)))
+        outputs.open("sweep.png").write(plot_sweep(rows, title, max_delay_s))
     return rows
 
 
-def plot_sweep(rows: list[dict], title: str) -> bytes:
-    """Return a PNG: CTR error, split rate and merge rate against gap, a line per lateness."""
+def plot_sweep(rows: list[dict], title: str, max_delay_s: float = DEFAULT_MAX_DELAY_S) -> bytes:
+    """Return a PNG: against gap, a line per (watermark, lateness): CTR error, split and
+    merge rates, pairwise F1 and p99 emission delay; and F1 against delay with the Pareto
+    front. The recommended setting is starred; one legend for all."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5), constrained_layout=True)
+    fig, axes = plt.subplots(2, 3, figsize=(16, 9), constrained_layout=True)
     panels = [
-        ("ctr_error", "CTR error (measured - true), pp", 100.0),
-        ("split_rate", "split rate (true visits cut)", 1.0),
-        ("merge_rate", "merge rate (sessions joining visits)", 1.0),
+        ("ctr_error", "CTR error, measured - true (pp)", 100.0),
+        ("split_rate", "split rate: true visits cut (%)", 100.0),
+        ("merge_rate", "merge rate: sessions joining visits (%)", 100.0),
+        ("pairwise_f1", "pairwise F1", 1.0),
+        ("emission_delay_p99_s", "p99 emission delay (minutes of stream time)", 1 / 60),
     ]
-    b = best(rows)
-    for ax, (key, label, scale) in zip(axes, panels):
-        styles = ["-", "--", ":", "-."]
-        series = sorted({(r["watermark"], r["lateness_s"]) for r in rows})
+    b = best(rows, max_delay_s)
+    series = sorted({(r["watermark"], r["lateness_s"]) for r in rows})
+    gaps = sorted({r["gap_s"] for r in rows})
+    for ax, (key, label, scale) in zip(axes.flat, panels):
         for k, (mode, lateness) in enumerate(series):
             line = sorted(
                 (r for r in rows if (r["watermark"], r["lateness_s"]) == (mode, lateness)),
@@ -199,8 +248,8 @@ def plot_sweep(rows: list[dict], title: str) -> bytes:
             ax.plot(
                 [r["gap_s"] for r in line],
                 [(r[key] or 0.0) * scale for r in line],
-                marker="os^D"[k % 4],
-                linestyle=styles[k % 4],
+                marker="os^Dv<>p"[k % 8],
+                linestyle=["-", "--", ":", "-."][k % 4],
                 alpha=0.85,
                 label=f"lateness {format_duration(lateness)}"
                 + ("" if mode == "global" else f", {mode}"),
@@ -212,9 +261,8 @@ def plot_sweep(rows: list[dict], title: str) -> bytes:
             markersize=18,
             color="crimson",
             linestyle="none",
-            label="best (highest pairwise F1)",
+            label="recommended",
         )
-        gaps = sorted({r["gap_s"] for r in rows})
         ax.set_xscale("log")
         ax.set_xticks(gaps, [format_duration(g) for g in gaps])
         ax.minorticks_off()
@@ -223,9 +271,47 @@ def plot_sweep(rows: list[dict], title: str) -> bytes:
         ax.grid(alpha=0.3)
         if key == "ctr_error":
             ax.axhline(0.0, color="black", linewidth=0.8)
-    axes[0].legend(fontsize=8)
-    fig.suptitle(f"{title}: {recommendation(rows)}", fontsize=10)
+        if key == "emission_delay_p99_s":
+            ax.axhline(max_delay_s / 60, color="crimson", linewidth=0.8, linestyle="--")
+    ax = axes.flat[5]
+    front = sorted((r for r in rows if r["pareto"]), key=lambda r: r["emission_delay_p99_s"])
+    ax.scatter(
+        [r["emission_delay_p99_s"] / 60 for r in rows],
+        [r["pairwise_f1"] for r in rows],
+        color="grey",
+        alpha=0.6,
+    )
+    ax.plot(
+        [r["emission_delay_p99_s"] / 60 for r in front],
+        [r["pairwise_f1"] for r in front],
+        "o-",
+        color="black",
+        label="Pareto front",
+    )
+    ax.plot(
+        [b["emission_delay_p99_s"] / 60],
+        [b["pairwise_f1"]],
+        marker="*",
+        markersize=18,
+        color="crimson",
+        linestyle="none",
+    )
+    ax.axvline(max_delay_s / 60, color="crimson", linewidth=0.8, linestyle="--")
+    ax.set(
+        xlabel="p99 emission delay (minutes)",
+        ylabel="pairwise F1",
+        title="accuracy against delay (each setting)",
+    )
+    ax.grid(alpha=0.3)
+    handles, labels = [], []
+    for a in axes.flat:
+        for h, lab in zip(*a.get_legend_handles_labels()):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 6), fontsize=9)
+    fig.suptitle(f"{title}\n{recommendation(rows, max_delay_s)}", fontsize=10)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
+    fig.savefig(buf, format="png", dpi=90)
     plt.close(fig)
     return buf.getvalue()
