@@ -480,6 +480,11 @@ def _known_keys(model: type, loc: tuple) -> list[str]:
 def _problem(path: str, err: dict[str, Any], model: type | None = None) -> str:
     loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
     msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] in ("model_type", "model_attributes_type", "dict_type"):
+        msg = "expected a mapping of keys"  # not pydantic's class names
+    elif err["type"] == "union_tag_invalid":
+        tags = err.get("ctx", {}).get("expected_tags", "")
+        msg = f"dist: expected one of {tags}"
     if err["type"] == "extra_forbidden" and model is not None:
         close = difflib.get_close_matches(str(err["loc"][-1]), _known_keys(model, err["loc"]), 1)
         hint = f"; did you mean {close[0]!r}?" if close else ""

@@ -97,6 +97,8 @@ def _write(tmp_path: Path, text: str) -> Path:
         ('population:\n  users: "100"\n', ["population.users", "'100'"]),
         ("seed: true\n", ["seed", "True"]),
         ("a: " + "[" * 50_000 + "\n", ["invalid YAML"]),
+        ("delivery: {loss: 5}\n", ["delivery.loss: expected a mapping of keys (got 5)"]),
+        ("visit: {dwell_time: {dist: gamma}}\n", ["dist: expected one of 'lognormal'"]),
         ("population:\n  userz: 10\n", ["population.userz"]),
         ("population:\n  users: many\n", ["population.users", "many"]),
         ("population:\n  users: -5\n", ["population.users", "-5"]),
