@@ -143,6 +143,26 @@ def setting_options(f):
     )(f)
 
 
+def _given(options: dict) -> dict:
+    return {k: v for k, v in options.items() if v is not None}
+
+
+def _saved_setting(run_dir: Path) -> dict:
+    """The first sessionizer setting saved with a run (its scenario.yaml), or none."""
+    path = run_dir / "scenario.yaml"
+    if not path.is_file():
+        return {}
+    try:
+        saved = load_scenario(path, model=RunScenario).sessionizers[0]
+    except SimulatorError:
+        return {}  # a run written by another version: the defaults, as before
+    return {
+        k: v
+        for k, v in saved.model_dump(mode="json").items()
+        if k in SPEC_FLAGS and k not in ("sessionizer",)
+    }
+
+
 def _spec(options: dict) -> SessionizerSpec:
     """Build a sessionizer setting from flags; a bad value is a one-line error naming it."""
     given = {k: v for k, v in options.items() if k in SPEC_FLAGS and v is not None}
@@ -413,8 +433,14 @@ def sessionize(events, out, late_path, drop_late, summary_path, bucket, **option
 @_bucket
 @_realism_flag
 def check(run_dir, sessions_file, max_ctr_error, min_pairwise_f1, bucket, realism, **options):
-    """Sessionize RUN_DIR's events (or read --sessions) and score against RUN_DIR/truth."""
-    spec = _spec({**options, "sessionizer": options["sessionizer"] or BATCH_DEFAULT})
+    """Sessionize RUN_DIR's events (or read --sessions) and score against RUN_DIR/truth.
+
+    The setting is the run's own (the first of its scenario.yaml's `sessionizers:`), with
+    any sessionizer flag replacing its field; the engine defaults to vectorized.
+    """
+    spec = _spec({**_saved_setting(run_dir), **_given(options)})
+    if options["sessionizer"] is None:
+        spec = spec.model_copy(update={"sessionizer": BATCH_DEFAULT, "label": None})
     bucket_ms = _bucket_ms(bucket)
     # A report on disk is this check's or none: a failed check must not leave an old one.
     (run_dir / "report.json").unlink(missing_ok=True)

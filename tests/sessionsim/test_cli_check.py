@@ -12,6 +12,7 @@ import pytest
 from sessionsim.pipeline import run_scenario
 from sessionsim.scenario import RunScenario
 from simulator import load_scenario
+from simulator.durations import format_duration
 from tests.conftest import SCENARIOS
 from tests.helpers import EXACT_FLAGS, SCORE_KEYS, copy_run, one_line_error, read_jsonl, run_cli
 
@@ -378,3 +379,18 @@ def test_a_gate_that_could_not_fail_is_bad_input(
     run_dir = copy_run(small_run, tmp_path)
     code, _, err = run_cli(capsys, monkeypatch, "check", str(run_dir), gate, value)
     assert code == 2 and f"'{gate}': expected a number from 0 to 1" in one_line_error(err)
+
+
+def test_check_uses_the_runs_own_setting_unless_a_flag_replaces_it(
+    small_run, tmp_path, capsys, monkeypatch
+):
+    run_dir = copy_run(small_run, tmp_path)
+    saved = load_scenario(run_dir / "scenario.yaml", model=RunScenario).sessionizers[0]
+    code, out, _ = run_cli(capsys, monkeypatch, "check", str(run_dir), "--no-realism")
+    report = orjson.loads((run_dir / "report.json").read_bytes())
+    assert code == 0 and report["lateness"] == "1m" == format_duration(saved.lateness)
+    assert "vectorized (gap 30m, lateness 1m)" in out  # which settings were used
+    code, out, _ = run_cli(
+        capsys, monkeypatch, "check", str(run_dir), "--no-realism", "--lateness", "5m"
+    )
+    assert code == 0 and "lateness 5m" in out
