@@ -194,6 +194,11 @@ def format_report(r: dict) -> str:
             "accepted / late / duplicates",
             f"{_fmt(r['accepted'])} / {_fmt(r['late_events'])} / {_fmt(r['duplicates'])}",
         ),
+        (
+            "unknown / repeated / unplaced",
+            f"{_fmt(r['unknown_events'])} / {_fmt(r['repeated_events'])} / "
+            f"{_fmt(r['unplaced_events'])}",
+        ),
     ]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)

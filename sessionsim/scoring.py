@@ -9,6 +9,7 @@ a session (dedup off) changes CTR, not the grouping scores.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,7 +44,9 @@ class SessionScore:
     pairwise_precision: float
     pairwise_recall: float
     pairwise_f1: float
-    unknown_events: int
+    unknown_events: int  # placed in a session, unknown to the truth (or placed again later)
+    repeated_events: int  # placed twice (in two sessions, or twice in one)
+    unplaced_events: int  # delivered, yet in no session and not reported late
 
 
 class _Visit:
@@ -59,16 +62,19 @@ class _Visit:
 class Scorer:
     """Feed it deliveries, expectations, found sessions and late events; then ``score``."""
 
-    def __init__(self, expected: np.ndarray | None = None) -> None:
+    def __init__(
+        self, expected: np.ndarray | None = None, known: Callable[[str], bool] | None = None
+    ) -> None:
         """``expected``: per visit (an int label), its distinct delivered events, when they
         are all known up front (``check``); a visit is then held only from its first
         delivery until it is scored, rather than for the whole run."""
         self._expected = expected
+        self._known = known  # is an id in the truth? (tells a late repeat from a stranger)
         self._opened = bytearray(len(expected)) if expected is not None else None
         self._label: dict[str, object] = {}  # event id -> its visit, while the visit is open
         self._open: dict[object, _Visit] = {}
         self.sessions_true = self.sessions_exact = self.splits = self.merges = 0
-        self.sessions_found = self.unknown = 0
+        self.sessions_found = self.unknown = self.repeated = self.unplaced = 0
         self.true_pairs = self.found_pairs = self.tp = 0
 
     def deliver(self, event_id: str, label: object) -> None:
@@ -115,14 +121,19 @@ class Scorer:
         for eid in ids:
             label = self._label.get(eid)
             if label is None:
-                self.unknown += 1
+                if self._known is not None and self._known(eid):
+                    self.repeated += 1  # its visit was scored: placed before
+                else:
+                    self.unknown += 1
             else:
                 by_visit.setdefault(label, []).append(eid)
         self.merges += len(by_visit) > 1
         pure = len(by_visit) == 1 and len(ids) == len(next(iter(by_visit.values()), ()))
+        self.repeated += len(event_ids) - len(ids)  # twice in this session
         for label, members in by_visit.items():
             self.tp += _pairs(len(members))
             visit = self._open[label]
+            self.repeated += len(visit.placed.intersection(members))  # in an earlier one
             visit.where.append((len(members), pure))
             visit.placed.update(members)
             self._settle(label, visit)
@@ -131,6 +142,7 @@ class Scorer:
         if not final and (visit.expected is None or len(visit.placed) < visit.expected):
             return
         m = visit.expected if visit.expected is not None else len(visit.ids)
+        self.unplaced += max(m - len(visit.placed), 0)
         self.sessions_true += 1
         self.true_pairs += _pairs(m)
         self.splits += len(visit.where) > 1
@@ -148,6 +160,7 @@ class Scorer:
             never = never[never > 0]
             self.sessions_true += len(never)
             self.true_pairs += int((never * (never - 1) // 2).sum())
+            self.unplaced += int(never.sum())  # the truth says delivered; the stream had none
             self._opened[:] = b"\x01" * len(self._opened)  # scored once
         precision = self.tp / self.found_pairs if self.found_pairs else 1.0
         recall = self.tp / self.true_pairs if self.true_pairs else 1.0
@@ -162,6 +175,8 @@ class Scorer:
             pairwise_recall=recall,
             pairwise_f1=f1,
             unknown_events=self.unknown,
+            repeated_events=self.repeated,
+            unplaced_events=self.unplaced,
         )
 
     def open_visits(self) -> int:

@@ -394,3 +394,35 @@ def test_check_uses_the_runs_own_setting_unless_a_flag_replaces_it(
         capsys, monkeypatch, "check", str(run_dir), "--no-realism", "--lateness", "5m"
     )
     assert code == 0 and "lateness 5m" in out
+
+
+def test_unknown_repeated_and_unplaced_events_are_reported(
+    small_run, tmp_path, capsys, monkeypatch
+):
+    run_dir = copy_run(small_run, tmp_path)
+    code, _, _ = run_cli(
+        capsys,
+        monkeypatch,
+        "sessionize",
+        str(run_dir / "events.jsonl"),
+        "--out",
+        str(tmp_path / "s.jsonl"),
+        "--lateness",
+        "1d",
+    )
+    lines = (tmp_path / "s.jsonl").read_text().splitlines()
+    first, second, dropped = (json.loads(lines[k]) for k in (0, 1, 5))
+    second["event_ids"].append("not-an-event")
+    lines[1] = json.dumps(second)
+    lines.append(json.dumps(first))  # the same session twice
+    del lines[5]
+    (tmp_path / "mangled.jsonl").write_text("\n".join(lines) + "\n")
+    code, out, err = run_cli(
+        capsys, monkeypatch, "check", str(run_dir), "--sessions", str(tmp_path / "mangled.jsonl")
+    )
+    assert code == 0, err
+    report = orjson.loads((run_dir / "report.json").read_bytes())
+    assert report["unknown_events"] == 1
+    assert report["repeated_events"] == len(first["event_ids"])
+    assert report["unplaced_events"] == len(dropped["event_ids"])
+    assert "unknown / repeated / unplaced" in out
