@@ -264,11 +264,9 @@ def load_truth(run_dir: Path) -> tuple[dict, EventIndex, list[int]]:
     return summary, index, delivered
 
 
-def new_scorer(delivered: list[int], index: EventIndex | None = None) -> Scorer:
-    """Return a scorer that knows how many events of each true visit were delivered (and,
-    with ``index``, which ids the truth knows)."""
-    known = None if index is None else (lambda eid: index.labels_of([eid])[0] is not None)
-    return Scorer(expected=np.asarray(delivered, dtype=np.int64), known=known)
+def new_scorer(delivered: list[int]) -> Scorer:
+    """Return a scorer that knows how many events of each true visit were delivered."""
+    return Scorer(expected=np.asarray(delivered, dtype=np.int64))
 
 
 def read_sessions(path: Path, scorer: Scorer) -> dict:

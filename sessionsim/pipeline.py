@@ -139,7 +139,7 @@ def check_run_dir(
     With ``outputs``, the sessions and late events are written there, suffixed.
     """
     truth, labels, delivered = load_truth(run_dir)
-    scorer = new_scorer(delivered, labels)
+    scorer = new_scorer(delivered)
     lines = [0]
 
     def counted(stream):

@@ -9,7 +9,6 @@ a session (dedup off) changes CTR, not the grouping scores.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,8 +43,8 @@ class SessionScore:
     pairwise_precision: float
     pairwise_recall: float
     pairwise_f1: float
-    unknown_events: int  # placed in a session, unknown to the truth (or placed again later)
-    repeated_events: int  # placed twice (in two sessions, or twice in one)
+    unknown_events: int  # placed in a session, unknown to the truth or its visit scored already
+    repeated_events: int  # placed twice while its visit is open (two sessions, or one twice)
     unplaced_events: int  # delivered, yet in no session and not reported late
 
 
@@ -62,14 +61,11 @@ class _Visit:
 class Scorer:
     """Feed it deliveries, expectations, found sessions and late events; then ``score``."""
 
-    def __init__(
-        self, expected: np.ndarray | None = None, known: Callable[[str], bool] | None = None
-    ) -> None:
+    def __init__(self, expected: np.ndarray | None = None) -> None:
         """``expected``: per visit (an int label), its distinct delivered events, when they
         are all known up front (``check``); a visit is then held only from its first
         delivery until it is scored, rather than for the whole run."""
         self._expected = expected
-        self._known = known  # is an id in the truth? (tells a late repeat from a stranger)
         self._opened = bytearray(len(expected)) if expected is not None else None
         self._label: dict[str, object] = {}  # event id -> its visit, while the visit is open
         self._open: dict[object, _Visit] = {}
@@ -121,10 +117,7 @@ class Scorer:
         for eid in ids:
             label = self._label.get(eid)
             if label is None:
-                if self._known is not None and self._known(eid):
-                    self.repeated += 1  # its visit was scored: placed before
-                else:
-                    self.unknown += 1
+                self.unknown += 1  # not in the truth, or its visit was scored already
             else:
                 by_visit.setdefault(label, []).append(eid)
         self.merges += len(by_visit) > 1

@@ -127,7 +127,7 @@ class _Settings:
             update={"gap": gap, "lateness": lateness, "watermark": watermark, "label": label}
         )
         config = spec.config()
-        scorer = new_scorer(self.delivered, self.labels)
+        scorer = new_scorer(self.delivered)
         sessionizer = spec.build()
         latency = Latency()
         with event_source(str(run_file(self.out, "events")), "") as stream:
