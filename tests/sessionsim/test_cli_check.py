@@ -414,11 +414,11 @@ def test_unknown_repeated_and_unplaced_events_are_reported(
     first, second, dropped = (json.loads(lines[k]) for k in (0, 1, 5))
     second["event_ids"].append("not-an-event")
     lines[1] = json.dumps(second)
+    del lines[5]  # a session no one reported
     ids = list(first["event_ids"])
     lines.insert(1, json.dumps(first))  # the same session twice
     first["event_ids"] = ids + ids[:1]  # and one id twice in a session
     lines[0] = json.dumps(first)
-    del lines[5]
     (tmp_path / "mangled.jsonl").write_text("\n".join(lines) + "\n")
     code, out, err = run_cli(
         capsys, monkeypatch, "check", str(run_dir), "--sessions", str(tmp_path / "mangled.jsonl")
