@@ -114,7 +114,7 @@ class UserSessions:
         if c.per_user:
             for e, w in zip(events, watermarks):
                 self._close(w, out)
-                self._take(e, w, out)
+                self._take(e, out)
         else:  # the hot path of global mode, inlined
             gap, dedup, ids = c.gap_ms, c.dedup, self.ids
             for e, w in zip(events, watermarks):
@@ -176,19 +176,15 @@ class UserSessions:
             self.ids.difference_update(it[2].event_id for it in items)
         return Session(items[0][2].user_id, items[0][0], items[-1][0], [it[2] for it in items])
 
-    def _take(self, e: Event, w: int | None, out: list) -> None:
+    def _take(self, e: Event, out: list) -> None:
+        """Per-user mode: judge ``e`` by the user's own watermark and final sessions."""
         c, ts = self.config, e.ts
-        if c.per_user:
-            reason = self._late_per_user(e)
-            if self.max_ts is None or ts > self.max_ts:
-                self.max_ts = ts
-                w_u = ts - c.lateness_ms
-                if self.emitted:
-                    self.emitted = [iv for iv in self.emitted if iv[1] + c.gap_ms >= w_u]
-        elif w is not None and ts < w:
-            reason = f"ts {format_ts(ts)} is behind the watermark {format_ts(w)}"
-        else:
-            reason = None
+        reason = self._late_per_user(e)
+        if self.max_ts is None or ts > self.max_ts:  # every event raises the user's maximum
+            self.max_ts = ts
+            w_u = ts - c.lateness_ms
+            if self.emitted:
+                self.emitted = [iv for iv in self.emitted if iv[1] + c.gap_ms >= w_u]
         if reason is not None:
             out.append(Late(e, reason))
             return
