@@ -29,6 +29,7 @@ from sessionsim.realism import (
 )
 from sessionsim.report import format_simulation, format_sweep
 from sessionsim.scenario import RunScenario, SessionizerSpec
+from sessionsim.schema_docs import describe
 from sessionsim.sweep import recommendation, run_sweep
 from simulator import SimulatorError, load_scenario, simulate_to_dir
 from simulator.durations import format_duration, parse_duration
@@ -575,7 +576,7 @@ def sql(events_path, **options):
 @cli.command()
 def schema():
     """Print the JSON Schema of scenario files."""
-    click.echo(json.dumps(RunScenario.model_json_schema(), indent=2))
+    click.echo(json.dumps(describe(RunScenario.model_json_schema()), indent=2))
 
 
 @cli.command()

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from sessionsim.scenario import RunScenario
+from sessionsim.schema_docs import describe
 from tests.conftest import SCENARIOS
 from tests.helpers import run_cli
 
@@ -27,7 +28,7 @@ def _as_an_editor_sees_it(node):
 
 @pytest.fixture(scope="module")
 def validator():
-    schema = RunScenario.model_json_schema()  # what `sessionsim schema` prints
+    schema = describe(RunScenario.model_json_schema())  # what `sessionsim schema` prints
     jsonschema.Draft202012Validator.check_schema(schema)
     return jsonschema.Draft202012Validator(schema)
 
@@ -53,4 +54,16 @@ def test_the_schema_rejects_what_loading_rejects(validator, text, needle):
 
 def test_schema_command_prints_that_schema(capsys, monkeypatch):
     code, out, _ = run_cli(capsys, monkeypatch, "schema")
-    assert code == 0 and json.loads(out) == RunScenario.model_json_schema()
+    assert code == 0 and json.loads(out) == describe(RunScenario.model_json_schema())
+
+
+def test_every_field_of_the_schema_has_a_description(validator):
+    schema = validator.schema
+    nodes = [("(top level)", schema), *schema["$defs"].items()]
+    missing = [
+        f"{name}.{key}"
+        for name, node in nodes
+        for key, prop in node.get("properties", {}).items()
+        if not prop.get("description")
+    ]
+    assert missing == []
