@@ -251,7 +251,9 @@ def load_truth(run_dir: Path) -> tuple[dict, EventIndex, list[int]]:
     delivered = [0] * visits
     events = run_file(run_dir, "truth/events")
     rows = read_rows(events)
+    truth_events = 0
     while chunk := list(itertools.islice(rows, 8192)):
+        truth_events += len(chunk)
         ids = [obj.get("event_id") for _, obj in chunk]
         labels = index.labels_of([i if isinstance(i, str) else "" for i in ids])
         for (number, obj), label in zip(chunk, labels):
@@ -261,6 +263,15 @@ def load_truth(run_dir: Path) -> tuple[dict, EventIndex, list[int]]:
                     f"{events}:{number}: expected an event of the truth with its deliveries"
                 )
             delivered[label] += count > 0
+    for name, rows, key in (
+        ("truth/sessions", visits, "sessions"),
+        ("truth/events", truth_events, "generated_events"),
+    ):
+        if isinstance(summary.get(key), int) and summary[key] != rows:
+            raise SessionizerError(
+                f"{run_file(run_dir, name)}: {rows:,} rows where truth/summary.json says "
+                f"{key} {summary[key]:,}: the files are not of one run"
+            )
     return summary, index, delivered
 
 

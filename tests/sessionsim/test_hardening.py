@@ -334,3 +334,22 @@ def test_the_size_estimate_is_close_to_the_run(tmp_path):
     guess = estimate(sc)["events"]
     actual = simulate_null(sc)["events"]
     assert abs(guess - actual) < 0.25 * actual  # a 256-user pilot: within a quarter
+
+
+@pytest.mark.parametrize("name", ["truth/sessions.jsonl", "truth/events.jsonl", "events.jsonl"])
+def test_a_file_from_another_run_is_rejected(tmp_path, capsys, monkeypatch, name):
+    from simulator import load_scenario, simulate_to_dir
+
+    runs = []
+    for seed in (1, 2):
+        sc = load_scenario(
+            SCENARIOS / "baseline.yaml",
+            {"population.users": 120, "duration": "4h", "seed": seed},
+        )
+        simulate_to_dir(sc, tmp_path / str(seed))
+        runs.append(tmp_path / str(seed))
+    (runs[0] / name).write_bytes((runs[1] / name).read_bytes())
+    code, _, err = run_cli(capsys, monkeypatch, "check", str(runs[0]), "--no-realism")
+    line = one_line_error(err)
+    assert code == 2 and ("not of one run" in line or "expected an event of the truth" in line)
+    assert not (runs[0] / "report.json").exists()
