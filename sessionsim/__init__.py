@@ -1,3 +1,26 @@
-"""The harness: the ``sessionsim`` command, wiring the simulator to the sessionizers."""
+"""sessionsim: simulate search-app users with ground truth; check sessionizers against it.
 
-__all__: list[str] = []
+The Python face (see the README)::
+
+    import sessionsim
+
+    run = sessionsim.simulate(sessionsim.load_scenario("baseline", users=500))
+    sessionsim.check(run, sessionizer="reference").gate(max_ctr_error=0.02)
+"""
+
+from sessionizer import Event, Late, Session, SessionConfig
+from sessionsim.api import GateFailed, Report, Run, check, load_scenario, simulate, sweep
+
+__all__ = [
+    "Event",
+    "GateFailed",
+    "Late",
+    "Report",
+    "Run",
+    "Session",
+    "SessionConfig",
+    "check",
+    "load_scenario",
+    "simulate",
+    "sweep",
+]
