@@ -1,0 +1,42 @@
+"""The conformance kit: every built-in backend passes it; a broken sessionizer does not."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from sessionizer import GapSessionizer, known_names, resolve
+from sessionizer.testing import CASES, run_conformance
+
+
+@pytest.mark.parametrize("name", known_names())
+def test_every_registered_backend_conforms(name):
+    assert run_conformance(resolve(name)) == []
+
+
+class _SplitsAtExactlyTheGap(GapSessionizer):
+    """Beam's reading of the gap (SESSIONS.md says a gap of exactly G stays together)."""
+
+    def __init__(self, config):
+        super().__init__(dataclasses.replace(config, gap_ms=config.gap_ms - 1))
+
+
+class _NoDedup(GapSessionizer):
+    def __init__(self, config):
+        super().__init__(dataclasses.replace(config, dedup=False))
+
+
+def test_a_sessionizer_that_differs_fails_with_the_cases_named():
+    failures = run_conformance(_SplitsAtExactlyTheGap)
+    assert failures and failures[0].startswith("case 3 (a gap of exactly G stays")
+    assert any(f.startswith("case 5") for f in run_conformance(_NoDedup))
+
+
+def test_a_batch_backend_skips_only_the_watermark_cases():
+    class Batch(GapSessionizer):
+        batch_only = True
+
+    assert run_conformance(Batch) == []
+    needs_watermark = [n for n, _, needs, _ in CASES if "streaming" in needs]
+    assert needs_watermark == [12]
