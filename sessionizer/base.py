@@ -9,6 +9,12 @@ from typing import Literal, NamedTuple, Protocol, runtime_checkable
 from sessionizer.errors import SessionizerError
 
 __all__ = [
+    "APP_CLOSE",
+    "APP_OPEN",
+    "CLICK",
+    "EVENT_TYPES",
+    "RESULTS",
+    "SEARCH",
     "Counts",
     "Event",
     "Late",
@@ -17,6 +23,10 @@ __all__ = [
     "Sessionizer",
     "SessionizerFactory",
 ]
+
+# The event types of the schema (docs/semantics.md section 1), named once for the package.
+APP_OPEN, SEARCH, RESULTS, CLICK, APP_CLOSE = "app_open", "search", "results", "click", "app_close"
+EVENT_TYPES = (APP_OPEN, SEARCH, RESULTS, CLICK, APP_CLOSE)
 
 Attribution = Literal["time", "search_id"]
 Watermark = Literal["global", "per_user"]

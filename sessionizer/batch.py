@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sessionizer.base import Event, Session, SessionConfig
+from sessionizer.base import APP_CLOSE, APP_OPEN, Event, Session, SessionConfig
 
 __all__ = ["batch_sessions"]
 
@@ -29,8 +29,8 @@ def batch_sessions(events: Iterable[Event], config: SessionConfig) -> list[Sessi
                 prev = current[-1]
                 cut = (
                     e.ts - prev.ts > config.gap_ms
-                    or (config.split_on_app_open and e.type == "app_open")
-                    or (config.close_on_app_close and prev.type == "app_close")
+                    or (config.split_on_app_open and e.type == APP_OPEN)
+                    or (config.close_on_app_close and prev.type == APP_CLOSE)
                 )
                 if cut:
                     out.append(Session(user_id, current[0].ts, prev.ts, current))

@@ -16,13 +16,10 @@ import heapq
 import itertools
 from collections.abc import Iterable, Iterator
 
-from sessionizer.base import Counts, Event, Late, Session, SessionConfig
+from sessionizer.base import APP_CLOSE, APP_OPEN, Counts, Event, Late, Session, SessionConfig
 from sessionizer.records import format_ts
 
 __all__ = ["GapSessionizer"]
-
-APP_OPEN = "app_open"
-APP_CLOSE = "app_close"
 
 
 class _Open:

@@ -21,13 +21,11 @@ import operator
 
 import numpy as np
 
-from sessionizer.base import Event, Late, Session, SessionConfig
+from sessionizer.base import APP_CLOSE, APP_OPEN, Event, Late, Session, SessionConfig
 from sessionizer.records import format_ts
 
 __all__ = ["Stamper", "UserSessions"]
 
-APP_OPEN = "app_open"
-APP_CLOSE = "app_close"
 _TS = operator.itemgetter(3)
 
 

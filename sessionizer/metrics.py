@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sessionizer.base import Event
+from sessionizer.base import CLICK, RESULTS, SEARCH, Event
 from sessionizer.records import format_ts
 
 __all__ = ["CtrTotals", "SearchOutcome", "searches_of"]
@@ -34,20 +34,20 @@ def searches_of(events: Iterable[Event], attribution: str = "time") -> list[Sear
     current = None
     for e in events:
         kind = e.type
-        if kind == "search":
+        if kind == SEARCH:
             current = SearchOutcome(e.ts)
             out.append(current)
             if e.search_id is not None:
                 by_id[e.search_id] = current
             continue
-        if kind != "results" and kind != "click":
+        if kind != RESULTS and kind != CLICK:
             continue
         owner = current
         if attribution == "search_id" and e.search_id is not None:
             owner = by_id.get(e.search_id)
         if owner is None:
             continue
-        if kind == "results":
+        if kind == RESULTS:
             if owner.items is None:
                 owner.items = e.items
         else:

@@ -10,12 +10,11 @@ from typing import Annotated, Literal
 import msgspec
 import orjson
 
-from sessionizer.base import Event, Late, Session
+from sessionizer.base import CLICK, EVENT_TYPES, RESULTS, Event, Late, Session
 from sessionizer.errors import SessionizerError
 
 __all__ = ["format_ts", "late_line", "parse_ts", "read_events", "session_line"]
 
-EVENT_TYPES = frozenset({"app_open", "search", "results", "click", "app_close"})
 _DAY_MS = 86_400_000
 _days: dict[str, int] = {}
 
@@ -76,12 +75,12 @@ def _event(obj: object) -> Event:
     except ValueError as e:
         raise ValueError(f"ts: {e}") from None
     items = position = None
-    if kind == "results":
+    if kind == RESULTS:
         shown = obj.get("items")
         if not isinstance(shown, list):
             raise ValueError(f"items: expected a list of item ids (got {shown!r})")
         items = len(shown)
-    elif kind == "click":
+    elif kind == CLICK:
         position = obj.get("position")
         if not isinstance(position, int) or isinstance(position, bool) or position < 1:
             raise ValueError(f"position: expected a 1-based rank (got {position!r})")
@@ -121,11 +120,11 @@ def read_events(lines: Iterable[bytes | str], source: str) -> Iterator[Event]:
             else:
                 ts = round(e.ts.timestamp() * 1000)
         kind = e.type if e is not None else None
-        if kind == "results" and e.items is not None:
+        if kind == RESULTS and e.items is not None:
             yield Event(e.event_id, kind, e.user_id, ts, e.search_id, len(e.items), None)
-        elif kind == "click" and e.position is not None:
+        elif kind == CLICK and e.position is not None:
             yield Event(e.event_id, kind, e.user_id, ts, e.search_id, None, e.position)
-        elif kind is not None and kind not in ("results", "click"):
+        elif kind is not None and kind not in (RESULTS, CLICK):
             yield Event(e.event_id, kind, e.user_id, ts, e.search_id, None, None)
         elif (slow := _slow(line, source, number)) is not None:
             yield slow

@@ -31,13 +31,13 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
-from sessionizer.base import Counts, Event, Late, Session, SessionConfig
+from sessionizer.base import APP_CLOSE, APP_OPEN, Counts, Event, Late, Session, SessionConfig
 from sessionizer.gap import GapSessionizer
 from sessionizer.records import format_ts
 
 __all__ = ["VectorizedSessionizer"]
 
-_KIND = {"app_open": 1, "app_close": 2}
+_KIND = {APP_OPEN: 1, APP_CLOSE: 2}
 _ID, _TYPE, _USER, _TS = (operator.itemgetter(k) for k in range(4))
 _ZEROS = functools.partial(itertools.repeat, 0)
 
