@@ -176,6 +176,7 @@ class BytewaxSessionizer:
     def run(self, events: Iterable[Event], deliver: Callable[[list], None]) -> None:
         """Run the dataflow over ``events``, handing each batch of results to ``deliver``;
         return when the input is done and every session has come out."""
+        self.counts = Counts()  # this run's: counts never carry over from an earlier one
         counted = _Counted(iter(events))
         flow = build_flow(self.config, counted, tallying(self.counts, deliver), BATCH)
         if self.processes == 1:

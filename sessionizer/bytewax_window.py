@@ -100,6 +100,7 @@ class BytewaxWindowSessionizer:
         return flow
 
     def run(self, events: Iterable[Event], deliver: Callable[[list], None]) -> None:
+        self.counts = Counts()  # this run's: counts never carry over from an earlier one
         counted = _Counted(iter(events))
         flow = self._flow(counted, tallying(self.counts, deliver))
         cluster_main(flow, [], 0, worker_count_per_proc=self.workers)

@@ -185,6 +185,7 @@ class DuckDBSessionizer:
         yield from self._run(con, n)
 
     def _run(self, con, n: int) -> Iterator[Session]:
+        self.counts = Counts()  # this run's: counts never carry over from an earlier one
         con.execute(sessions_sql(self.config)).fetchall()
         ctr = con.execute("SELECT * FROM ctr")
         names = [d[0] for d in ctr.description]

@@ -96,6 +96,7 @@ class GapSessionizer:
                 heapq.heappush(heap, (s.end + key_offset, next(self._order), s))
 
     def sessionize(self, events: Iterable[Event]) -> Iterator[Session | Late]:
+        self.counts = Counts()  # this call's: counts never carry over from an earlier one
         if self.config.per_user:
             return self._sessionize_per_user(events)
         return self._sessionize_global(events)

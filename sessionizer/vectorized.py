@@ -78,10 +78,12 @@ class VectorizedSessionizer:
         self.open_users = 0  # users with such events
 
     def sessionize(self, events: Iterable[Event]) -> Iterator[Session | Late]:
+        self.counts = Counts()  # this call's: counts never carry over from an earlier one
         if self.config.per_user:
             reference = GapSessionizer(self.config)
-            reference.counts = self.counts
-            return reference.sessionize(events)
+            out = reference.sessionize(events)
+            self.counts = reference.counts
+            return out
         return self._sessionize(events)
 
     def _sessionize(self, events: Iterable[Event]) -> Iterator[Session | Late]:

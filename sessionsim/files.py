@@ -15,7 +15,8 @@ import orjson
 from tqdm import tqdm
 
 from sessionizer import Event, SessionizerError
-from sessionizer.records import EVENT_TYPES, format_ts, read_events
+from sessionizer.base import EVENT_TYPES
+from sessionizer.records import format_ts, read_events
 from sessionsim.scoring import Scorer
 from sessionsim.truth_index import EventIndex
 

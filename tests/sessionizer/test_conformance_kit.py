@@ -40,3 +40,15 @@ def test_a_batch_backend_skips_only_the_watermark_cases():
     assert run_conformance(Batch) == []
     needs_watermark = [n for n, _, needs, _ in CASES if "streaming" in needs]
     assert needs_watermark == [12]
+
+
+@pytest.mark.parametrize("name", known_names())
+def test_counts_belong_to_one_call_and_never_accumulate(name):
+    from sessionizer import SessionConfig
+    from sessionizer.runloop import outputs_of
+    from sessionizer.testing import event
+
+    sz = resolve(name)(SessionConfig(gap_ms=10_000))
+    for _ in range(2):
+        list(outputs_of(sz, iter([event(0), event(1)])))
+        assert (sz.counts.accepted, sz.counts.late, sz.counts.duplicates) == (2, 0, 0)
