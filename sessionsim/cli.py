@@ -17,6 +17,7 @@ from tqdm import tqdm
 from sessionizer import SessionizerError
 from sessionsim.bundled import scenario_path
 from sessionsim.check import GATE_FAILED, format_report, gate_failures, measure
+from sessionsim.errors import SessionsimError
 from sessionsim.files import event_source
 from sessionsim.pipeline import check_run_dir, run_scenario, settings_of
 from sessionsim.progress import sim_progress
@@ -175,7 +176,7 @@ def _spec(options: dict) -> SessionizerSpec:
         err = e.errors()[0]
         flag = "--" + str(err["loc"][0]).replace("_", "-")
         msg = err["msg"].removeprefix("Value error, ")
-        raise SessionizerError(f"{flag}: {msg}") from None
+        raise SessionsimError(f"{flag}: {msg}") from None
 
 
 def _bucket(f):
@@ -192,13 +193,13 @@ def _duration(flag: str, text: str) -> float:
     try:
         return parse_duration(text)
     except ValueError as e:
-        raise SessionizerError(f"{flag}: {e}") from None
+        raise SessionsimError(f"{flag}: {e}") from None
 
 
 def _bucket_ms(text: str) -> int:
     seconds = _duration("--bucket", text)
     if seconds < 0.001:
-        raise SessionizerError(f"--bucket: expected a positive duration (got {text!r})")
+        raise SessionsimError(f"--bucket: expected a positive duration (got {text!r})")
     return round(seconds * 1000)
 
 
@@ -387,9 +388,9 @@ def sessionize(events, out, late_path, drop_late, summary_path, bucket, **option
     config = spec.config()
     bucket_ms = _bucket_ms(bucket)
     if drop_late and late_path:
-        raise SessionizerError("--drop-late: conflicts with --late (late events go one way)")
+        raise SessionsimError("--drop-late: conflicts with --late (late events go one way)")
     if out == "-" and late_path is None and not drop_late:
-        raise SessionizerError(
+        raise SessionsimError(
             "--late: required with --out - (name a file for late events, or say --drop-late)"
         )
     sessionizer = spec.build()
@@ -489,7 +490,7 @@ def sweep(scenario, seed, users, duration, start, force, out, workers, max_delay
     gaps = _durations("--gap", options.pop("gap") or "1m,5m,10m,30m,1h,2h")
     latenesses = _durations("--lateness", options.pop("lateness") or "2m")
     if any(g <= 0 for g in gaps):
-        raise SessionizerError("--gap: expected positive durations")
+        raise SessionsimError("--gap: expected positive durations")
     max_delay_s = _duration("--max-delay", max_delay)
     watermarks = [
         _spec({"watermark": w.strip()}).watermark
@@ -629,6 +630,6 @@ def main() -> None:
     except click.ClickException as e:
         e.show()
         sys.exit(e.exit_code)
-    except (SimulatorError, SessionizerError) as e:
+    except (SimulatorError, SessionizerError, SessionsimError) as e:
         click.echo(f"sessionsim: {e}", err=True)
         sys.exit(2)

@@ -14,9 +14,10 @@ import numpy as np
 import orjson
 from tqdm import tqdm
 
-from sessionizer import Event, SessionizerError
+from sessionizer import Event
 from sessionizer.base import EVENT_TYPES
 from sessionizer.records import format_ts, read_events
+from sessionsim.errors import SessionsimError
 from sessionsim.scoring import Scorer
 from sessionsim.truth_index import EventIndex
 
@@ -41,7 +42,7 @@ def open_input(path: str) -> Iterator[BinaryIO]:
     try:
         f = open(path, "rb")  # noqa: SIM115 (closed below)
     except OSError as e:
-        raise SessionizerError(f"{path}: cannot read: {e.strerror}") from None
+        raise SessionsimError(f"{path}: cannot read: {e.strerror}") from None
     with f:
         yield f
 
@@ -83,7 +84,7 @@ def _parquet_batches(path: Path):
     try:
         yield from pq.ParquetFile(path).iter_batches(batch_size=65_536)
     except (OSError, pa.ArrowException) as e:
-        raise SessionizerError(f"{path}: cannot read Parquet: {str(e).splitlines()[0]}") from None
+        raise SessionsimError(f"{path}: cannot read Parquet: {str(e).splitlines()[0]}") from None
 
 
 def _epoch_ms(column):
@@ -130,27 +131,27 @@ def _parquet_events(path: Path) -> Iterator[Event]:
         names = batch.schema.names
         for name in ("event_id", "type", "user_id", "ts"):
             if name not in names:
-                raise SessionizerError(f"{path}: {name}: expected a column of the events")
+                raise SessionsimError(f"{path}: {name}: expected a column of the events")
             if batch.column(name).null_count:
-                raise SessionizerError(f"{path}: {name}: expected a value on every row")
+                raise SessionsimError(f"{path}: {name}: expected a value on every row")
         col = batch.column
         known = pc.is_in(col("type"), value_set=kinds)
         if not pc.all(known).as_py():
             bad = col("type").filter(pc.invert(known))[0].as_py()
-            raise SessionizerError(
+            raise SessionsimError(
                 f"{path}: type: expected one of {sorted(EVENT_TYPES)} (got {bad!r})"
             )
         if not pa.types.is_timestamp(batch.schema.field("ts").type):
-            raise SessionizerError(f"{path}: ts: expected a timestamp column")
+            raise SessionsimError(f"{path}: ts: expected a timestamp column")
         n = batch.num_rows
         absent = [None] * n
         for kind, name in (("click", "position"), ("results", "items")):
             rows = pc.equal(col("type"), kind)
             missing = rows if name not in names else pc.and_(rows, pc.is_null(col(name)))
             if pc.any(missing).as_py():
-                raise SessionizerError(f"{path}: {name}: expected a value on every {kind} row")
+                raise SessionsimError(f"{path}: {name}: expected a value on every {kind} row")
         if "position" in names and pc.any(pc.less(col("position"), 1)).as_py():
-            raise SessionizerError(f"{path}: position: expected 1-based ranks")
+            raise SessionsimError(f"{path}: position: expected 1-based ranks")
         items = pc.list_value_length(col("items")).to_pylist() if "items" in names else absent
         yield from map(
             Event,
@@ -184,16 +185,16 @@ def _lines(path: Path) -> Iterator[tuple[int, dict]]:
             try:
                 obj = orjson.loads(line)
             except orjson.JSONDecodeError as e:
-                raise SessionizerError(f"{path}:{number}: (line): invalid JSON: {e}") from None
+                raise SessionsimError(f"{path}:{number}: (line): invalid JSON: {e}") from None
             if not isinstance(obj, dict):
-                raise SessionizerError(f"{path}:{number}: (line): expected a JSON object")
+                raise SessionsimError(f"{path}:{number}: (line): expected a JSON object")
             yield number, obj
 
 
 def _ids(path: Path, number: int, obj: dict) -> list[str]:
     ids = obj.get("event_ids")
     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-        raise SessionizerError(f"{path}:{number}: event_ids: expected a list of strings")
+        raise SessionsimError(f"{path}:{number}: event_ids: expected a list of strings")
     return ids
 
 
@@ -225,22 +226,22 @@ def load_truth(run_dir: Path) -> tuple[dict, EventIndex, list[int]]:
     visit, how many of its events were delivered."""
     summary_path = run_dir / "truth" / "summary.json"
     if not summary_path.is_file():
-        raise SessionizerError(f"{run_dir}: not a run directory (no truth/summary.json)")
+        raise SessionsimError(f"{run_dir}: not a run directory (no truth/summary.json)")
     try:
         summary = orjson.loads(summary_path.read_bytes())
     except orjson.JSONDecodeError as e:
-        raise SessionizerError(f"{summary_path}: invalid JSON: {e}") from None
+        raise SessionsimError(f"{summary_path}: invalid JSON: {e}") from None
     required = ("ctr", "searches", "clicks_per_search")
     missing = [k for k in required if k not in summary] if isinstance(summary, dict) else []
     if not isinstance(summary, dict) or missing:
-        raise SessionizerError(
+        raise SessionsimError(
             f"{summary_path}: {', '.join(missing) or '(top level)'}: "
             f"expected the simulator's truth summary"
         )
     for key, kind in _SUMMARY_TYPES.items():
         value = summary.get(key)
         if key in summary and not _is(value, kind):
-            raise SessionizerError(f"{summary_path}: {key}: expected {kind} (got {value!r})")
+            raise SessionsimError(f"{summary_path}: {key}: expected {kind} (got {value!r})")
     index = EventIndex()
     sessions = run_file(run_dir, "truth/sessions")
     visits = 0
@@ -260,7 +261,7 @@ def load_truth(run_dir: Path) -> tuple[dict, EventIndex, list[int]]:
         for (number, obj), label in zip(chunk, labels):
             count = obj.get("deliveries")
             if not isinstance(count, int) or label is None:
-                raise SessionizerError(
+                raise SessionsimError(
                     f"{events}:{number}: expected an event of the truth with its deliveries"
                 )
             delivered[label] += count > 0
@@ -269,7 +270,7 @@ def load_truth(run_dir: Path) -> tuple[dict, EventIndex, list[int]]:
         ("truth/events", truth_events, "generated_events"),
     ):
         if isinstance(summary.get(key), int) and summary[key] != rows:
-            raise SessionizerError(
+            raise SessionsimError(
                 f"{run_file(run_dir, name)}: {rows:,} rows where truth/summary.json says "
                 f"{key} {summary[key]:,}: the files are not of one run"
             )
@@ -289,12 +290,12 @@ def read_sessions(path: Path, scorer: Scorer) -> dict:
         for key in totals:
             value = obj.get(key)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise SessionizerError(
+                raise SessionsimError(
                     f"{path}:{number}: {key}: expected a count >= 0 (got {value!r})"
                 )
             totals[key] += value
         if obj["clicked_searches"] > obj["searches"]:
-            raise SessionizerError(
+            raise SessionsimError(
                 f"{path}:{number}: clicked_searches: more than searches "
                 f"({obj['clicked_searches']} > {obj['searches']})"
             )

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import orjson
 
-from sessionizer import Event, SessionizerError
+from sessionizer import Event
 from sessionizer.runloop import outputs_of
 from sessionsim.check import build_report, measure, score_outputs, tap
+from sessionsim.errors import SessionsimError
 from sessionsim.files import event_source, load_truth, new_scorer, read_sessions, run_file
 from sessionsim.realism import realism_block
 from sessionsim.scenario import RunScenario, SessionizerSpec
@@ -178,12 +179,12 @@ def check_run_dir(
             ).summary()
             counts, settings = sessionizer.counts, settings_of(spec)
     if lines[0] != truth.get("events", lines[0]):
-        raise SessionizerError(
+        raise SessionsimError(
             f"{events_path}: {lines[0]:,} events where truth/summary.json says "
             f"{truth['events']:,}: the files are not of one run"
         )
     if counts is not None and counts.accepted + counts.late + counts.duplicates != lines[0]:
-        raise SessionizerError(
+        raise SessionsimError(
             f"sessionizer {spec.sessionizer!r}: counts accepted {counts.accepted:,} + late "
             f"{counts.late:,} + duplicates {counts.duplicates:,} is not the {lines[0]:,} "
             "events it was given"

@@ -62,3 +62,11 @@ def test_the_pytest_plugin_guards_a_pipeline_in_five_lines(pytester):
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*GateFailed: reference: pairwise_f1 * < --min-pairwise-f1 0.99*"])
+
+
+def test_bad_input_from_python_is_a_value_error_naming_it(tmp_path):
+    from sessionsim.errors import SessionsimError
+
+    with pytest.raises(SessionsimError, match="not a run directory") as caught:
+        sessionsim.check(tmp_path)
+    assert isinstance(caught.value, ValueError)
