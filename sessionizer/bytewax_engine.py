@@ -32,7 +32,7 @@ import orjson
 from sessionizer.base import Counts, Event, Late, Session, SessionConfig
 from sessionizer.errors import SessionizerError
 from sessionizer.keyed import Stamper, UserSessions
-from sessionizer.runloop import threaded
+from sessionizer.runloop import rare_collections, threaded
 
 try:
     import bytewax.operators as op
@@ -179,10 +179,11 @@ class BytewaxSessionizer:
         self.counts = Counts()  # this run's: counts never carry over from an earlier one
         counted = _Counted(iter(events))
         flow = build_flow(self.config, counted, tallying(self.counts, deliver), BATCH)
-        if self.processes == 1:
-            cluster_main(flow, [], 0, worker_count_per_proc=self.workers)
-        else:
-            self._run_cluster(flow)
+        with rare_collections():
+            if self.processes == 1:
+                cluster_main(flow, [], 0, worker_count_per_proc=self.workers)
+            else:
+                self._run_cluster(flow)
         counted.settle(self.counts)
 
     def _run_cluster(self, flow) -> None:
@@ -279,7 +280,8 @@ def _cluster_process(argv: list[str]) -> None:
     _die_with_parent(int(parent))  # a killed run leaves no peer waiting for it
     config = SessionConfig(**orjson.loads(spec))
     flow = build_flow(config, None, None)
-    cluster_main(flow, addresses.split(","), int(proc_id), worker_count_per_proc=int(workers))
+    with rare_collections():
+        cluster_main(flow, addresses.split(","), int(proc_id), worker_count_per_proc=int(workers))
 
 
 if __name__ == "__main__":

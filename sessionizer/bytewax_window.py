@@ -26,7 +26,7 @@ from sessionizer.base import Counts, Event, Late, Session, SessionConfig
 from sessionizer.bytewax_engine import _Counted, _EventSource, _ResultSink, tallying
 from sessionizer.errors import SessionizerError
 from sessionizer.records import format_ts
-from sessionizer.runloop import threaded
+from sessionizer.runloop import rare_collections, threaded
 
 try:
     import bytewax.operators as op
@@ -103,7 +103,8 @@ class BytewaxWindowSessionizer:
         self.counts = Counts()  # this run's: counts never carry over from an earlier one
         counted = _Counted(iter(events))
         flow = self._flow(counted, tallying(self.counts, deliver))
-        cluster_main(flow, [], 0, worker_count_per_proc=self.workers)
+        with rare_collections():
+            cluster_main(flow, [], 0, worker_count_per_proc=self.workers)
         counted.settle(self.counts)
 
     def sessionize(self, events: Iterable[Event]) -> Iterator[Session | Late]:

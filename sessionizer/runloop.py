@@ -8,6 +8,8 @@ buffered: :func:`threaded` runs it in a thread and streams its results back.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -15,7 +17,25 @@ from collections.abc import Callable, Iterable, Iterator
 from sessionizer.base import Event, Late, Session
 from sessionizer.errors import SessionizerError
 
-__all__ = ["outputs_of", "threaded"]
+__all__ = ["outputs_of", "rare_collections", "threaded"]
+
+
+@contextlib.contextmanager
+def rare_collections() -> Iterator[None]:
+    """Run the cyclic garbage collector less often while an engine runs.
+
+    An engine run allocates millions of short-lived tuples and lists and makes few cycles;
+    with the default thresholds the collector rescans every open session again and again
+    (measured on the bytewax engine, 295k events: 110-158k -> 189k events/s with a gen-0
+    threshold of 100,000).
+    """
+    old = gc.get_threshold()
+    gc.set_threshold(100_000, 50, 50)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+
 
 Run = Callable[[Iterable[Event], Callable[[list], None]], None]
 
