@@ -22,6 +22,7 @@ __all__ = [
     "SessionConfig",
     "Sessionizer",
     "SessionizerFactory",
+    "cuts_before",
 ]
 
 # The event types of the schema (docs/semantics.md section 1), named once for the package.
@@ -131,3 +132,14 @@ class Sessionizer(Protocol):
 
 class SessionizerFactory(Protocol):
     def __call__(self, config: SessionConfig) -> Sessionizer: ...
+
+
+def cuts_before(config: SessionConfig, prev: Event, e: Event) -> bool:
+    """True when a session cut falls between ``prev`` and ``e`` (in ts order): a gap over
+    ``gap_ms``, or a marker the config asks for (docs/semantics.md section 2). The
+    streaming engines share it; ``batch_sessions`` states it again, independently."""
+    return (
+        e.ts - prev.ts > config.gap_ms
+        or (config.split_on_app_open and e.type == APP_OPEN)
+        or (config.close_on_app_close and prev.type == APP_CLOSE)
+    )

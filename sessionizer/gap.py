@@ -16,7 +16,7 @@ import heapq
 import itertools
 from collections.abc import Iterable, Iterator
 
-from sessionizer.base import APP_CLOSE, APP_OPEN, Counts, Event, Late, Session, SessionConfig
+from sessionizer.base import Counts, Event, Late, Session, SessionConfig, cuts_before
 from sessionizer.records import format_ts
 
 __all__ = ["GapSessionizer"]
@@ -53,19 +53,11 @@ class GapSessionizer:
         self.config = config
         self.counts = Counts()
 
-    def _cuts_before(self, prev: Event, prev_ts: int, e: Event, ts: int) -> bool:
-        c = self.config
-        return (
-            ts - prev_ts > c.gap_ms
-            or (c.split_on_app_open and e.type == APP_OPEN)
-            or (c.close_on_app_close and prev.type == APP_CLOSE)
-        )
-
     def _recut(self, user: _User, items: list[tuple]) -> list[_Open]:
         """Cut a user's ordered open events into sessions."""
         sessions, current = [], [items[0]]
         for prev, item in itertools.pairwise(items):
-            if self._cuts_before(prev[2], prev[0], item[2], item[0]):
+            if cuts_before(self.config, prev[2], item[2]):
                 sessions.append(_Open(user, current))
                 current = []
             current.append(item)
@@ -80,7 +72,7 @@ class GapSessionizer:
             sessions.append(s)
             heapq.heappush(heap, (ts + key_offset, next(self._order), s))
         elif ts >= (last := sessions[-1]).end:
-            if self._cuts_before(last.items[-1][2], last.end, e, ts):
+            if cuts_before(self.config, last.items[-1][2], e):
                 s = _Open(user, [item])
                 sessions.append(s)
                 heapq.heappush(heap, (ts + key_offset, next(self._order), s))

@@ -21,7 +21,7 @@ import operator
 
 import numpy as np
 
-from sessionizer.base import APP_CLOSE, APP_OPEN, Event, Late, Session, SessionConfig
+from sessionizer.base import Event, Late, Session, SessionConfig, cuts_before
 from sessionizer.records import format_ts
 
 __all__ = ["Stamper", "UserSessions"]
@@ -46,7 +46,6 @@ class Stamper:
         self.max_ts: int | None = None
         self.latest: dict[str, int] = {}  # user -> largest ts seen, while it may be open
         self.due: list[tuple[int, str]] = []  # (latest + horizon, user), possibly stale
-        self.events = 0
 
     def stamp(self, batch: list[Event]) -> list[tuple[str, tuple]]:
         n = len(batch)
@@ -74,7 +73,7 @@ class Stamper:
             if group[2] > latest.get(user, group[2] - 1):
                 latest[user] = group[2]
                 heapq.heappush(due, (group[2] + horizon, user))
-        self.max_ts, self.events = int(running[-1]), self.events + n
+        self.max_ts = int(running[-1])
         watermark = self.max_ts - lateness
         while due and due[0][0] < watermark:
             at, user = heapq.heappop(due)
@@ -205,14 +204,6 @@ class UserSessions:
                 )
         return None
 
-    def _cut(self, prev: Event, e: Event) -> bool:
-        c = self.config
-        return (
-            e.ts - prev.ts > c.gap_ms
-            or (c.split_on_app_open and e.type == APP_OPEN)
-            or (c.close_on_app_close and prev.type == APP_CLOSE)
-        )
-
     def _insert(self, item: tuple[int, int, Event]) -> None:
         sessions = self.sessions
         if not sessions:
@@ -220,7 +211,7 @@ class UserSessions:
             return
         last = sessions[-1]
         if item[0] >= last[-1][0]:  # in order: the common case
-            if self._cut(last[-1][2], item[2]):
+            if cuts_before(self.config, last[-1][2], item[2]):
                 sessions.append([item])
             else:
                 last.append(item)
@@ -229,7 +220,7 @@ class UserSessions:
         current = [merged[0]]
         sessions = [current]
         for prev, it in zip(merged, merged[1:]):
-            if self._cut(prev[2], it[2]):
+            if cuts_before(self.config, prev[2], it[2]):
                 current = []
                 sessions.append(current)
             current.append(it)

@@ -171,7 +171,7 @@ def check_run_dir(
             if hasattr(sessionizer, "sessionize_file"):  # an engine that reads files itself
                 for _ in events:  # the scorer learns what was delivered
                     pass
-                emitted = sessionizer.sessionize_file(run_file(run_dir, "events"))
+                emitted = sessionizer.sessionize_file(events_path)
             else:
                 emitted = outputs_of(sessionizer, events)
             measured = score_outputs(

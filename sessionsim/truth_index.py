@@ -56,10 +56,6 @@ class EventIndex:
     def __len__(self) -> int:
         return len(self.keys) + len(self._other)
 
-    def max_label(self) -> int:
-        top = int(self.labels.max()) if len(self.labels) else -1
-        return max(top, max(self._other.values(), default=-1))
-
     def _positions(self, ids: list[str]) -> tuple[list[int | None], list]:
         """Each id's position in the sorted keys (None: not a simulator id) and label."""
         keys = [_key(i) for i in ids]
