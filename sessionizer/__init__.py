@@ -1,13 +1,38 @@
-"""Sessionizers: turn an event stream into sessions and CTR metrics (SESSIONS.md)."""
+"""Sessionizers: turn an event stream into sessions and CTR metrics (SESSIONS.md).
 
-from sessionizer.base import Counts, Event, Late, Session, SessionConfig, Sessionizer
+This is the package's public face: the harness (``sessionsim``) imports only these names.
+The SQL of the DuckDB backend is here too, imported on first use (DuckDB is an extra).
+"""
+
+from sessionizer.base import (
+    APP_CLOSE,
+    APP_OPEN,
+    CLICK,
+    EVENT_TYPES,
+    RESULTS,
+    SEARCH,
+    Counts,
+    Event,
+    Late,
+    Session,
+    SessionConfig,
+    Sessionizer,
+)
 from sessionizer.batch import batch_sessions
 from sessionizer.errors import SessionizerError
 from sessionizer.gap import GapSessionizer
 from sessionizer.metrics import CtrTotals, SearchOutcome, searches_of
+from sessionizer.records import format_ts, late_line, parse_ts, read_events, session_line
 from sessionizer.registry import known_names, resolve
+from sessionizer.runloop import outputs_of
 
 __all__ = [
+    "APP_CLOSE",
+    "APP_OPEN",
+    "CLICK",
+    "EVENT_TYPES",
+    "RESULTS",
+    "SEARCH",
     "Counts",
     "CtrTotals",
     "Event",
@@ -19,7 +44,23 @@ __all__ = [
     "Sessionizer",
     "SessionizerError",
     "batch_sessions",
+    "format_ts",
+    "late_line",
+    "outputs_of",
+    "parse_ts",
+    "read_events",
+    "read_events_sql",
+    "session_line",
+    "sessions_sql",
     "known_names",
     "resolve",
     "searches_of",
 ]
+
+
+def __getattr__(name: str) -> object:
+    if name in ("sessions_sql", "read_events_sql"):
+        from sessionizer import duckdb_engine
+
+        return getattr(duckdb_engine, name)
+    raise AttributeError(f"module 'sessionizer' has no attribute {name!r}")

@@ -160,7 +160,7 @@ def sweep(
 ) -> list[dict]:
     """Simulate once into ``out`` and check every gap x lateness (durations as text);
     return the rows of ``sweep.csv``."""
-    from simulator.durations import parse_duration
+    from simulator import parse_duration
 
     if not isinstance(scenario, RunScenario):
         scenario = load_scenario(scenario)

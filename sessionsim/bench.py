@@ -21,16 +21,19 @@ from pathlib import Path
 import click
 import orjson
 
-from sessionizer import SessionConfig, resolve
-from sessionizer.records import read_events
-from sessionizer.runloop import outputs_of
+from sessionizer import SessionConfig, outputs_of, read_events, resolve
 from sessionsim.bundled import scenario_path
 from sessionsim.files import event_source
 from sessionsim.scenario import RunScenario
-from simulator import Simulation, SimulatorError, load_scenario, simulate_to_dir
-from simulator.shards import simulate_sharded
-from simulator.sinks import NullSink
-from simulator.truth import Ledger
+from simulator import (
+    Ledger,
+    NullSink,
+    Simulation,
+    SimulatorError,
+    load_scenario,
+    simulate_sharded,
+    simulate_to_dir,
+)
 
 __all__ = ["run_bench"]
 
@@ -128,7 +131,7 @@ def _sim_processes(processes: int) -> Callable:
 
 
 def _sim_naive(users: int, reps: int, _stream: Path | None) -> dict:
-    from sessionsim.naive import simulate_naive
+    from simulator import simulate_naive
 
     sc = _scenario(users)
     sim = Simulation(sc)  # the same population and vocabulary, built the same way

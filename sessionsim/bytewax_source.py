@@ -18,9 +18,7 @@ from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 
 from sessionizer import Event
 from sessionsim.pipeline import sim_event_batches
-from simulator import Simulation
-from simulator.scenario import Scenario
-from simulator.truth import Ledger
+from simulator import Ledger, Scenario, Simulation
 
 __all__ = ["SimulatorSource"]
 

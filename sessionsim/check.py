@@ -14,10 +14,11 @@ from sessionizer import (
     Session,
     SessionConfig,
     Sessionizer,
+    late_line,
+    outputs_of,
     searches_of,
+    session_line,
 )
-from sessionizer.records import late_line, session_line
-from sessionizer.runloop import outputs_of
 from sessionsim.scoring import Scorer, SessionScore, wilson_interval
 from sessionsim.truth_index import REPEAT, EventIndex
 

@@ -32,12 +32,18 @@ from sessionsim.report import format_simulation, format_sweep
 from sessionsim.scenario import RunScenario, SessionizerSpec
 from sessionsim.schema_docs import describe
 from sessionsim.sweep import recommendation, run_sweep
-from simulator import SimulatorError, load_scenario, simulate_to_dir
-from simulator.durations import format_duration, parse_duration
-from simulator.engine import FORMATS
-from simulator.estimate import refuse_if_too_big
-from simulator.shards import simulate_sharded
-from simulator.sinks import OutputSet, committed_files
+from simulator import (
+    FORMATS,
+    OutputSet,
+    SimulatorError,
+    committed_files,
+    format_duration,
+    load_scenario,
+    parse_duration,
+    refuse_if_too_big,
+    simulate_sharded,
+    simulate_to_dir,
+)
 
 __all__ = ["main"]
 
@@ -563,7 +569,7 @@ def realism(run_dir, figure, bands):
 def sql(events_path, **options):
     """Print the DuckDB SQL of the duckdb sessionizer (sessions, searches, CTR) to paste
     into a warehouse; the setting flags shape it (a watermark has no meaning in batch)."""
-    from sessionizer.duckdb_engine import read_events_sql, sessions_sql
+    from sessionizer import read_events_sql, sessions_sql
 
     spec = _spec(options)
     click.echo(f"-- sessionsim sql: gap {format_duration(spec.gap)} (SESSIONS.md 2 and 4)")

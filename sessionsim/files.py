@@ -14,9 +14,7 @@ import numpy as np
 import orjson
 from tqdm import tqdm
 
-from sessionizer import Event
-from sessionizer.base import EVENT_TYPES
-from sessionizer.records import format_ts, read_events
+from sessionizer import EVENT_TYPES, Event, format_ts, read_events
 from sessionsim.errors import SessionsimError
 from sessionsim.scoring import Scorer
 from sessionsim.truth_index import EventIndex

@@ -9,21 +9,25 @@ from pathlib import Path
 
 import orjson
 
-from sessionizer import Event
-from sessionizer.runloop import outputs_of
+from sessionizer import CLICK, RESULTS, SEARCH, Event, outputs_of
 from sessionsim.check import build_report, measure, score_outputs, tap
 from sessionsim.errors import SessionsimError
 from sessionsim.files import event_source, load_truth, new_scorer, read_sessions, run_file
 from sessionsim.realism import realism_block
 from sessionsim.scenario import RunScenario, SessionizerSpec
 from sessionsim.scoring import Scorer
-from simulator import Simulation
-from simulator.durations import format_duration
-from simulator.engine import open_outputs, prepare_dir, write_summary
-from simulator.events import CLICK, RESULTS, SEARCH
-from simulator.shards import simulate_sharded
-from simulator.sinks import EventSink, OutputSet
-from simulator.truth import Ledger, visit_label
+from simulator import (
+    EventSink,
+    Ledger,
+    OutputSet,
+    Simulation,
+    format_duration,
+    open_outputs,
+    prepare_dir,
+    simulate_sharded,
+    visit_label,
+    write_summary,
+)
 
 __all__ = ["check_run_dir", "run_scenario", "settings_of", "sim_event_batches", "sim_events"]
 

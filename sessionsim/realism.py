@@ -18,8 +18,7 @@ import orjson
 import yaml
 from scipy import stats
 
-from sessionizer import SessionizerError
-from sessionizer.records import parse_ts
+from sessionizer import SessionizerError, parse_ts
 from sessionsim.files import read_rows, run_file
 from simulator import SimulatorError, load_scenario
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from simulator.durations import format_duration
+from simulator import format_duration
 
 __all__ = ["format_simulation", "format_sweep"]
 

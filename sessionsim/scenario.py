@@ -8,8 +8,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from sessionizer import SessionConfig, Sessionizer, SessionizerError, resolve
-from simulator.distributions import Duration, Model, PositiveDuration
-from simulator.scenario import Scenario
+from simulator import Duration, Model, PositiveDuration, Scenario
 
 __all__ = ["RunScenario", "SessionizerSpec"]
 

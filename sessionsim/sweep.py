@@ -12,16 +12,13 @@ from pathlib import Path
 
 import orjson
 
-from sessionizer.runloop import outputs_of
+from sessionizer import outputs_of
 from sessionsim.check import build_report, score_outputs, tap
 from sessionsim.files import event_source, load_truth, new_scorer, run_file
 from sessionsim.latency import Latency
 from sessionsim.pipeline import settings_of
 from sessionsim.scenario import RunScenario, SessionizerSpec
-from simulator import simulate_to_dir
-from simulator.durations import format_duration
-from simulator.orphans import die_with_parent
-from simulator.sinks import OutputSet
+from simulator import OutputSet, die_with_parent, format_duration, simulate_to_dir
 
 __all__ = ["best", "plot_sweep", "recommendation", "run_sweep"]
 

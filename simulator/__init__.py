@@ -1,15 +1,54 @@
-"""The simulator: search-app users in SimPy, their events, and the ground truth."""
+"""The simulator: search-app users in SimPy, their events, and the ground truth.
 
-from simulator.engine import Simulation, simulate_null, simulate_to_dir
+This is the package's public face: the harness (``sessionsim``) imports only these names.
+"""
+
+from simulator.distributions import Duration, Model, PositiveDuration
+from simulator.durations import format_duration, parse_duration
+from simulator.engine import (
+    FORMATS,
+    Simulation,
+    open_outputs,
+    prepare_dir,
+    simulate_null,
+    simulate_to_dir,
+    write_summary,
+)
 from simulator.errors import SimulatorError
+from simulator.estimate import estimate, refuse_if_too_big
+from simulator.naive import simulate_naive
+from simulator.orphans import die_with_parent
 from simulator.scenario import Scenario, load_scenario, resolved_yaml
+from simulator.shards import simulate_sharded
+from simulator.sinks import EventSink, NullSink, OutputSet, committed_files
+from simulator.truth import Ledger, visit_label
 
 __all__ = [
+    "FORMATS",
+    "Duration",
+    "EventSink",
+    "Ledger",
+    "Model",
+    "NullSink",
+    "OutputSet",
+    "PositiveDuration",
     "Scenario",
     "Simulation",
     "SimulatorError",
+    "committed_files",
+    "die_with_parent",
+    "estimate",
+    "format_duration",
     "load_scenario",
+    "open_outputs",
+    "parse_duration",
+    "prepare_dir",
+    "refuse_if_too_big",
     "resolved_yaml",
+    "simulate_naive",
     "simulate_null",
+    "simulate_sharded",
     "simulate_to_dir",
+    "visit_label",
+    "write_summary",
 ]

@@ -22,31 +22,81 @@ from __future__ import annotations
 
 import heapq
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from simulator.behavior import VisitBatch
-    from simulator.population import Population
-    from simulator.scenario import Scenario
-    from simulator.truth import Visit
+import numpy as np
 
-__all__ = ["Delivery", "VisitDelivery"]
+from simulator.visit import Fate, Happening, Visit
+
+if TYPE_CHECKING:
+    from simulator.population import Population
+    from simulator.scenario import Delivery as DeliverySettings
+    from simulator.scenario import Scenario
+
+__all__ = ["Delivery", "DeliveryDraws", "VisitDelivery", "draw_delivery"]
 
 MAX_COPIES = 10
+
+# What the collector's reorder buffer holds: (received, order key, stamped ts, type, user,
+# visit, n, payload, search n, rank, copy). ``release`` hands these out in arrival order.
+Arrival = tuple[float, int, float, str, int, int, int, object, int, int, int]
+
+
+@dataclass(slots=True)
+class DeliveryDraws:
+    """Delivery's randomness for a batch of visits: per event (indexed ``event_lo[i] + n``)
+    the network delay and the uniforms that decide loss, duplicates and retries; per visit row
+    the next outage and whether a killed app keeps its unflushed tail."""
+
+    delay: list[float]
+    loss_u: list[float]
+    dup_u: list[float]
+    dup_delay: list[float]
+    retry_u: list[float]
+    offline_gap: list[float]
+    offline_len: list[float]
+    tail_held: list[bool]
+
+
+def draw_delivery(
+    rng: np.random.Generator, d: DeliverySettings, events: int, n: int
+) -> DeliveryDraws:
+    """Draw delivery's randomness for ``events`` events of ``n`` visit rows (a faultless
+    scenario draws only the delays)."""
+    delay = d.delay.sample(rng, events)
+    faults = not d.perfect
+    loss_u = rng.random(events) if faults else np.zeros(0)
+    dup_u = rng.random(events) if faults else np.zeros(0)
+    dup_delay = d.duplicates.delay.sample(rng, events) if faults else np.zeros(0)
+    retry_u = rng.random(events) if faults else np.zeros(0)
+    rate, tail = d.offline.rate_per_day, d.offline.unflushed_tail_prob
+    offline_gap = rng.exponential(86400.0 / rate, n) if rate > 0 else np.zeros(0)
+    offline_len = d.offline.duration.sample(rng, n) if rate > 0 else np.zeros(0)
+    tail_held = rng.random(n) < tail if tail > 0 else np.zeros(n, dtype=bool)
+    return DeliveryDraws(
+        delay=delay.tolist(),
+        loss_u=loss_u.tolist(),
+        dup_u=dup_u.tolist(),
+        dup_delay=dup_delay.tolist(),
+        retry_u=retry_u.tolist(),
+        offline_gap=offline_gap.tolist(),
+        offline_len=offline_len.tolist(),
+        tail_held=tail_held.tolist(),
+    )
 
 
 class VisitDelivery:
     """One visit's SDK queue and the fate of each of its events.
 
-    ``fate(n)`` is ``(stamped_ts, first_received or None, deliveries, offline, batch,
-    request)``: ``batch`` numbers the device's batches, ``request`` its requests (a retried
-    batch is sent by a second request).
+    ``fate(n)`` is a ``Fate``: ``batch`` numbers the device's batches, ``request`` its
+    requests (a retried batch is sent by a second request).
     """
 
     __slots__ = (
         "user",
         "visit",
-        "batch",
+        "draws",
         "base",
         "offset",
         "drift",
@@ -58,21 +108,33 @@ class VisitDelivery:
         "faultless",
     )
 
-    def __init__(self, user, visit, batch, base, events, offset, drift, open_s, policy, faultless):
+    def __init__(
+        self,
+        user: int,
+        visit: int,
+        draws: DeliveryDraws,
+        base: int,
+        events: int,
+        offset: float,
+        drift: float,
+        open_s: float,
+        policy: tuple[int, float, int],
+        faultless: bool,
+    ) -> None:
         self.user = user
         self.visit = visit
-        self.batch = batch
-        self.base = base  # index of the visit's first event in the batch's per-event draws
+        self.draws = draws
+        self.base = base  # index of the visit's first event in the per-event draws
         self.offset = offset
         self.drift = drift
-        self.fates: list = [None] * events
-        self.queue: list[tuple] = []
+        self.fates: list[Fate] = [None] * events  # type: ignore[list-item]  # all set by the end
+        self.queue: list[Happening] = []
         self.tick = math.inf  # when the SDK timer flushes the current queue
         self.open_s = open_s
         self.policy = policy  # (flush_at, flush_interval_s, max_batch)
         self.faultless = faultless
 
-    def fate(self, n: int) -> tuple:
+    def fate(self, n: int) -> Fate:
         """Return what happened to the visit's event ``n``."""
         return self.fates[n]
 
@@ -104,19 +166,20 @@ class Delivery:
         self.off_start = [math.inf] * population.size if self.offline else None
         self.off_end = [-math.inf] * population.size if self.offline else None
         self.held: dict[int, tuple[VisitDelivery, Visit]] = {}  # killed apps' queues
-        self._heap: list[tuple] = []
+        self._heap: list[Arrival] = []
 
     def open_visit(
-        self, b: VisitBatch, i: int, user: int, visit: int, t0: float
+        self, draws: DeliveryDraws, i: int, base: int, events: int, user: int, visit: int, t0: float
     ) -> tuple[VisitDelivery, Visit | None]:
-        """Start delivering visit row ``i`` of ``b`` at launch time ``t0``.
+        """Start delivering visit row ``i`` of ``draws`` (its ``events`` events take the
+        per-event draws from ``base``) at launch time ``t0``.
 
         Draw the device's next outage if it is due, and send a cached queue left by a
         killed app; return the new visit's delivery and the visit whose cache went out.
         """
         if self.offline and self.off_end[user] <= t0:
-            self.off_start[user] = t0 + b.offline_gap[i]
-            self.off_end[user] = self.off_start[user] + b.offline_len[i]
+            self.off_start[user] = t0 + draws.offline_gap[i]
+            self.off_end[user] = self.off_start[user] + draws.offline_len[i]
         released = None
         cached = self.held.pop(user, None)
         if cached is not None:
@@ -125,9 +188,9 @@ class Delivery:
         route = VisitDelivery(
             user,
             visit,
-            b,
-            b.event_lo[i],
-            b.event_lo[i + 1] - b.event_lo[i],
+            draws,
+            base,
+            events,
             self.offset[user],
             self.drift[user],
             t0,
@@ -136,8 +199,8 @@ class Delivery:
         )
         return route, released
 
-    def send(self, v: VisitDelivery, events: list[tuple], lo: int, horizon: float) -> None:
-        """Queue ``events[lo:]`` (``(t, kind, n, payload, search_n, rank)``), flushing as the
+    def send(self, v: VisitDelivery, events: list[Happening], lo: int, horizon: float) -> None:
+        """Queue ``events[lo:]``, flushing as the
         SDK would; nothing else of the visit happens before ``horizon``."""
         queue = v.queue
         flush_at, interval, _ = v.policy
@@ -147,7 +210,7 @@ class Delivery:
             t = ev[0]
             if queue and v.tick <= t:
                 self._flush(v, v.tick)
-            if lossy and v.batch.loss_u[v.base + ev[2]] < self.loss[ev[1]]:
+            if lossy and v.draws.loss_u[v.base + ev[2]] < self.loss[ev[1]]:
                 v.fates[ev[2]] = (self._stamp(v, t), None, 0, False, None, None)
                 continue
             if not queue:
@@ -159,7 +222,13 @@ class Delivery:
             self._flush(v, v.tick)
 
     def close_visit(
-        self, v: VisitDelivery, events: list[tuple], lo: int, t: float, killed: bool, visit: Visit
+        self,
+        v: VisitDelivery,
+        events: list[Happening],
+        lo: int,
+        t: float,
+        killed: bool,
+        visit: Visit,
     ) -> bool:
         """Queue the visit's last events and flush as the app closes at ``t``.
 
@@ -200,8 +269,8 @@ class Delivery:
         for lo in range(0, len(queue), size):
             self._request(v, queue[lo : lo + size], at, offline)
 
-    def _request(self, v: VisitDelivery, batch: list[tuple], at: float, offline: bool) -> None:
-        u, b, base = v.user, v.batch, v.base
+    def _request(self, v: VisitDelivery, batch: list[Happening], at: float, offline: bool) -> None:
+        u, b, base = v.user, v.draws, v.base
         if self.lanes == 1:
             start = max(at, self.free[u])
         else:
@@ -255,7 +324,7 @@ class Delivery:
                 )
             fates[n] = (stamped, received, 1 + copies, offline, batch_no, request)
 
-    def release(self, until_s: float) -> list[tuple]:
+    def release(self, until_s: float) -> list[Arrival]:
         """Return, in arrival order, every event that has arrived by ``until_s``."""
         heap, out = self._heap, []
         pop = heapq.heappop

@@ -17,11 +17,12 @@ import simpy
 
 from simulator.arrivals import chunks, expected_visits, visit_arrivals
 from simulator.backend import LatencyHistogram, SearchBackend
-from simulator.behavior import Actors, VisitBatch, plan_visits
+from simulator.behavior import Actors
 from simulator.clickmodels import click_model
 from simulator.delivery import Delivery
 from simulator.errors import SimulatorError
 from simulator.events import EventCodec
+from simulator.plan import VisitBatch, plan_visits
 from simulator.population import build_population
 from simulator.scenario import Scenario, resolved_yaml
 from simulator.schemas import schema

@@ -6,17 +6,16 @@ import operator
 import struct
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from simulator.events import CLICK, SEARCH
+from simulator.visit import Fate, Happening, Visit
 
 if TYPE_CHECKING:
-    from simulator.delivery import VisitDelivery
     from simulator.events import EventCodec
     from simulator.sinks import RowWriter
 
-__all__ = ["Ledger", "Visit", "summarize", "visit_label"]
+__all__ = ["Ledger", "summarize", "visit_label"]
 
 FINAL_TICK = 0xFFFFFFFF  # the end of the run: visits whose delivery is known only then
 P_UNITS = 10**12  # click probabilities are summed as integers of this unit (exact in any order)
@@ -28,7 +27,7 @@ def visit_label(user: int, visit: int) -> int:
     return (user << 20) | visit
 
 
-def _observable(events: list[tuple], fates: list[tuple]) -> tuple[int, int, int]:
+def _observable(events: list[Happening], fates: list[Fate]) -> tuple[int, int, int]:
     """SESSIONS.md section 4 on the delivered events of one visit: (searches, clicked, clicks)."""
     searches = clicked = clicks = 0
     owned = None  # clicks of the current delivered search; None before the first
@@ -43,26 +42,6 @@ def _observable(events: list[tuple], fates: list[tuple]) -> tuple[int, int, int]
             owned += 1
             clicks += 1
     return searches, clicked + bool(owned), clicks
-
-
-@dataclass(slots=True)
-class Visit:
-    """One finished true visit, as the user actor hands it over.
-
-    ``events`` are ``(t, type, n, payload, search_n, rank)`` in true time order; ``route``
-    tells what delivery did to each (``route.fate(n)``); ``searches`` are ``(n, ts, query,
-    results, clicks, p_click, s)`` where ``results`` is the number of items shown (None:
-    the user gave up waiting), ``p_click`` the click model's probability of any click on
-    that page and ``s`` the search's row in ``route.batch`` (its page's latent values).
-    """
-
-    user: int
-    visit: int
-    events: list[tuple]
-    route: VisitDelivery
-    start_s: float
-    end_s: float
-    searches: list[tuple]
 
 
 class Ledger:
@@ -178,7 +157,7 @@ class Ledger:
             },
             key(0),
         )
-        text, b = codec.vocabulary.text, route.batch
+        text, b = codec.vocabulary.text, v.plan
         item = codec.item
         for seq, (n, ts, q, results, c, p, k) in enumerate(searches):
             line = {

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sessionsim.naive import simulate_naive
 from simulator import load_scenario, simulate_null
+from simulator.naive import simulate_naive
 from tests.conftest import SCENARIOS
 
 

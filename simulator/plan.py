@@ -1,0 +1,175 @@
+"""The visit plan: everything random about a batch of arrivals, drawn at once with numpy.
+
+The user actors (``behavior``) play a plan out in SimPy; the delivery stage draws its own
+randomness (``delivery.draw_delivery``) at the point of the plan where it always has, so a
+seed gives the same stream.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from simulator.delivery import DeliveryDraws, draw_delivery
+
+if TYPE_CHECKING:
+    from simulator.clickmodels import ClickModel
+    from simulator.population import Population
+    from simulator.scenario import Scenario
+    from simulator.vocabulary import Vocabulary
+
+__all__ = ["MIN_STEP_S", "PlannedSearch", "VisitBatch", "plan_visits"]
+
+# (pause after a click, pause after no click, query, service time, P(any click), first click,
+# end of clicks, row of the search's page): one planned search, as the actor plays it.
+PlannedSearch = tuple[float, float, int, float, float, int, int, int]
+
+# Two events of one device are at least this far apart, so their millisecond stamps differ
+# and sorting a device's events by time never ties (a search and its results included).
+MIN_STEP_S = 0.002
+
+
+@dataclass(slots=True)
+class VisitBatch:
+    """Pre-drawn randomness of a batch of visits (rows), flattened into Python lists.
+
+    Row i owns searches ``search_lo[i]:search_lo[i+1]``; search s owns clicks
+    ``searches[s][6]:searches[s][7]``; row i's n-th event takes its delivery draws (``delivery``) at
+    ``event_lo[i] + n``. ``follow[i]`` is the row of the visit that follows row i
+    ``return_gap[i]`` after it ends (-1: none); follow-up rows have no arrival of their own.
+    The numpy arrays keep each shown page's latent values for the ledger.
+    """
+
+    user: list[int]
+    primary: np.ndarray  # the rows of the arrivals, in arrival order (the rest follow them)
+    follow: list[int]
+    return_gap: list[float]
+    search_lo: list[int]
+    searches: list[PlannedSearch]
+    pages: list[tuple]  # items shown by each search, by rank
+    click_rank: list[int]
+    click_gap: list[float]
+    close_after: list[float]
+    silent: list[bool]
+    event_lo: list[int]
+    delivery: DeliveryDraws  # the delivery stage's own draws, per row and per event
+    # For the ledger, rounded to 4 decimals: (searches, ranks) attractiveness the model used,
+    # satisfaction (for models that use it: DBN), marginal examination probability.
+    alpha: np.ndarray
+    sat: np.ndarray | None
+    exam: np.ndarray
+    propensity: np.ndarray  # (searches,) the user's click propensity
+
+
+def _offsets(counts: np.ndarray) -> np.ndarray:
+    return np.concatenate(([0], np.cumsum(counts)))
+
+
+def _pauses(rng: np.random.Generator, scenario: Scenario, dist, n: int, long: bool) -> np.ndarray:
+    """Draw ``n`` pauses from ``dist`` (a fraction ``long_pause_prob`` from ``long_pause``)."""
+    v = scenario.visit
+    pauses = dist.sample(rng, n)
+    if long:
+        idx = np.flatnonzero(rng.random(n) < v.long_pause_prob)
+        pauses[idx] = v.long_pause.sample(rng, len(idx))
+    return np.maximum(pauses, MIN_STEP_S)
+
+
+def _rows(rng: np.random.Generator, n: int, p: float) -> tuple[np.ndarray, np.ndarray]:
+    """Expand ``n`` arrivals into rows: each followed by a geometric number of returns.
+
+    Return (arrival of each row, follow-up row or -1).
+    """
+    extra = rng.geometric(1.0 - p, n) - 1 if p > 0 else np.zeros(n, dtype=np.int64)
+    owner = np.repeat(np.arange(n), 1 + extra)
+    lo = _offsets(1 + extra)
+    rows = len(owner)
+    follow = np.arange(1, rows + 1)
+    follow[lo[1:] - 1] = -1  # the last row of each chain
+    return owner, follow
+
+
+def plan_visits(
+    rng: np.random.Generator,
+    scenario: Scenario,
+    users: np.ndarray,
+    population: Population,
+    vocabulary: Vocabulary,
+    model: ClickModel,
+) -> VisitBatch:
+    """Draw everything random about these arrivals (of ``users``, in time order) and their
+    follow-up visits."""
+    v, sc = scenario.visit, scenario
+    owner, follow = _rows(rng, len(users), v.return_prob)
+    row_user = users[owner]
+    n = len(owner)
+    searching = rng.random(n) >= v.no_search_prob
+    count = np.minimum(rng.geometric(1.0 / v.searches_mean, n), v.max_searches) * searching
+    search_lo = _offsets(count)
+    total = int(search_lo[-1])
+    first = np.zeros(total, dtype=bool)
+    first[search_lo[:-1][count > 0]] = True
+    after_click = _pauses(rng, sc, v.dwell_time, total, long=True)
+    after_none = _pauses(rng, sc, v.reformulation, total, long=True)
+    opening = _pauses(rng, sc, v.first_search, total, long=False)
+    after_click[first] = after_none[first] = opening[first]
+    query = vocabulary.sample(rng, total)
+    zero = rng.random(total) < sc.queries.zero_result_rate
+    service = sc.backend.service_time.sample(rng, total)
+
+    page = vocabulary.pages(rng, query)
+    clicks = sc.clicks
+    propensity = population.click_propensity[np.repeat(row_user, count)]
+    alpha = np.asarray(clicks.attractiveness)[page.grades] * propensity[:, None]
+    np.clip(alpha, 0.0, 1.0, out=alpha)
+    sat = np.asarray(clicks.satisfaction)[page.grades]
+    clicked = model.clicks(alpha, sat, rng)
+    clicked[zero] = False
+    p_any = model.p_any(alpha, sat)
+    p_any[zero] = 0.0
+    click_lo = _offsets(clicked.sum(axis=1))
+    click_rank = np.nonzero(clicked)[1]
+    scan = _pauses(rng, sc, v.scan_time, len(click_rank), long=True)
+    gap = _pauses(rng, sc, v.dwell_time, len(click_rank), long=True)
+    first_click = np.zeros(len(click_rank), dtype=bool)
+    first_click[click_lo[:-1][click_lo[1:] > click_lo[:-1]]] = True
+    click_gap = np.where(first_click, scan, gap)
+
+    close_after = _pauses(rng, sc, v.close_after, n, long=False)
+    silent = rng.random(n) < v.silent_close_prob
+    return_gap = v.return_after.sample(rng, n)
+    clicks_per_row = np.diff(click_lo[search_lo])
+    event_lo = _offsets(2 + 2 * count + clicks_per_row)
+    draws = draw_delivery(rng, sc.delivery, int(event_lo[-1]), n)
+    return VisitBatch(
+        user=row_user.tolist(),
+        primary=np.flatnonzero(np.r_[True, follow[:-1] < 0]),
+        follow=follow.tolist(),
+        return_gap=return_gap.tolist(),
+        search_lo=search_lo.tolist(),
+        searches=list(
+            zip(
+                after_click.tolist(),
+                after_none.tolist(),
+                query.tolist(),
+                service.tolist(),
+                p_any.tolist(),
+                click_lo[:-1].tolist(),
+                click_lo[1:].tolist(),
+                range(total),
+            )
+        ),
+        pages=[() if z else tuple(p) for z, p in zip(zero.tolist(), page.items.tolist())],
+        click_rank=click_rank.tolist(),
+        click_gap=click_gap.tolist(),
+        close_after=close_after.tolist(),
+        silent=silent.tolist(),
+        event_lo=event_lo.tolist(),
+        delivery=draws,
+        alpha=np.round(alpha, 4),
+        sat=np.round(sat, 4) if model.name == "dbn" else None,
+        exam=np.round(model.examination(alpha, sat), 4),
+        propensity=propensity,
+    )
