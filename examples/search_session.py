@@ -31,7 +31,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 class _Pull(StatelessSourcePartition):
     """Read the caller's events as Bytewax asks for them (nothing is buffered)."""
 
-    def __init__(self, events):
+    def __init__(self, events) -> None:
         self.events = events
 
     def next_batch(self):
@@ -42,7 +42,7 @@ class _Pull(StatelessSourcePartition):
 
 
 class _Source(DynamicSource):
-    def __init__(self, events):
+    def __init__(self, events) -> None:
         self.events = events
 
     def build(self, step_id, worker_index, worker_count):
@@ -50,7 +50,7 @@ class _Source(DynamicSource):
 
 
 class _Deliver(StatelessSinkPartition):
-    def __init__(self, deliver):
+    def __init__(self, deliver) -> None:
         self.deliver = deliver
 
     def write_batch(self, items):
@@ -58,7 +58,7 @@ class _Deliver(StatelessSinkPartition):
 
 
 class _Sink(DynamicSink):
-    def __init__(self, deliver):
+    def __init__(self, deliver) -> None:
         self.deliver = deliver
 
     def build(self, step_id, worker_index, worker_count):

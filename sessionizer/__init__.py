@@ -58,9 +58,15 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    if name in ("sessions_sql", "read_events_sql"):
-        from sessionizer import duckdb_engine
+def sessions_sql(config: SessionConfig) -> str:
+    """The DuckDB SQL of the ``duckdb`` sessionizer for ``config`` (sessions, searches, CTR)."""
+    from sessionizer import duckdb_engine  # DuckDB is an extra: imported on first use
 
-        return getattr(duckdb_engine, name)
-    raise AttributeError(f"module 'sessionizer' has no attribute {name!r}")
+    return duckdb_engine.sessions_sql(config)
+
+
+def read_events_sql(path: str) -> str:
+    """The DuckDB SQL that reads an events file (JSON lines or Parquet) as typed columns."""
+    from sessionizer import duckdb_engine
+
+    return duckdb_engine.read_events_sql(path)

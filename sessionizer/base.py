@@ -131,6 +131,8 @@ class Sessionizer(Protocol):
 
 
 class SessionizerFactory(Protocol):
+    """What the registry resolves a name to: builds a sessionizer from a setting."""
+
     def __call__(self, config: SessionConfig) -> Sessionizer: ...
 
 

@@ -26,6 +26,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
+from typing import Any
 
 import orjson
 
@@ -41,14 +42,14 @@ try:
     from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
     from bytewax.outputs import FixedPartitionedSink, StatefulSinkPartition
 except ImportError:  # pragma: no cover - the engines extra is not installed
-    op = None
+    op = None  # type: ignore[assignment]
 
 __all__ = ["BytewaxSessionizer", "Stamper", "build_flow"]
 
 BATCH = 4096  # events per source batch: the unit the stamp step and the workers see
 
 
-class _EventPartition(StatefulSourcePartition if op else object):
+class _EventPartition(StatefulSourcePartition if op else object):  # type: ignore[misc]
     def __init__(self, events: Iterator[Event], batch: int) -> None:
         self._events, self._batch = events, batch
 
@@ -62,7 +63,7 @@ class _EventPartition(StatefulSourcePartition if op else object):
         return None
 
 
-class _EventSource(FixedPartitionedSource if op else object):
+class _EventSource(FixedPartitionedSource if op else object):  # type: ignore[misc]
     """One partition, local only to the process that holds the events."""
 
     def __init__(self, events: Iterator[Event] | None, batch: int) -> None:
@@ -75,7 +76,7 @@ class _EventSource(FixedPartitionedSource if op else object):
         return _EventPartition(self._events, self._batch)
 
 
-class _ResultPartition(StatefulSinkPartition if op else object):
+class _ResultPartition(StatefulSinkPartition if op else object):  # type: ignore[misc]
     def __init__(self, deliver: Callable[[list], None]) -> None:
         self._deliver = deliver
 
@@ -86,7 +87,7 @@ class _ResultPartition(StatefulSinkPartition if op else object):
         return None
 
 
-class _ResultSink(FixedPartitionedSink if op else object):
+class _ResultSink(FixedPartitionedSink if op else object):  # type: ignore[misc]
     """One partition, local only to the caller's process: every result comes back."""
 
     def __init__(self, deliver: Callable[[list], None] | None) -> None:
@@ -102,7 +103,7 @@ class _ResultSink(FixedPartitionedSink if op else object):
         return _ResultPartition(self._deliver)
 
 
-class _SessionsLogic(op.StatefulBatchLogic if op else object):
+class _SessionsLogic(op.StatefulBatchLogic if op else object):  # type: ignore[misc]
     def __init__(self, config: SessionConfig) -> None:
         self.user = UserSessions(config)
 
@@ -136,9 +137,9 @@ def build_flow(
         )
     stamper = Stamper(config)
     flow = Dataflow("sessionsim_sessions")
-    stream = op.input("events", flow, _EventSource(events, batch))
+    stream: Any = op.input("events", flow, _EventSource(events, batch))
     stamped = op.flat_map_batch("stamp", stream, stamper.stamp)
-    results = op.stateful_batch("sessions", stamped, lambda _: _SessionsLogic(config))
+    results: Any = op.stateful_batch("sessions", stamped, lambda _: _SessionsLogic(config))
     op.output("results", results, _ResultSink(deliver))
     return flow
 
@@ -251,7 +252,7 @@ class _Counted:
     def __init__(self, it: Iterator[Event]) -> None:
         self._it, self.n = it, 0
 
-    def __iter__(self):
+    def __iter__(self) -> _Counted:
         return self
 
     def __next__(self) -> Event:

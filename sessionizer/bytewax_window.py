@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sessionizer.base import Counts, Event, Late, Session, SessionConfig
 from sessionizer.bytewax_engine import _Counted, _EventSource, _ResultSink, tallying
@@ -34,7 +35,7 @@ try:
     from bytewax._bytewax import cluster_main
     from bytewax.dataflow import Dataflow
 except ImportError:  # pragma: no cover - the engines extra is not installed
-    op = None
+    op = None  # type: ignore[assignment]
 
 __all__ = ["BytewaxWindowSessionizer"]
 
@@ -73,7 +74,7 @@ class BytewaxWindowSessionizer:
     def _flow(self, events: Iterator[Event], deliver: Callable[[list], None]) -> Dataflow:
         c = self.config
         flow = Dataflow("sessionsim_session_window")
-        stream = op.input("events", flow, _EventSource(events, 4096))
+        stream: Any = op.input("events", flow, _EventSource(events, 4096))
         keyed = op.key_on("by_user", stream, lambda e: e.user_id)
         clock = win.EventClock(
             _ts,

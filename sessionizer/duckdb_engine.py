@@ -16,7 +16,7 @@ from sessionizer.errors import SessionizerError
 try:
     import duckdb
 except ImportError:  # pragma: no cover - the engines extra is not installed
-    duckdb = None
+    duckdb = None  # type: ignore[assignment]
 
 __all__ = ["DuckDBSessionizer", "SessionizerError", "read_events_sql", "sessions_sql"]
 

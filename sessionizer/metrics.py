@@ -51,7 +51,7 @@ def searches_of(events: Iterable[Event], attribution: str = "time") -> list[Sear
             if owner.items is None:
                 owner.items = e.items
         else:
-            owner.positions.append(e.position)
+            owner.positions.append(e.position)  # type: ignore[arg-type]  # clicks have one
     return out
 
 

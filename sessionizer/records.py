@@ -110,6 +110,7 @@ def read_events(lines: Iterable[bytes | str], source: str) -> Iterator[Event]:
     """
     decode = msgspec.json.Decoder(_Line).decode
     for number, line in enumerate(lines, 1):
+        e: _Line | None
         try:
             e = decode(line)
         except msgspec.DecodeError:
@@ -119,14 +120,18 @@ def read_events(lines: Iterable[bytes | str], source: str) -> Iterator[Event]:
                 e = None
             else:
                 ts = round(e.ts.timestamp() * 1000)
-        kind = e.type if e is not None else None
-        if kind == RESULTS and e.items is not None:
-            yield Event(e.event_id, kind, e.user_id, ts, e.search_id, len(e.items), None)
-        elif kind == CLICK and e.position is not None:
-            yield Event(e.event_id, kind, e.user_id, ts, e.search_id, None, e.position)
-        elif kind is not None and kind not in (RESULTS, CLICK):
-            yield Event(e.event_id, kind, e.user_id, ts, e.search_id, None, None)
-        elif (slow := _slow(line, source, number)) is not None:
+        if e is not None:
+            kind = e.type
+            if kind == RESULTS and e.items is not None:
+                yield Event(e.event_id, kind, e.user_id, ts, e.search_id, len(e.items), None)
+                continue
+            if kind == CLICK and e.position is not None:
+                yield Event(e.event_id, kind, e.user_id, ts, e.search_id, None, e.position)
+                continue
+            if kind not in (RESULTS, CLICK):
+                yield Event(e.event_id, kind, e.user_id, ts, e.search_id, None, None)
+                continue
+        if (slow := _slow(line, source, number)) is not None:
             yield slow
 
 
@@ -163,7 +168,12 @@ def session_line(s: Session, searches: int, clicked: int, clicks: int) -> bytes:
 def late_line(late: Late) -> bytes:
     """Return a late event and its reason as one JSON line."""
     e = late.event
-    event = {"event_id": e.event_id, "type": e.type, "user_id": e.user_id, "ts": format_ts(e.ts)}
+    event: dict[str, object] = {
+        "event_id": e.event_id,
+        "type": e.type,
+        "user_id": e.user_id,
+        "ts": format_ts(e.ts),
+    }
     if e.search_id is not None:
         event["search_id"] = e.search_id
     if e.position is not None:

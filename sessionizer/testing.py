@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from typing import Any
 
-from sessionizer.base import Event, Late, Session, SessionConfig
+from sessionizer.base import Counts, Event, Late, Session, SessionConfig
 from sessionizer.metrics import CtrTotals, searches_of
 from sessionizer.runloop import outputs_of
 
@@ -28,7 +29,7 @@ GAP_S = 10
 
 
 def event(
-    ts_s: float, event_id: str | None = None, user: str = "u1", kind: str = "search", **fields
+    ts_s: float, event_id: str | None = None, user: str = "u1", kind: str = "search", **fields: Any
 ) -> Event:
     """An event at ``ts_s`` seconds (epoch ms inside); the id defaults from user and time."""
     return Event(
@@ -49,7 +50,9 @@ class _Runner:
     def __init__(self, factory: Callable) -> None:
         self.factory = factory
 
-    def __call__(self, events: list[Event], lateness_s: float = 0, **options):
+    def __call__(
+        self, events: list[Event], lateness_s: float = 0, **options: Any
+    ) -> tuple[list[Session], list[Late], Counts]:
         config = SessionConfig(gap_ms=GAP_S * 1000, lateness_ms=round(lateness_s * 1000), **options)
         sz = self.factory(config)
         out = list(outputs_of(sz, iter(events)))

@@ -1,3 +1,5 @@
+"""``python -m sessionsim``: the command line."""
+
 from sessionsim.cli import main
 
 main()

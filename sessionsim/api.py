@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -155,7 +155,7 @@ def sweep(
     scenario: RunScenario | str | Path,
     out: str | Path,
     gaps: list[str],
-    latenesses: list[str] = ("2m",),
+    latenesses: Sequence[str] = ("2m",),
     **setting: Any,
 ) -> list[dict]:
     """Simulate once into ``out`` and check every gap x lateness (durations as text);

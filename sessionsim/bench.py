@@ -39,7 +39,7 @@ __all__ = ["run_bench"]
 
 BASELINE = scenario_path("baseline")
 # (key in the results, sessionizer, its options, inputs, events at most: None = all)
-SESSIONIZERS = (
+SESSIONIZERS: tuple[tuple[str, str, dict, tuple[str, ...], int | None], ...] = (
     ("reference", "reference", {}, ("records", "jsonl", "parquet"), None),
     ("vectorized", "vectorized", {}, ("records", "jsonl", "parquet"), None),
     ("bytewax", "bytewax", {"workers": 1}, ("records", "jsonl"), None),
@@ -140,6 +140,7 @@ def _sim_naive(users: int, reps: int, _stream: Path | None) -> dict:
 
 def _sessionizer_records(name: str, options: dict, limit: int | None) -> Callable:
     def case(users: int, reps: int, stream: Path | None) -> dict:
+        assert stream is not None  # sessionizer cases are given the stream
         with open(stream, "rb") as f:
             events = list(read_events(f, str(stream)))[:limit]  # parsed once, not timed
         factory = resolve(name)
@@ -156,6 +157,7 @@ def _sessionizer_records(name: str, options: dict, limit: int | None) -> Callabl
 
 def _sessionizer_file(name: str, options: dict, suffix: str) -> Callable:
     def case(users: int, reps: int, stream: Path | None) -> dict:
+        assert stream is not None  # sessionizer cases are given the stream
         factory = resolve(name)
         path = str(stream.with_suffix(suffix))
 
@@ -195,7 +197,7 @@ def _child(case, args, conn) -> None:
     conn.send(result)
 
 
-def _isolated(case, *args) -> dict:
+def _isolated(case: Callable[..., dict], *args: object) -> dict:
     """Run ``case`` in a forked process so its peak RSS is its own."""
     ctx = mp.get_context("fork")
     parent, child = ctx.Pipe()

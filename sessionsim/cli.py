@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 import orjson
@@ -312,8 +313,8 @@ def run(
     max_ctr_error,
     min_pairwise_f1,
     realism,
-    **spec,
-):
+    **spec: Any,
+) -> None:
     """Simulate SCENARIO, sessionize in process and print the check report.
 
     Sessionizer flags replace the scenario's `sessionizers:` section.
@@ -388,7 +389,7 @@ def _late_path(out: str) -> str:
 )
 @click.option("--summary", "summary_path", help="Write the summary (JSON) here, not stderr.")
 @_bucket
-def sessionize(events, out, late_path, drop_late, summary_path, bucket, **options):
+def sessionize(events, out, late_path, drop_late, summary_path, bucket, **options: Any) -> None:
     """Sessionize EVENTS (JSON lines or Parquet in arrival order, or - for stdin) into --out."""
     spec = _spec(options)
     config = spec.config()
@@ -440,7 +441,9 @@ def sessionize(events, out, late_path, drop_late, summary_path, bucket, **option
 @_gates
 @_bucket
 @_realism_flag
-def check(run_dir, sessions_file, max_ctr_error, min_pairwise_f1, bucket, realism, **options):
+def check(
+    run_dir, sessions_file, max_ctr_error, min_pairwise_f1, bucket, realism, **options: Any
+) -> None:
     """Sessionize RUN_DIR's events (or read --sessions) and score against RUN_DIR/truth.
 
     The setting is the run's own (the first of its scenario.yaml's `sessionizers:`), with
@@ -488,7 +491,9 @@ def _durations(flag: str, text: str) -> list[float]:
     show_default=True,
     help="Processes sessionizing settings in parallel.",
 )
-def sweep(scenario, seed, users, duration, start, force, out, workers, max_delay, **options):
+def sweep(
+    scenario, seed, users, duration, start, force, out, workers, max_delay, **options: Any
+) -> None:
     """Simulate SCENARIO once, then check every --gap (x every --lateness) on that stream.
 
     --gap and --lateness take comma-separated lists, e.g. --gap 1m,5m,30m,1h.
@@ -566,7 +571,7 @@ def realism(run_dir, figure, bands):
     show_default=True,
     help="The events file the SQL reads (JSON lines or .parquet).",
 )
-def sql(events_path, **options):
+def sql(events_path, **options: Any) -> None:
     """Print the DuckDB SQL of the duckdb sessionizer (sessions, searches, CTR) to paste
     into a warehouse; the setting flags shape it (a watermark has no meaning in batch)."""
     from sessionizer import read_events_sql, sessions_sql

@@ -214,9 +214,12 @@ def _is(value: object, kind: str) -> bool:
         return isinstance(value, int) and not isinstance(value, bool) and value >= 0
     if value is None:
         return True
+    if not number:
+        return False
+    assert isinstance(value, int | float)
     if kind == "a fraction or null":
-        return number and 0.0 <= value <= 1.0
-    return number and value >= 0
+        return 0.0 <= value <= 1.0
+    return value >= 0
 
 
 def load_truth(run_dir: Path) -> tuple[dict, EventIndex, list[int]]:
@@ -263,13 +266,13 @@ def load_truth(run_dir: Path) -> tuple[dict, EventIndex, list[int]]:
                     f"{events}:{number}: expected an event of the truth with its deliveries"
                 )
             delivered[label] += count > 0
-    for name, rows, key in (
+    for name, count_of_rows, key in (
         ("truth/sessions", visits, "sessions"),
         ("truth/events", truth_events, "generated_events"),
     ):
-        if isinstance(summary.get(key), int) and summary[key] != rows:
+        if isinstance(summary.get(key), int) and summary[key] != count_of_rows:
             raise SessionsimError(
-                f"{run_file(run_dir, name)}: {rows:,} rows where truth/summary.json says "
+                f"{run_file(run_dir, name)}: {count_of_rows:,} rows where truth/summary.json says "
                 f"{key} {summary[key]:,}: the files are not of one run"
             )
     return summary, index, delivered

@@ -43,7 +43,7 @@ class Latency:
                 self.out += 1
             else:
                 self.out += len(o.events)
-                self._delays.append(self.now - o.end)
+                self._delays.append((self.now or 0) - o.end)  # an output follows an input
             yield o
 
     def summary(self) -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from tqdm import tqdm
@@ -12,7 +13,9 @@ __all__ = ["sim_progress"]
 
 
 @contextmanager
-def sim_progress(duration_s: float, label: str = "simulating"):
+def sim_progress(
+    duration_s: float, label: str = "simulating"
+) -> Iterator[Callable[[float, int], None]]:
     """Yield a callback ``(sim_s, events)`` that advances a bar over simulated seconds."""
     bar = tqdm(
         total=round(duration_s),

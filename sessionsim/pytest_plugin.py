@@ -11,6 +11,7 @@ naming each gate missed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -19,7 +20,7 @@ from sessionsim.api import Report, Run, check, load_scenario, simulate
 
 
 @pytest.fixture(scope="session")
-def sessionsim_run(tmp_path_factory):
+def sessionsim_run(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Run]:
     """A factory: ``sessionsim_run(scenario_name_or_path, **overrides) -> Run``, cached."""
     runs: dict[tuple, Run] = {}
 
@@ -34,7 +35,7 @@ def sessionsim_run(tmp_path_factory):
 
 
 @pytest.fixture
-def sessionsim_check():
+def sessionsim_check() -> Callable[..., Report]:
     """``sessionsim_check(run, sessionizer, max_ctr_error=..., min_pairwise_f1=...,
     **setting) -> Report``: fails the test when a gate is missed."""
 

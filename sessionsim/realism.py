@@ -20,7 +20,7 @@ from scipy import stats
 
 from sessionizer import SessionizerError, parse_ts
 from sessionsim.files import read_rows, run_file
-from simulator import SimulatorError, load_scenario
+from simulator import Scenario, SimulatorError, load_scenario
 
 __all__ = [
     "Band",
@@ -249,7 +249,7 @@ def measure_realism(run_dir: Path) -> Realism:
             f"{truth / 'summary.json'}: cannot read the run summary: {e}"
         ) from None
     try:
-        scenario = load_scenario(run_dir / "scenario.yaml")
+        scenario: Scenario = load_scenario(run_dir / "scenario.yaml")
     except SimulatorError as e:
         raise SessionizerError(str(e)) from None
     d = scenario.delivery

@@ -30,7 +30,7 @@ class SessionizerSpec(Model):
 
     @field_validator("watermark", mode="before")
     @classmethod
-    def _dash(cls, v):
+    def _dash(cls, v: object) -> object:
         return v.replace("-", "_") if isinstance(v, str) else v
 
     @property

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -84,9 +85,12 @@ class Scorer:
         visit = self._open.get(label)
         if visit is None:
             visit = self._open[label] = _Visit()
-            if self._expected is not None and not self._opened[label]:
-                self._opened[label] = 1
-                visit.expected = int(self._expected[label]) or None
+            opened, expected = self._opened, self._expected
+            if opened is not None and expected is not None:
+                i = cast(int, label)  # with ``expected``, labels are visit indexes
+                if not opened[i]:
+                    opened[i] = 1
+                    visit.expected = int(expected[i]) or None
         visit.ids.add(event_id)
         self._label[event_id] = label
 
@@ -148,7 +152,7 @@ class Scorer:
         """Settle the visits still open (events never placed) and return the scores."""
         for label, visit in list(self._open.items()):
             self._settle(label, visit, final=True)
-        if self._expected is not None:  # visits none of whose events came: never found
+        if self._expected is not None and self._opened is not None:  # visits never found
             never = self._expected[np.frombuffer(self._opened, np.uint8) == 0]
             never = never[never > 0]
             self.sessions_true += len(never)

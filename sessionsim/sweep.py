@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
@@ -90,6 +90,7 @@ def mark_pareto(rows: list[dict]) -> None:
 
 
 def recommendation(rows: list[dict], max_delay_s: float = DEFAULT_MAX_DELAY_S) -> str:
+    """One line: the setting that scores best within ``max_delay_s`` of emission delay."""
     b = best(rows, max_delay_s)
     err = "n/a" if b["ctr_error"] is None else f"{100 * b['ctr_error']:+.3f} pp"
     met = b["emission_delay_p99_s"] <= max_delay_s
@@ -141,6 +142,7 @@ _WORKER: _Settings | None = None  # set in the parent just before the pool forks
 
 
 def _worker_row(setting: tuple[float, float, str]) -> dict:
+    assert _WORKER is not None, "set before the pool forks"
     return _WORKER.row(setting)
 
 
@@ -153,7 +155,7 @@ def run_sweep(
     progress: Callable | None = None,
     on_setting: Callable[[dict], None] | None = None,
     workers: int = 1,
-    watermarks: list[str] | None = None,
+    watermarks: Sequence[str] | None = None,
     max_delay_s: float = DEFAULT_MAX_DELAY_S,
 ) -> list[dict]:
     """Simulate into ``out`` once; sessionize its events at every (gap, lateness,
@@ -170,7 +172,7 @@ def run_sweep(
     grid = [(g, late, mode) for mode in modes for late in latenesses for g in gaps]
     rows = []
     if workers <= 1 or len(grid) == 1:
-        results = map(settings.row, grid)
+        results: Iterable[dict] = map(settings.row, grid)
         pool = None
     else:
         _WORKER = settings

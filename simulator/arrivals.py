@@ -23,10 +23,10 @@ def chunks(
     """
     out = []
     t = 0.0
-    cuts = sorted(c for c in cuts if 0.0 < c < duration_s)
+    inside = sorted(c for c in cuts if 0.0 < c < duration_s)
     while t < duration_s:
         boundary = (np.floor((start_epoch_s + t) / CHUNK_S) + 1) * CHUNK_S - start_epoch_s
-        end = min([boundary, duration_s, *(c for c in cuts if c > t)])
+        end = min([boundary, duration_s, *(c for c in inside if c > t)])
         out.append((t, end - t))
         t = end
     return out

@@ -9,6 +9,7 @@ is what gives gap-based sessionization real merge cases.
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -60,7 +61,7 @@ class Actors:
         """True while a visit is being played or a follow-up visit is due."""
         return bool(self.active or self.waiting)
 
-    def start(self, b: VisitBatch, i: int, t: float):
+    def start(self, b: VisitBatch, i: int, t: float) -> Generator | None:
         """Begin visit row ``i`` of ``b`` at ``t``.
 
         Return the SimPy process body that plays its searches, or None when there is none

@@ -26,7 +26,10 @@ __all__ = [
 
 
 class ClickModel(Protocol):
-    name: str
+    """A click model: which results of a page are clicked, and the closed forms."""
+
+    @property
+    def name(self) -> str: ...
 
     def clicks(self, alpha: np.ndarray, sat: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Return a boolean matrix: which ranks of each page are clicked."""

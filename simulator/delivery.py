@@ -153,7 +153,9 @@ class Delivery:
         self.offline = d.offline.rate_per_day > 0
         self.offset = population.clock_offset_s.tolist()
         self.drift = population.clock_drift.tolist()
-        policies = {name: (p.flush_at, p.flush_interval, p.max_batch) for name, p in d.sdk.items()}
+        policies: dict[str, tuple[int, float, int]] = {
+            name: (p.flush_at, p.flush_interval, p.max_batch) for name, p in d.sdk.items()
+        }
         platform_of = [policies[platform] for platform, _ in population.devices]
         self.policy = [platform_of[k] for k in population.device.tolist()]
         self.lanes = d.parallel_requests
@@ -163,8 +165,8 @@ class Delivery:
         self.batches = [0] * population.size
         self.requests = [0] * population.size
         # The current or next offline episode of each user (device), as [start, end).
-        self.off_start = [math.inf] * population.size if self.offline else None
-        self.off_end = [-math.inf] * population.size if self.offline else None
+        self.off_start = [math.inf] * population.size if self.offline else []
+        self.off_end = [-math.inf] * population.size if self.offline else []
         self.held: dict[int, tuple[VisitDelivery, Visit]] = {}  # killed apps' queues
         self._heap: list[Arrival] = []
 

@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import orjson
@@ -307,19 +308,19 @@ TRUTH_FILES = ("truth/sessions", "truth/searches", "truth/events")
 
 
 def open_outputs(
-    outputs: OutputSet, sim: Simulation, fmt: str = "jsonl", **ledger_options
+    outputs: OutputSet, sim: Simulation, fmt: str = "jsonl", **ledger_options: Any
 ) -> tuple[EventSink, Ledger]:
     """Open the simulator's files in ``outputs`` as JSON lines or Parquet: the event sink
     and the ledger."""
     codec = sim.codec
     if fmt == "parquet":
-        truth = [ParquetRows(outputs.open(f"{name}.parquet"), schema(name)) for name in TRUTH_FILES]
+        s, q, e = (ParquetRows(outputs.open(f"{n}.parquet"), schema(n)) for n in TRUTH_FILES)
         events = ParquetRows(outputs.open("events.parquet"), schema("events"))
-        ledger = Ledger(codec, *truth, time=codec.epoch_ms, **ledger_options)
+        ledger = Ledger(codec, s, q, e, time=codec.epoch_ms, **ledger_options)
         return RowSink(events, codec.to_row), ledger
-    truth = [JsonlRows(outputs.open(f"{name}.jsonl")) for name in TRUTH_FILES]
+    js, jq, je = (JsonlRows(outputs.open(f"{n}.jsonl")) for n in TRUTH_FILES)
     return JsonlSink(outputs.open("events.jsonl"), codec.encode), Ledger(
-        codec, *truth, **ledger_options
+        codec, js, jq, je, **ledger_options
     )
 
 

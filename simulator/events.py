@@ -38,7 +38,7 @@ _MILLIS = tuple(f".{ms:03d}Z" for ms in range(1000))
 class EventCodec:
     """Turn event tuples into JSON lines; owns event ids and ISO times."""
 
-    def __init__(self, scenario: Scenario, population: Population, vocabulary: Vocabulary):
+    def __init__(self, scenario: Scenario, population: Population, vocabulary: Vocabulary) -> None:
         self.population = population
         self.vocabulary = vocabulary
         self.emit_search_id = scenario.emit_search_id

@@ -20,7 +20,7 @@ from simulator.vocabulary import Vocabulary, build_vocabulary
 __all__ = ["simulate_naive"]
 
 
-def simulate_naive(
+def simulate_naive(  # noqa: C901 - the yardstick is the one straightforward program
     sc: Scenario, pop: Population | None = None, vocab: Vocabulary | None = None
 ) -> int:
     """Simulate ``sc`` the naive way; return the number of events emitted."""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 from faker import Faker
 
-from simulator.scenario import LOCALE_UTC_OFFSETS, Scenario
+from simulator.scenario import LOCALE_UTC_OFFSETS, Platform, Scenario
 from simulator.streams import TRAITS, cohorts, stream
 
 __all__ = ["Population", "build_population"]
@@ -41,7 +42,7 @@ class Population:
         return self.locale_names[self.locale[u]][-2:]
 
 
-def _render_devices(faker: Faker, platforms: dict[str, float]) -> list[tuple[str, str]]:
+def _render_devices(faker: Faker, platforms: Mapping[Platform, float]) -> list[tuple[str, str]]:
     render = {
         "ios": faker.ios_platform_token,
         "android": faker.android_platform_token,

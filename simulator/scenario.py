@@ -87,6 +87,9 @@ def _weights(n: int, name: str):
     return check
 
 
+Platform = Literal["ios", "android", "web"]
+
+
 class Population(Model):
     """Who the users are and how they differ."""
 
@@ -102,7 +105,7 @@ class Population(Model):
             "ja_JP": 0.1,
         }
     )
-    platforms: dict[Literal["ios", "android", "web"], float] = Field(
+    platforms: dict[Platform, float] = Field(
         default_factory=lambda: {"ios": 0.45, "android": 0.45, "web": 0.1}
     )
     visits_per_day: Spread = Spread(median=1.5, sigma=1.0)
@@ -385,7 +388,7 @@ class Delivery(Model):
     """
 
     delay: DurationDist = LogNormal(dist="lognormal", median="80ms", sigma=0.6)
-    sdk: dict[Literal["ios", "android", "web"], FlushPolicy] = Field(default_factory=_sdk_defaults)
+    sdk: dict[Platform, FlushPolicy] = Field(default_factory=_sdk_defaults)
     parallel_requests: int = Field(1, gt=0, le=64)
     offline: Offline = Offline()
     duplicates: Duplicates = Duplicates()

@@ -55,8 +55,8 @@ def _shard(
         (root / "truth").mkdir(parents=True)
         with OutputSet(root) as outputs:
             events = RowSink(JsonlRows(outputs.open("events.jsonl")), sim.codec.to_dict, _event_key)
-            rows = [JsonlRows(outputs.open(f"{name}.jsonl")) for name in TRUTH_FILES]
-            ledger = Ledger(sim.codec, *rows, keyed=True)
+            s, q, e = (JsonlRows(outputs.open(f"{name}.jsonl")) for name in TRUTH_FILES)
+            ledger = Ledger(sim.codec, s, q, e, keyed=True)
 
             def progress(sim_s: float, n: int) -> None:
                 clock[shard], count[shard] = sim_s, n

@@ -71,7 +71,7 @@ class AtomicFile:
         self.file: BinaryIO = os.fdopen(fd, "wb")
         self.finishers: list[Callable[[], None]] = []  # run before the file closes
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | bytearray) -> None:
         try:
             self.file.write(data)
         except OSError as e:
@@ -128,6 +128,8 @@ class OutputSet:
 
 
 class EventSink(Protocol):
+    """Where arrived events go: a file, or nowhere (counted only)."""
+
     count: int
 
     def write(self, records: list[tuple]) -> None: ...
@@ -158,6 +160,8 @@ class NullSink:
 
 
 class RowWriter(Protocol):
+    """Where the ledger writes one truth file's rows."""
+
     def add(self, row: dict, key: bytes | None = None) -> None: ...
 
     def flush(self) -> None: ...

@@ -62,7 +62,11 @@ class Ledger:
         (default ISO 8601 strings; epoch milliseconds for typed Parquet columns); ``keyed``
         hands each row its merge key (a shard's files are merged by it)."""
         self.codec = codec
-        self.outputs = (sessions_out, searches_out, events_out)
+        self._writers: tuple[RowWriter, RowWriter, RowWriter] | None = None
+        if sessions_out is not None and searches_out is not None and events_out is not None:
+            self._writers = (sessions_out, searches_out, events_out)
+        elif (sessions_out, searches_out, events_out) != (None, None, None):
+            raise ValueError("the ledger writes all three truth files or none")
         self.on_visit = on_visit
         self.time = time or codec.iso
         self.totals: Counter[str] = Counter()  # integers only: shards' totals add up exactly
@@ -82,7 +86,7 @@ class Ledger:
                 n["timed_out"] += 1
                 continue
             n["shown"] += 1
-            n["p_click_units"] += round(p * P_UNITS)
+            n["p_click_units"] += round(p * P_UNITS)  # type: ignore[operator]  # shown: p set
             if results == 0:
                 n["zero_result"] += 1
             elif c == 0:
@@ -114,7 +118,7 @@ class Ledger:
             n[key] += value
         if self.on_visit is not None:
             self.on_visit(visit_label(v.user, v.visit), delivered)
-        if self.outputs[0] is not None:
+        if self._writers is not None:
             self._pending.append((v.user, v.visit, v, clicked, clicks))
 
     def tick(self, final: bool = False) -> None:
@@ -137,7 +141,8 @@ class Ledger:
         session_id = f"{user_id}.v{v.visit}"
         event_ids = [codec.event_id(v.user, v.visit, n) for n in range(len(v.events))]
         events, searches, route = v.events, v.searches, v.route
-        sessions, searches_rows, events_rows = self.outputs
+        assert self._writers is not None  # visits are pending only when there are writers
+        sessions, searches_rows, events_rows = self._writers
         iso = self.time
         tick, keyed = self._ticks, self.keyed
 
@@ -204,9 +209,8 @@ class Ledger:
 
     def flush(self) -> None:
         self.tick()
-        for out in self.outputs:
-            if out is not None:
-                out.flush()
+        for out in self._writers or ():
+            out.flush()
 
     def summary(self) -> dict:
         """Return the totals of SESSIONS.md sections 4 and 5 over every true visit."""

@@ -89,7 +89,7 @@ class Vocabulary:
         """
         n, c = len(queries), self.candidates
         key = queries.astype(np.uint64)[:, None] * np.uint64(c) + np.arange(c, dtype=np.uint64)
-        h = splitmix64(key ^ np.uint64(self.salt))
+        h = splitmix64(np.bitwise_xor(key, np.uint64(self.salt)))
         u = (h >> np.uint64(11)).astype(np.float64) / float(1 << 53)
         # A hard query (w near 0) has few relevant candidates: its grades are pushed down.
         qh = splitmix64(queries.astype(np.uint64) ^ np.uint64(self.salt ^ 2))

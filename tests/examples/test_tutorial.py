@@ -10,6 +10,8 @@ from sessionizer import CtrTotals, Event, Late, Session, SessionConfig, resolve,
 from sessionizer.runloop import outputs_of
 from tests.helpers import copy_run, run_cli
 
+pytestmark = pytest.mark.slow  # end-to-end simulations
+
 pytest.importorskip("bytewax")
 
 PLUGIN = "examples.search_session:TutorialSessionizer"

@@ -6,6 +6,8 @@ import pytest
 
 import sessionsim
 
+pytestmark = pytest.mark.slow  # end-to-end simulations
+
 pytest_plugins = ["pytester"]
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import orjson
+import pytest
 
 from sessionsim.bench import run_bench
+
+pytestmark = pytest.mark.slow  # end-to-end simulations
 
 
 def test_bench_writes_every_promised_key_and_a_plot(tmp_path):

@@ -14,6 +14,8 @@ from simulator import load_scenario
 from tests.conftest import SCENARIOS
 from tests.helpers import one_line_error, run_cli
 
+pytestmark = pytest.mark.slow  # end-to-end simulations
+
 SMALL = ["--users", "150", "--duration", "3h", "--start", "2026-01-05T09:00:00Z"]
 OUTPUTS = [
     "events.jsonl",

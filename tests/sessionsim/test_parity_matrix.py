@@ -19,6 +19,8 @@ from simulator import Simulation, load_scenario
 from simulator.truth import Ledger
 from tests.conftest import SCENARIOS
 
+pytestmark = pytest.mark.slow  # end-to-end simulations
+
 pytest.importorskip("bytewax")
 pytest.importorskip("duckdb")
 

@@ -10,6 +10,8 @@ from simulator import load_scenario, simulate_to_dir
 from tests.conftest import SCENARIOS
 from tests.helpers import one_line_error, run_cli
 
+pytestmark = pytest.mark.slow  # end-to-end simulations
+
 
 @pytest.fixture(scope="module")
 def baseline_run(tmp_path_factory):

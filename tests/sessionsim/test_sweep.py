@@ -5,9 +5,12 @@ from __future__ import annotations
 import csv
 
 import orjson
+import pytest
 
 from tests.conftest import SCENARIOS
 from tests.helpers import SCORE_KEYS, run_cli
+
+pytestmark = pytest.mark.slow  # end-to-end simulations
 
 
 def test_sweep_writes_csv_json_png_and_matches_check(tmp_path, capsys, monkeypatch):

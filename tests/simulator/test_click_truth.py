@@ -13,6 +13,8 @@ from simulator.clickmodels import DynamicBayesian
 from tests.conftest import SCENARIOS
 from tests.helpers import read_jsonl
 
+pytestmark = pytest.mark.slow  # end-to-end simulations
+
 
 def test_ledger_latents_reproduce_each_pages_click_probability(small_run):
     sc = load_scenario(small_run / "scenario.yaml")

@@ -50,6 +50,7 @@ def test_pbm_run_ctr_matches_click_model_expectation(tmp_path):
     assert max(s["clicks"] for s in searches) > 1  # PBM clicks several results
 
 
+@pytest.mark.slow
 def test_flash_crowd_saturates_backend_and_lowers_ctr(tmp_path):
     full = load_scenario(SCENARIOS / "flash_crowd.yaml")
     # A third of the users with a burst three times as strong: the same load during the burst.

@@ -17,6 +17,8 @@ FILES = (
     "truth/summary.json",
     "scenario.yaml",
 )
+
+pytestmark = pytest.mark.slow  # end-to-end simulations
 # Three cohorts of users over four replicas; every fault that reorders, repeats or holds.
 SHARDED = {
     "population.users": 9000,
