@@ -24,7 +24,7 @@ from sessionizer.gap import GapSessionizer
 from sessionizer.metrics import CtrTotals, SearchOutcome, searches_of
 from sessionizer.records import format_ts, late_line, parse_ts, read_events, session_line
 from sessionizer.registry import known_names, resolve
-from sessionizer.runloop import outputs_of
+from sessionizer.runloop import Outputs, outputs_of
 
 __all__ = [
     "APP_CLOSE",
@@ -38,6 +38,7 @@ __all__ = [
     "Event",
     "GapSessionizer",
     "Late",
+    "Outputs",
     "SearchOutcome",
     "Session",
     "SessionConfig",

@@ -118,14 +118,13 @@ class Sessionizer(Protocol):
 
     ``sessionize`` must work on an unbounded iterator: it yields each ``Session`` once the
     watermark makes it final (and every open one at end of input) and each ``Late`` event
-    as it is rejected. ``counts`` is up to date once the iterator is exhausted.
+    as it is rejected. Nothing else is asked of it: the harness derives what it did with
+    its input (``Counts``) from the stream it read and emitted (``sessionizer.Outputs``).
 
     An engine that owns its run loop (Bytewax does) may offer instead a blocking
     ``run(events, deliver)`` that pulls events as it wants them and hands each batch of
     results to ``deliver`` (see ``sessionizer.runloop``): it need not buffer its input.
     """
-
-    counts: Counts
 
     def sessionize(self, events: Iterable[Event]) -> Iterator[Session | Late]: ...
 

@@ -14,10 +14,10 @@ import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
 
-from sessionizer.base import Event, Late, Session
+from sessionizer.base import Counts, Event, Late, Session
 from sessionizer.errors import SessionizerError
 
-__all__ = ["outputs_of", "rare_collections", "threaded"]
+__all__ = ["Outputs", "outputs_of", "rare_collections", "threaded"]
 
 
 @contextlib.contextmanager
@@ -75,3 +75,58 @@ def outputs_of(sessionizer: object, events: Iterable[Event]) -> Iterator[Session
         f"sessionizer {type(sessionizer).__name__}: has neither sessionize(events) nor "
         "run(events, deliver)"
     )
+
+
+class Outputs:
+    """One call of a sessionizer: its outputs, then the counts they imply.
+
+    Iterate it once for the outputs (``Session`` and ``Late``). Once it is exhausted,
+    ``counts`` says what the sessionizer did with this call's input, derived from the stream
+    itself: ``accepted`` = events in the sessions, ``late`` = ``Late`` records, and
+    ``duplicates`` = the rest of the events it read (SESSIONS.md: every event is in a
+    session, late, or a dropped duplicate). So counts need nothing from the plugin, belong
+    to one call, and cannot be stale.
+    """
+
+    def __init__(self, outputs: Iterable[Session | Late], read: Callable[[], int]) -> None:
+        """``read`` returns how many events the sessionizer read (asked once exhausted)."""
+        self._outputs = outputs
+        self._read = read
+        self._accepted = self._late = 0
+        self._done = False
+
+    @classmethod
+    def of(cls, sessionizer: object, events: Iterable[Event]) -> Outputs:
+        """The outputs of ``sessionizer`` for ``events``, counting what it reads."""
+        read = [0]
+
+        def counted() -> Iterator[Event]:
+            n = 0
+            try:
+                for e in events:
+                    n += 1
+                    yield e
+            finally:
+                read[0] = n
+
+        return cls(outputs_of(sessionizer, counted()), lambda: read[0])
+
+    def __iter__(self) -> Iterator[Session | Late]:
+        if self._done:
+            raise SessionizerError("a sessionizer's outputs are read once")
+        accepted = late = 0
+        for o in self._outputs:
+            if isinstance(o, Late):
+                late += 1
+            else:
+                accepted += len(o.events)
+            yield o
+        self._accepted, self._late, self._done = accepted, late, True
+
+    @property
+    def counts(self) -> Counts:
+        """This call's counts; known once the outputs are exhausted."""
+        if not self._done:
+            raise SessionizerError("a sessionizer's counts are known once its outputs are read")
+        read = self._read()
+        return Counts(self._accepted, self._late, read - self._accepted - self._late)

@@ -21,7 +21,7 @@ from typing import Any
 
 from sessionizer.base import Counts, Event, Late, Session, SessionConfig
 from sessionizer.metrics import CtrTotals, searches_of
-from sessionizer.runloop import outputs_of
+from sessionizer.runloop import Outputs
 
 __all__ = ["CASES", "event", "run_conformance", "spans"]
 
@@ -54,11 +54,11 @@ class _Runner:
         self, events: list[Event], lateness_s: float = 0, **options: Any
     ) -> tuple[list[Session], list[Late], Counts]:
         config = SessionConfig(gap_ms=GAP_S * 1000, lateness_ms=round(lateness_s * 1000), **options)
-        sz = self.factory(config)
-        out = list(outputs_of(sz, iter(events)))
+        emitted = Outputs.of(self.factory(config), iter(events))
+        out = list(emitted)
         sessions = [o for o in out if isinstance(o, Session)]
         lates = [o for o in out if isinstance(o, Late)]
-        return sessions, lates, sz.counts
+        return sessions, lates, emitted.counts
 
 
 def _expect(got, want, what: str) -> None:

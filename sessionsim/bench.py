@@ -21,7 +21,7 @@ from pathlib import Path
 import click
 import orjson
 
-from sessionizer import SessionConfig, outputs_of, read_events, resolve
+from sessionizer import Outputs, SessionConfig, outputs_of, read_events, resolve
 from sessionsim.bundled import scenario_path
 from sessionsim.files import event_source
 from sessionsim.scenario import RunScenario
@@ -161,16 +161,20 @@ def _sessionizer_file(name: str, options: dict, suffix: str) -> Callable:
         factory = resolve(name)
         path = str(stream.with_suffix(suffix))
 
+        with event_source(path, "") as events:  # not timed: the size of the stream
+            given = sum(1 for _ in events)
+
         def work() -> int:
             sz = factory(CONFIG, **options)
             if hasattr(sz, "sessionize_file"):  # an engine that reads the file itself
                 for _ in sz.sessionize_file(path):
                     pass
-            else:
-                with event_source(path, "") as events:
-                    for _ in outputs_of(sz, events):
-                        pass
-            c = sz.counts
+                return given
+            with event_source(path, "") as events:
+                emitted = Outputs.of(sz, events)
+                for _ in emitted:
+                    pass
+            c = emitted.counts
             return c.accepted + c.late + c.duplicates
 
         return _timed(work, reps)

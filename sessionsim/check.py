@@ -11,11 +11,11 @@ from sessionizer import (
     CtrTotals,
     Event,
     Late,
+    Outputs,
     Session,
     SessionConfig,
     Sessionizer,
     late_line,
-    outputs_of,
     searches_of,
     session_line,
 )
@@ -53,14 +53,15 @@ def measure(
     sessions_out=None,
     late_out=None,
     bucket_ms: int = 3_600_000,
-) -> CtrTotals:
-    """Run ``sessionizer`` over ``events``, scoring and (optionally) writing what it emits.
+) -> tuple[CtrTotals, Counts]:
+    """Run ``sessionizer`` over ``events``, scoring and (optionally) writing what it emits;
+    return the CTR totals and what it did with the events.
 
     CTR per time bucket uses buckets of ``bucket_ms`` of search time.
     """
-    return score_outputs(
-        outputs_of(sessionizer, events), config, scorer, sessions_out, late_out, bucket_ms
-    )
+    emitted = Outputs.of(sessionizer, events)
+    totals = score_outputs(emitted, config, scorer, sessions_out, late_out, bucket_ms)
+    return totals, emitted.counts
 
 
 def score_outputs(

@@ -406,7 +406,7 @@ def sessionize(events, out, late_path, drop_late, summary_path, bucket, **option
     with event_source(events, "sessionizing") as stream, OutputSet(Path(".")) as outputs:
         sessions_out = sys.stdout.buffer if out == "-" else outputs.open(out)
         late_out = outputs.open(late_path) if late_path else None
-        totals = measure(
+        totals, counts = measure(
             sessionizer,
             stream,
             config,
@@ -418,10 +418,10 @@ def sessionize(events, out, late_path, drop_late, summary_path, bucket, **option
         summary = {
             **settings_of(spec),
             **totals.summary(),
-            "accepted": sessionizer.counts.accepted,
-            "late_events": sessionizer.counts.late,
+            "accepted": counts.accepted,
+            "late_events": counts.late,
             "late_written_to": late_path,  # null: --drop-late (counted, written nowhere)
-            "duplicates": sessionizer.counts.duplicates,
+            "duplicates": counts.duplicates,
         }
         if summary_path:
             outputs.open(summary_path).write(orjson.dumps(summary, option=orjson.OPT_INDENT_2))

@@ -61,10 +61,6 @@ class SessionizerSpec(Model):
                 f"sessionizer {self.sessionizer!r}: {type(sessionizer).__name__} is not a "
                 "sessionizer (it has neither sessionize(events) nor run(events, deliver))"
             )
-        if not hasattr(sessionizer, "counts"):
-            raise SessionizerError(
-                f"sessionizer {self.sessionizer!r}: {type(sessionizer).__name__} has no counts"
-            )
         return sessionizer
 
     def takes(self, option: str) -> bool:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import orjson
 
-from sessionizer import outputs_of
+from sessionizer import Outputs
 from sessionsim.check import build_report, score_outputs, tap
 from sessionsim.files import event_source, load_truth, new_scorer, run_file
 from sessionsim.latency import Latency
@@ -130,10 +130,10 @@ class _Settings:
         latency = Latency()
         with event_source(str(run_file(self.out, "events")), "") as stream:
             events = latency.feed(tap(stream, scorer, self.labels))
-            outputs = latency.watch(outputs_of(sessionizer, events))
-            totals = score_outputs(outputs, config, scorer)
+            emitted = Outputs.of(sessionizer, events)
+            totals = score_outputs(latency.watch(emitted), config, scorer)
         report = build_report(
-            self.truth, totals.summary(), scorer.score(), sessionizer.counts, settings_of(spec)
+            self.truth, totals.summary(), scorer.score(), emitted.counts, settings_of(spec)
         )
         return _row(report, spec) | latency.summary()
 
