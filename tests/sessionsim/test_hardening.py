@@ -168,21 +168,23 @@ def test_events_and_truth_of_different_runs_are_rejected(small_run, tmp_path, ca
     assert not (run / "report.json").exists()
 
 
-def test_a_plugin_whose_counts_do_not_add_up_is_rejected(small_run, tmp_path, capsys, monkeypatch):
-    (tmp_path / "miscount.py").write_text(
+def test_a_plugin_that_stops_reading_early_is_rejected(small_run, tmp_path, capsys, monkeypatch):
+    """Counts come from the stream, so a plugin cannot misreport them; one that leaves
+    events unread is caught: everything it was given must be read."""
+    (tmp_path / "quitter.py").write_text(
+        "import itertools\n"
         "from sessionizer import GapSessionizer\n"
-        "class Miscount(GapSessionizer):\n"
+        "class Quitter(GapSessionizer):\n"
         "    def sessionize(self, events):\n"
-        "        yield from super().sessionize(events)\n"
-        "        self.counts.accepted = 5\n"
+        "        yield from super().sessionize(itertools.islice(events, 100))\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     run = copy_run(small_run, tmp_path)
     code, _, err = run_cli(
-        capsys, monkeypatch, "check", str(run), "--sessionizer", "miscount:Miscount"
+        capsys, monkeypatch, "check", str(run), "--sessionizer", "quitter:Quitter"
     )
     line = one_line_error(err)
-    assert code == 2 and "counts accepted 5 + late" in line and "is not the" in line
+    assert code == 2 and "'quitter:Quitter': read 100 of the" in line, line
 
 
 def test_sigterm_ends_like_ctrl_c_with_exit_143_and_no_partial_files(tmp_path):
