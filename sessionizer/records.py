@@ -87,7 +87,15 @@ def _event(obj: object) -> Event:
     search_id = obj.get("search_id")
     if search_id is not None and not isinstance(search_id, str):
         raise ValueError(f"search_id: expected a string (got {search_id!r})")
-    return Event(obj["event_id"], kind, obj["user_id"], ts, search_id, items, position)
+    return Event(
+        event_id=obj["event_id"],
+        type=kind,
+        user_id=obj["user_id"],
+        ts=ts,
+        search_id=search_id,
+        items=items,
+        position=position,
+    )
 
 
 class _Line(msgspec.Struct):
@@ -120,7 +128,7 @@ def read_events(lines: Iterable[bytes | str], source: str) -> Iterator[Event]:
                 e = None
             else:
                 ts = round(e.ts.timestamp() * 1000)
-        if e is not None:
+        if e is not None:  # Event by position (its field order): keywords double its cost
             kind = e.type
             if kind == RESULTS and e.items is not None:
                 yield Event(e.event_id, kind, e.user_id, ts, e.search_id, len(e.items), None)

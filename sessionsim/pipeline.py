@@ -70,14 +70,14 @@ def sim_event_batches(
             if scorer is not None and not copy:
                 scorer.deliver(eid, visit_label(u, visit))
             out.append(
-                Event(
-                    eid,
-                    kind,
-                    user_id(u),
-                    start_ms + int(ts * 1000.0),
+                Event(  # by position: keywords double the cost of this per-event call
+                    eid,  # event_id
+                    kind,  # type
+                    user_id(u),  # user_id
+                    start_ms + int(ts * 1000.0),  # ts
                     event_id(u, visit, sn) if with_search_id and kind in _HAS_SEARCH_ID else None,
-                    len(payload) if kind == RESULTS else None,
-                    rank + 1 if kind == CLICK else None,
+                    len(payload) if kind == RESULTS else None,  # items
+                    rank + 1 if kind == CLICK else None,  # position
                 )
             )
         yield out
