@@ -7,6 +7,7 @@ import math
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,10 @@ from tqdm import tqdm
 from sessionizer import SessionizerError
 from sessionsim.bundled import scenario_path
 from sessionsim.check import GATE_FAILED, format_report, gate_failures, measure
+from sessionsim.collect import Collector, parse_listen
 from sessionsim.errors import SessionsimError
 from sessionsim.files import event_source
+from sessionsim.live import run_live, users_for_rate
 from sessionsim.pipeline import check_run_dir, run_scenario, settings_of
 from sessionsim.progress import sim_progress
 from sessionsim.realism import (
@@ -357,12 +360,90 @@ def run(
     help="JSON lines, or Parquet with typed columns (times as UTC timestamps).",
 )
 @_processes
-def simulate(scenario, seed, users, duration, start, force, out, fmt, processes):
-    """Simulate SCENARIO and write its events and ground truth to --out."""
+@click.option(
+    "--sink",
+    help="Stream the events live: stdout, http://HOST:PORT/PATH or kafka://HOST:PORT/TOPIC "
+    "(the truth of what was acknowledged goes to --out).",
+)
+@click.option("--key", type=click.Choice(["user_id"]), help="stdout: prefix lines with KEY\\t.")
+@click.option("--realtime", is_flag=True, help="Pace the events at their arrival times.")
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="--realtime: simulated seconds per wall second.",
+)
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0, min_open=True),
+    help="--realtime: scale the population to deliver this many events per wall second.",
+)
+@click.option("--stop-after", help="End a live run after this wall-clock duration (e.g. 5m).")
+@click.option("--stats-csv", type=click.Path(path_type=Path), help="Live stats, a row a second.")
+@click.option("--http-batch", type=click.IntRange(min=1), default=500, show_default=True)
+@click.option("--http-interval", default="1s", show_default=True, help="Oldest event's wait.")
+@click.option("--inflight", type=click.IntRange(min=1), default=4, show_default=True)
+@click.option("--retries", type=click.IntRange(min=0), default=5, show_default=True)
+def simulate(
+    scenario,
+    seed,
+    users,
+    duration,
+    start,
+    force,
+    out,
+    fmt,
+    processes,
+    sink,
+    key,
+    realtime,
+    speed,
+    rate,
+    stop_after,
+    stats_csv,
+    http_batch,
+    http_interval,
+    inflight,
+    retries,
+):
+    """Simulate SCENARIO and write its events and ground truth to --out.
+
+    With --sink, stream the events live (paced with --realtime) and write to --out the
+    truth of exactly what the sink acknowledged.
+    """
+    if str(out) == "-":
+        raise SessionsimError("--out: expected a directory (for events on stdout: --sink stdout)")
+    live = sink is not None or realtime
+    if not live and (key or rate or stop_after or stats_csv):
+        raise SessionsimError("--key, --rate, --stop-after, --stats-csv: need --sink")
+    if rate is not None and not realtime:
+        raise SessionsimError("--rate: needs --realtime (a rate is per wall-clock second)")
     sc = load_scenario(
         scenario, _overrides(seed, users, duration, start), model=RunScenario, flags=FLAGS
     )
+    if rate is not None:
+        population = sc.population.model_copy(update={"users": users_for_rate(sc, rate, speed)})
+        sc = sc.model_copy(update={"population": population})
     _check_size(sc, scenario, force)
+    if live:
+        if processes > 1 or fmt != "jsonl":
+            raise SessionsimError("--sink: a live run is one process, in JSON lines")
+        _simulate_live(
+            sc,
+            out,
+            sink or "stdout",
+            speed=speed if realtime else None,
+            stop_after_s=_duration_flag("--stop-after", stop_after),
+            target_rate=rate,
+            keyed=key is not None,
+            stats_csv=stats_csv,
+            batch=http_batch,
+            interval_s=_duration_flag("--http-interval", http_interval),
+            inflight=inflight,
+            retries=retries,
+        )
+        return
     if processes > 1 and fmt != "jsonl":
         raise SimulatorError("--processes: shards are merged as JSON lines (use --format jsonl)")
     with sim_progress(sc.duration) as progress:
@@ -371,6 +452,25 @@ def simulate(scenario, seed, users, duration, start, force, out, fmt, processes)
         else:
             summary = simulate_to_dir(sc, out, progress, fmt)
     click.echo(format_simulation(summary, str(out)))
+
+
+def _duration_flag(flag: str, text: str | None) -> float | None:
+    return None if text is None else _duration(flag, text)
+
+
+def _simulate_live(sc: RunScenario, out: Path, sink: str, **options: Any) -> None:
+    """A live run; its report goes to stderr (stdout may carry the events)."""
+    if not sink.startswith(("http://", "https://")):
+        for name in ("batch", "interval_s", "inflight", "retries"):
+            options.pop(name)
+    result = run_live(sc, out, sink, **options)
+    click.echo(result.line, err=True)
+    click.echo(f"truth of what was acknowledged written to {out}", err=True)
+    if result.error:
+        click.echo(f"sessionsim: {result.error}", err=True)
+        sys.exit(1)
+    if result.signal is not None:
+        sys.exit(128 + result.signal)
 
 
 def _late_path(out: str) -> str:
@@ -622,6 +722,54 @@ def _interrupted(e: BaseException) -> None:
     terminated = isinstance(cause, _Terminated)
     click.echo(f"sessionsim: {'terminated' if terminated else 'interrupted'}; {what}", err=True)
     sys.exit(143 if terminated else 130)
+
+
+@cli.command()
+@click.option("--listen", default="127.0.0.1:8080", show_default=True, help="HOST:PORT.")
+@click.option(
+    "--out", required=True, type=click.Path(path_type=Path), help="JSON lines file (appended)."
+)
+@click.option(
+    "--fail-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Answer this fraction of requests with 500.",
+)
+@click.option(
+    "--fail-first", type=click.IntRange(min=0), default=0, help="Answer the first N with 500."
+)
+@click.option("--latency", default="0s", show_default=True, help="Delay every answer.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of --fail-rate.")
+def collect(listen, out, fail_rate, fail_first, latency, seed) -> None:
+    """Receive NDJSON POSTs into a JSON lines file, until SIGINT or SIGTERM."""
+    collector = Collector(
+        parse_listen(listen),
+        out,
+        fail_rate=fail_rate,
+        fail_first=fail_first,
+        latency_s=_duration_flag("--latency", latency) or 0.0,
+        seed=seed,
+    )
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        stop.set()
+
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    server = threading.Thread(target=collector.serve, name="collect", daemon=True)
+    server.start()
+    click.echo(f"collect: listening on http://{collector.address}/, writing {out}", err=True)
+    try:
+        while not stop.wait(0.2):
+            pass
+    finally:
+        collector.shutdown()
+        server.join()
+        collector.close()
+        for s_, h in old.items():
+            signal.signal(s_, h)
+    click.echo(collector.summary(), err=True)
 
 
 def main() -> None:

@@ -20,13 +20,22 @@ from simulator.naive import simulate_naive
 from simulator.orphans import die_with_parent
 from simulator.scenario import Scenario, load_scenario, resolved_yaml
 from simulator.shards import simulate_sharded
-from simulator.sinks import EventSink, NullSink, OutputSet, committed_files
+from simulator.sinks import (
+    AtomicFile,
+    EventSink,
+    JsonlRows,
+    NullSink,
+    OutputSet,
+    committed_files,
+)
 from simulator.truth import Ledger, visit_label
 
 __all__ = [
     "FORMATS",
+    "AtomicFile",
     "Duration",
     "EventSink",
+    "JsonlRows",
     "Ledger",
     "Model",
     "NullSink",

@@ -55,6 +55,7 @@ class Actors:
         self.active = 0  # visits being played
         self.waiting = 0  # follow-up visits scheduled but not started
         self.dropped = 0
+        self.closed = False  # the run was stopped: no further visit starts
 
     @property
     def busy(self) -> bool:
@@ -68,6 +69,8 @@ class Actors:
         to play (the arrival was dropped, or the visit has no search and ends at once).
         """
         u = b.user[i]
+        if self.closed:
+            return None
         if self.free_at[u] + self.min_gap > t:
             self.dropped += 1  # the user is still in (or just left) the app
             return None
@@ -137,7 +140,7 @@ class Actors:
             self.ledger.visit(visit)
         self.free_at[u] = t
         j = b.follow[i]
-        if j >= 0 and t + b.return_gap[i] < self.end_s:
+        if j >= 0 and t + b.return_gap[i] < self.end_s and not self.closed:
             self.waiting += 1
             self.env.process(self._return(b, j, t + b.return_gap[i]))
 

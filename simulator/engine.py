@@ -99,6 +99,12 @@ class Simulation:
         self.summary: dict = {}
         self.state: dict = {}  # the run's integer totals, which add up across shards
         self._arrivals_by_hour: Counter[int] = Counter()  # NHPP intensity (micro-visits)
+        self._stop = False
+
+    def stop(self) -> None:
+        """End the run early, at the next tick: no visit starts after it, the visits in
+        progress finish and their events are delivered (a live run marks them unsent)."""
+        self._stop = True
 
     def _plan_chunk(self, j: int, chunk_start: float, length: float):
         """Draw chunk ``j``'s arrivals and plans, cohort by cohort; return them by start."""
@@ -167,6 +173,12 @@ class Simulation:
         )
 
         def scheduler():
+            try:
+                yield from schedule()
+            except simpy.Interrupt:  # stopped early
+                return
+
+        def schedule():
             cuts = tuple(c for b in sc.arrivals.bursts for c in (b.at, b.at + b.length))
             for j, (chunk_start, length) in enumerate(
                 chunks(sc.start.timestamp(), sc.duration, cuts)
@@ -174,6 +186,8 @@ class Simulation:
                 yield env.timeout(chunk_start - env.now)
                 for batch, i, t in self._plan_chunk(j, chunk_start, length):
                     yield env.timeout(t - env.now)
+                    if self._stop:
+                        return
                     body = actors.start(batch, i, t)
                     if body is not None:
                         env.process(body)
@@ -183,6 +197,10 @@ class Simulation:
         events = 0
         with _rare_collections():
             while arrivals.is_alive or actors.busy:
+                if self._stop and not actors.closed:
+                    actors.closed = True  # follow-up visits due later do not start
+                    if arrivals.is_alive:
+                        arrivals.interrupt()
                 t += TICK_S
                 env.run(until=t)
                 ledger.tick()

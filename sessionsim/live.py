@@ -1,0 +1,273 @@
+"""A live run: stream the simulation to a sink, paced, watched, stoppable at any time.
+
+The simulation runs as usual and writes its truth; the sink (``live_sinks``) reports which
+event copies were acknowledged. At the end the run directory holds exactly what the sink
+acknowledged: ``events.jsonl`` lists those copies, and in ``truth/events.jsonl`` an event
+counts the copies acknowledged as its deliveries (none: undelivered, so ``check`` scores a
+pipeline against what it actually received). The summary's observable figures are
+recomputed on that basis, and ``live`` in the summary says what happened.
+
+A stop (SIGINT, SIGTERM, ``--stop-after``, or a sink that gave up) ends the run at once:
+no visit starts after it, the visits in progress are simulated to their end without
+sending anything more, and everything not acknowledged is marked undelivered.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+from sessionsim.live_sinks import Outgoing, Tally, open_sink
+from sessionsim.live_stats import LiveStats
+from sessionsim.pacing import Pacer
+from simulator import (
+    AtomicFile,
+    JsonlRows,
+    Ledger,
+    OutputSet,
+    Scenario,
+    Simulation,
+    estimate,
+    prepare_dir,
+    write_summary,
+)
+
+__all__ = ["LiveResult", "run_live", "users_for_rate"]
+
+CLOSE_TIMEOUT_S = 10.0  # how long the sink may take to flush what it holds at the end
+_LIVE_STREAM = 0x4C495645  # "LIVE": the seed stream of the sink's jitter
+
+
+@dataclass
+class LiveResult:
+    """What a live run did: its summary, and why it stopped (None: it ran to the end)."""
+
+    summary: dict
+    line: str = ""  # the final one-line report of the live statistics
+    stopped: str | None = None
+    signal: int | None = None
+    error: str | None = None
+    tally: dict = field(default_factory=dict)
+
+
+def users_for_rate(scenario: Scenario, rate: float, speed: float) -> int:
+    """The population whose mean delivered event rate is ``rate`` events per wall second at
+    ``speed`` (from a pilot run of the scenario, as ``simulate`` estimates its size)."""
+    per_sim_s = estimate(scenario)["events"] / scenario.duration
+    if per_sim_s <= 0:
+        raise ValueError("the scenario makes no events: no population reaches a rate")
+    return max(1, round(scenario.population.users * rate / (per_sim_s * speed)))
+
+
+@contextmanager
+def _stop_signals(stop: Callable[[int], None]) -> Iterator[None]:
+    """Turn SIGINT and SIGTERM into a request to stop cleanly (restored afterwards)."""
+    handler = lambda signum, _frame: stop(signum)  # noqa: E731
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def run_live(
+    scenario: Scenario,
+    out: Path,
+    sink_url: str,
+    *,
+    speed: float | None = None,
+    stop_after_s: float | None = None,
+    target_rate: float | None = None,
+    keyed: bool = False,
+    stats_csv: Path | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+    **sink_options: Any,
+) -> LiveResult:
+    """Simulate ``scenario`` into ``sink_url``, paced at ``speed`` (None: as fast as the
+    sink takes it); write the truth of what was acknowledged to ``out``."""
+    prepare_dir(out)
+    sim = Simulation(scenario)
+    codec = sim.codec
+    user_id, event_id, to_dict, epoch_ms = (
+        codec.population.user_id,
+        codec.event_id,
+        codec.to_dict,
+        codec.epoch_ms,
+    )
+    dumps, nl = orjson.dumps, orjson.OPT_APPEND_NEWLINE
+    rng = np.random.default_rng([scenario.seed, _LIVE_STREAM])
+    requested: list[tuple[str, int | None]] = []
+
+    def request_stop(signum: int) -> None:
+        if not requested:
+            requested.append((signal.Signals(signum).name, signum))
+
+    with OutputSet(out) as outputs:
+        events_out = outputs.open("events.jsonl")
+        tally = Tally(on_ack=lambda items: events_out.write(b"".join(it.line for it in items)))
+        simulated = AtomicFile(out / "truth" / "events.sim.jsonl")  # rewritten at the end
+        try:
+            ledger = Ledger(
+                codec,
+                JsonlRows(outputs.open("truth/sessions.jsonl")),
+                JsonlRows(outputs.open("truth/searches.jsonl")),
+                JsonlRows(simulated),
+            )
+            sink = open_sink(sink_url, tally, rng, keyed=keyed, **sink_options)
+            pacer = Pacer(speed, clock, sleep) if speed else None
+            unsent: Counter[str] = Counter()
+            with (
+                LiveStats(tally, clock, target_rate, stats_csv) as stats,
+                _stop_signals(request_stop),
+            ):
+                started = clock()
+                stopped_at = None
+                for batch in sim.batches(ledger):
+                    if stopped_at is not None:  # draining: nothing more is sent
+                        for rec in batch:
+                            unsent[event_id(rec[4], rec[5], rec[6])] += 1
+                        continue
+                    slices = pacer.paced(batch, _arrival) if pacer else iter([batch])
+                    done = 0
+                    for part in slices:
+                        done += len(part)
+                        items = [
+                            Outgoing(
+                                event_id(rec[4], rec[5], rec[6]),
+                                rec[10],
+                                user_id(rec[4]).encode(),
+                                epoch_ms(rec[0]),
+                                dumps(to_dict(rec), option=nl),
+                            )
+                            for rec in part
+                        ]
+                        stats.scheduled(len(items), pacer.lag_s if pacer else 0.0)
+                        sink.send(items)
+                        sink.poll()
+                        stats.tick()
+                        if stop_after_s is not None and clock() - started >= stop_after_s:
+                            requested.append(("--stop-after", None))
+                        if requested or tally.error:
+                            stopped_at = part[-1][0]
+                            break
+                    if stopped_at is not None:
+                        sim.stop()
+                        for rec in batch[done:]:  # the rest of the batch is not sent
+                            unsent[event_id(rec[4], rec[5], rec[6])] += 1
+                sink.close(CLOSE_TIMEOUT_S)
+                stats.tick(force=True)
+            line = stats.summary()
+            for it, _reason in tally.unacked:
+                unsent[it.event_id] += 1
+            for finish in simulated.finishers:
+                finish()
+            simulated.file.flush()
+            observable = _rewrite_truth_events(
+                simulated.partial, outputs.open("truth/events.jsonl"), unsent
+            )
+        finally:
+            simulated.abort()  # the simulated truth events were only a draft
+        summary = _live_summary(sim.summary, observable, tally, sink_url, speed, requested)
+        write_summary(outputs, summary, scenario)
+    stop = requested[0] if requested else (None, None)
+    return LiveResult(
+        summary=summary,
+        line=line,
+        stopped=stop[0] or ("sink failed" if tally.error else None),
+        signal=stop[1],
+        error=tally.error,
+        tally=summary["live"],
+    )
+
+
+def _arrival(rec: tuple) -> float:
+    return rec[0]
+
+
+def _rewrite_truth_events(draft: Path, out: AtomicFile, unsent: Counter[str]) -> dict:
+    """Copy the truth's event rows, counting only acknowledged copies as deliveries; return
+    the observable totals (SESSIONS.md section 4) of what was acknowledged."""
+    totals: Counter[str] = Counter()
+    visit: str | None = None
+    owned: int | None = None  # clicks of the visit's current delivered search
+
+    def close_visit() -> None:
+        if owned:
+            totals["clicked"] += 1
+
+    buffer = bytearray()
+    with open(draft, "rb") as f:
+        for line in f:
+            row = orjson.loads(line)
+            if row["session_id"] != visit:
+                close_visit()
+                visit, owned = row["session_id"], None
+            lost = unsent.pop(row["event_id"], 0)
+            if lost:
+                row["deliveries"] = max(0, row["deliveries"] - lost)
+                if not row["deliveries"]:
+                    row["received_at"] = row["delay_s"] = None
+                    totals["unacknowledged"] += 1
+            if row["deliveries"]:
+                totals["delivered"] += 1
+                totals["deliveries"] += row["deliveries"]
+                if row["type"] == "search":
+                    if owned:
+                        totals["clicked"] += 1
+                    totals["searches"] += 1
+                    owned = 0
+                elif row["type"] == "click" and owned is not None:
+                    owned += 1
+                    totals["clicks"] += 1
+            buffer += orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE)
+            if len(buffer) >= 1 << 20:
+                out.write(buffer)
+                buffer.clear()
+    close_visit()
+    out.write(buffer)
+    return dict(totals)
+
+
+def _live_summary(
+    sim_summary: dict,
+    observable: dict,
+    tally: Tally,
+    sink_url: str,
+    speed: float | None,
+    requested: list[tuple[str, int | None]],
+) -> dict:
+    searches, clicked = observable.get("searches", 0), observable.get("clicked", 0)
+    delivered = observable.get("delivered", 0)
+    return {
+        **sim_summary,
+        "events": tally.acked,  # the lines of events.jsonl: what the sink acknowledged
+        "delivered_events": delivered,
+        "duplicate_deliveries": observable.get("deliveries", 0) - delivered,
+        "observable_searches": searches,
+        "observable_clicked_searches": clicked,
+        "observable_clicks": observable.get("clicks", 0),
+        "observable_ctr": clicked / searches if searches else None,
+        "live": {
+            "sink": sink_url,
+            "speed": speed,
+            "simulated_events": sim_summary["events"],
+            "sent": tally.sent,
+            "acknowledged": tally.acked,
+            "retried": tally.retried,
+            "failed": tally.failed,
+            "unacknowledged_events": observable.get("unacknowledged", 0),
+            "stopped_by": requested[0][0] if requested else None,
+            "error": tally.error,
+        },
+    }

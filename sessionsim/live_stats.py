@@ -1,0 +1,133 @@
+"""Live statistics of a live run: one status line a second on stderr, a CSV row a second.
+
+Columns (as Locust's ``--csv`` history): wall seconds since the start, the target rate
+(``--rate``, empty without), the rate the schedule released events at, the rates sent and
+acknowledged, the lag behind schedule, and the running totals.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+
+from tqdm import tqdm
+
+from sessionsim.live_sinks import Tally
+
+__all__ = ["COLUMNS", "LiveStats"]
+
+COLUMNS = (
+    "wall_s",
+    "target_eps",
+    "scheduled_eps",
+    "sent_eps",
+    "acked_eps",
+    "lag_s",
+    "scheduled",
+    "sent",
+    "acked",
+    "retried",
+    "failed",
+)
+
+
+class LiveStats:
+    """Watch a live run's tally; report once a second (or when forced)."""
+
+    def __init__(
+        self,
+        tally: Tally,
+        clock: Callable[[], float],
+        target_rate: float | None = None,
+        csv_path: Path | None = None,
+    ) -> None:
+        """Write the CSV history to ``csv_path`` (flushed every row) when given."""
+        self.tally, self.clock, self.target = tally, clock, target_rate
+        self.csv_path = csv_path
+        self.due = 0
+        self.lag_s = 0.0
+        self.peak_lag_s = 0.0
+        self.rows: list[dict] = []
+        self._csv_file: IO[str] | None = None
+        self._writer: csv.DictWriter | None = None
+        self._bar: tqdm | None = None
+        self._start = self._last = 0.0
+        self._prev = (0, 0, 0)
+
+    def __enter__(self) -> LiveStats:
+        self._start = self._last = self.clock()
+        if self.csv_path is not None:
+            self._csv_file = open(self.csv_path, "w", newline="")
+            self._writer = csv.DictWriter(self._csv_file, COLUMNS)
+            self._writer.writeheader()
+        self._bar = tqdm(total=0, bar_format="{desc}", file=sys.stderr, dynamic_ncols=True)
+        return self
+
+    def scheduled(self, n: int, lag_s: float) -> None:
+        """``n`` events were due; the run is ``lag_s`` behind schedule."""
+        self.due += n
+        self.lag_s = lag_s
+        self.peak_lag_s = max(self.peak_lag_s, lag_s)
+
+    def tick(self, force: bool = False) -> None:
+        """Report when a second has passed since the last report (or ``force``)."""
+        now = self.clock()
+        dt = now - self._last
+        if dt < 1.0 and not (force and dt > 0):
+            return
+        t = self.tally
+        due0, sent0, acked0 = self._prev
+        row = {
+            "wall_s": round(now - self._start, 3),
+            "target_eps": self.target if self.target is not None else "",
+            "scheduled_eps": round((self.due - due0) / dt, 1),
+            "sent_eps": round((t.sent - sent0) / dt, 1),
+            "acked_eps": round((t.acked - acked0) / dt, 1),
+            "lag_s": round(self.lag_s, 3),
+            "scheduled": self.due,
+            "sent": t.sent,
+            "acked": t.acked,
+            "retried": t.retried,
+            "failed": t.failed,
+        }
+        self._prev, self._last = (self.due, t.sent, t.acked), now
+        self.rows.append(row)
+        if self._writer is not None and self._csv_file is not None:
+            self._writer.writerow(row)
+            self._csv_file.flush()
+        if self._bar is not None:
+            self._bar.set_description_str(_line(row), refresh=True)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._bar is not None:
+            self._bar.close()
+        if self._csv_file is not None:
+            self._csv_file.close()
+
+    def summary(self) -> str:
+        """One line over the whole run."""
+        t = self.tally
+        wall = max(self._last - self._start, 1e-9)
+        return (
+            f"live: {t.acked:,} events acknowledged of {t.sent:,} sent in {wall:.1f} s "
+            f"({t.acked / wall:,.0f} events/s), {t.retried:,} retried, {t.failed:,} failed, "
+            f"peak lag {self.peak_lag_s:.2f} s"
+        )
+
+
+def _line(row: dict) -> str:
+    target = f"target {row['target_eps']:,.0f} | " if row["target_eps"] != "" else ""
+    return (
+        f"{target}scheduled {row['scheduled_eps']:,.0f}/s  sent {row['sent_eps']:,.0f}/s  "
+        f"acked {row['acked_eps']:,.0f}/s | lag {row['lag_s']:.2f} s | sent {row['sent']:,}  "
+        f"acked {row['acked']:,}  retried {row['retried']:,}  failed {row['failed']:,}"
+    )
