@@ -305,7 +305,8 @@ class KafkaSink:
 
 def open_sink(url: str, tally: Tally, rng: np.random.Generator, **options: Any) -> LiveSink:
     """Build the sink ``url`` names: ``stdout``, ``http://HOST:PORT/PATH`` or
-    ``kafka://HOST:PORT/TOPIC``; ``options`` are the HTTP batching settings and ``keyed``."""
+    ``kafka://HOST:PORT/TOPIC`` (``kafka://mock/TOPIC``: librdkafka's mock cluster);
+    ``options`` are the HTTP batching settings and ``keyed``."""
     keyed = options.pop("keyed", False)
     if url == "stdout":
         return StdoutSink(tally, keyed)
@@ -313,6 +314,8 @@ def open_sink(url: str, tally: Tally, rng: np.random.Generator, **options: Any) 
     if parts.scheme in ("http", "https") and parts.netloc:
         return HttpSink(url, tally, rng, **options)
     if parts.scheme == "kafka" and parts.netloc and parts.path.strip("/"):
+        if parts.netloc == "mock":  # librdkafka's in-process mock cluster: try it, no broker
+            return KafkaSink("mock", parts.path.strip("/"), tally, **{"test.mock.num.brokers": 1})
         return KafkaSink(parts.netloc, parts.path.strip("/"), tally)
     raise SessionsimError(
         f"--sink: expected stdout, http://HOST:PORT/PATH or kafka://HOST:PORT/TOPIC (got {url!r})"
