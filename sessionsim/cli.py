@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -23,6 +24,7 @@ from sessionsim.collect import Collector, parse_listen
 from sessionsim.errors import SessionsimError
 from sessionsim.files import event_source
 from sessionsim.live import run_live, users_for_rate
+from sessionsim.load_shape import bursts_of, target_at
 from sessionsim.pipeline import check_run_dir, run_scenario, settings_of
 from sessionsim.progress import sim_progress
 from sessionsim.realism import (
@@ -38,6 +40,7 @@ from sessionsim.schema_docs import describe
 from sessionsim.sweep import recommendation, run_sweep
 from simulator import (
     FORMATS,
+    Burst,
     OutputSet,
     SimulatorError,
     committed_files,
@@ -422,9 +425,18 @@ def simulate(
     sc = load_scenario(
         scenario, _overrides(seed, users, duration, start), model=RunScenario, flags=FLAGS
     )
-    if rate is not None:
+    target = None
+    if sc.load:
+        if not (realtime and sink):
+            raise SessionsimError(f"{scenario}: load: needs --sink and --realtime (wall time)")
+        if rate is not None:
+            raise SessionsimError(f"--rate: conflicts with the load: section of {scenario}")
+        target = functools.partial(target_at, sc.load)
+        sc = _shaped(sc, speed)
+    elif rate is not None:
         population = sc.population.model_copy(update={"users": users_for_rate(sc, rate, speed)})
         sc = sc.model_copy(update={"population": population})
+        target = functools.partial(_constant, rate)
     _check_size(sc, scenario, force)
     if live:
         if processes > 1 or fmt != "jsonl":
@@ -435,7 +447,7 @@ def simulate(
             sink or "stdout",
             speed=speed if realtime else None,
             stop_after_s=_duration_flag("--stop-after", stop_after),
-            target_rate=rate,
+            target=target,
             keyed=key is not None,
             stats_csv=stats_csv,
             batch=http_batch,
@@ -456,6 +468,28 @@ def simulate(
 
 def _duration_flag(flag: str, text: str | None) -> float | None:
     return None if text is None else _duration(flag, text)
+
+
+def _constant(rate: float, _wall_s: float) -> float:
+    return rate
+
+
+def _shaped(sc: RunScenario, speed: float) -> RunScenario:
+    """The scenario with its load shape turned into a population and arrival bursts (the
+    saved scenario then replays the same stream without a load: section)."""
+    users = users_for_rate(sc, sc.load[0].rate, speed)
+    try:
+        shaped = bursts_of(sc.load, speed, sc.duration)
+    except ValueError as e:
+        raise SessionsimError(f"load: {e}") from None
+    bursts = [*sc.arrivals.bursts, *(Burst.model_construct(**b) for b in shaped)]
+    return sc.model_copy(
+        update={
+            "population": sc.population.model_copy(update={"users": users}),
+            "arrivals": sc.arrivals.model_copy(update={"bursts": bursts}),
+            "load": [],
+        }
+    )
 
 
 def _simulate_live(sc: RunScenario, out: Path, sink: str, **options: Any) -> None:

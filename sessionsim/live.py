@@ -87,7 +87,7 @@ def run_live(
     *,
     speed: float | None = None,
     stop_after_s: float | None = None,
-    target_rate: float | None = None,
+    target: Callable[[float], float] | None = None,
     keyed: bool = False,
     stats_csv: Path | None = None,
     clock: Callable[[], float] = time.monotonic,
@@ -95,7 +95,8 @@ def run_live(
     **sink_options: Any,
 ) -> LiveResult:
     """Simulate ``scenario`` into ``sink_url``, paced at ``speed`` (None: as fast as the
-    sink takes it); write the truth of what was acknowledged to ``out``."""
+    sink takes it); write the truth of what was acknowledged to ``out``. ``target`` gives
+    the target rate at a wall time (for the live stats)."""
     prepare_dir(out)
     sim = Simulation(scenario)
     codec = sim.codec
@@ -128,7 +129,7 @@ def run_live(
             pacer = Pacer(speed, clock, sleep) if speed else None
             unsent: Counter[str] = Counter()
             with (
-                LiveStats(tally, clock, target_rate, stats_csv) as stats,
+                LiveStats(tally, clock, target, stats_csv) as stats,
                 _stop_signals(request_stop),
             ):
                 started = clock()

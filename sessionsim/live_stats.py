@@ -1,8 +1,9 @@
 """Live statistics of a live run: one status line a second on stderr, a CSV row a second.
 
 Columns (as Locust's ``--csv`` history): wall seconds since the start, the target rate
-(``--rate``, empty without), the rate the schedule released events at, the rates sent and
-acknowledged, the lag behind schedule, and the running totals.
+(``--rate`` or the scenario's ``load:`` shape; empty without), the rate the schedule
+released events at, the rates sent and acknowledged, the lag behind schedule, and the
+running totals.
 """
 
 from __future__ import annotations
@@ -42,11 +43,11 @@ class LiveStats:
         self,
         tally: Tally,
         clock: Callable[[], float],
-        target_rate: float | None = None,
+        target: Callable[[float], float] | None = None,
         csv_path: Path | None = None,
     ) -> None:
         """Write the CSV history to ``csv_path`` (flushed every row) when given."""
-        self.tally, self.clock, self.target = tally, clock, target_rate
+        self.tally, self.clock, self.target = tally, clock, target
         self.csv_path = csv_path
         self.due = 0
         self.lag_s = 0.0
@@ -83,7 +84,7 @@ class LiveStats:
         due0, sent0, acked0 = self._prev
         row = {
             "wall_s": round(now - self._start, 3),
-            "target_eps": self.target if self.target is not None else "",
+            "target_eps": round(self.target(now - self._start), 1) if self.target else "",
             "scheduled_eps": round((self.due - due0) / dt, 1),
             "sent_eps": round((t.sent - sent0) / dt, 1),
             "acked_eps": round((t.acked - acked0) / dt, 1),

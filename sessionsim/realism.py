@@ -20,6 +20,7 @@ from scipy import stats
 
 from sessionizer import SessionizerError, parse_ts
 from sessionsim.files import read_rows, run_file
+from sessionsim.scenario import RunScenario
 from simulator import Scenario, SimulatorError, load_scenario
 
 __all__ = [
@@ -249,7 +250,7 @@ def measure_realism(run_dir: Path) -> Realism:
             f"{truth / 'summary.json'}: cannot read the run summary: {e}"
         ) from None
     try:
-        scenario: Scenario = load_scenario(run_dir / "scenario.yaml")
+        scenario: Scenario = load_scenario(run_dir / "scenario.yaml", model=RunScenario)
     except SimulatorError as e:
         raise SessionizerError(str(e)) from None
     d = scenario.delivery

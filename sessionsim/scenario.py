@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from sessionizer import SessionConfig, Sessionizer, SessionizerError, resolve
+from sessionsim.load_shape import LoadStage
 from simulator import Duration, Model, PositiveDuration, Scenario
 
 __all__ = ["RunScenario", "SessionizerSpec"]
@@ -89,6 +90,17 @@ class RunScenario(Scenario):
     sessionizers: list[SessionizerSpec] = Field(
         default_factory=lambda: [SessionizerSpec()], min_length=1
     )
+    # A live run's shape over wall time (``simulate --sink ... --realtime``).
+    load: list[LoadStage] = Field(default_factory=list)
+
+    @field_validator("load")
+    @classmethod
+    def _stages_in_order(cls, v: list[LoadStage]) -> list[LoadStage]:
+        if v and v[0].at != 0:
+            raise ValueError("the first stage starts at 0s")
+        if any(b.at < a.at + a.ramp for a, b in zip(v, v[1:])):
+            raise ValueError("stages start in order, each after the previous one's ramp")
+        return v
 
     @field_validator("sessionizers")
     @classmethod

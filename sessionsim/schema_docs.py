@@ -22,6 +22,12 @@ FIELDS: dict[str, dict[str, str]] = {
         "clicks": "The click model and its parameters.",
         "delivery": "From client to collector: SDK batches, network, faults.",
         "sessionizers": "The sessionizer settings `sessionsim run` checks (each a setting).",
+        "load": "A live run's target rate over wall time: steps and ramps (needs --realtime).",
+    },
+    "LoadStage": {
+        "at": "Wall time since the start at which this stage begins.",
+        "rate": "Target events per wall second.",
+        "ramp": "Reach the rate linearly over this long, from the previous stage's.",
     },
     "Population": {
         "users": "Number of users (below 2^24).",

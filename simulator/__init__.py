@@ -18,7 +18,7 @@ from simulator.errors import SimulatorError
 from simulator.estimate import estimate, refuse_if_too_big
 from simulator.naive import simulate_naive
 from simulator.orphans import die_with_parent
-from simulator.scenario import Scenario, load_scenario, resolved_yaml
+from simulator.scenario import Burst, Scenario, load_scenario, resolved_yaml
 from simulator.shards import simulate_sharded
 from simulator.sinks import (
     AtomicFile,
@@ -33,6 +33,7 @@ from simulator.truth import Ledger, visit_label
 __all__ = [
     "FORMATS",
     "AtomicFile",
+    "Burst",
     "Duration",
     "EventSink",
     "JsonlRows",

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from sessionsim.scenario import RunScenario
 from simulator import load_scenario
 from tests.conftest import SCENARIOS
 from tests.helpers import one_line_error, run_cli
@@ -70,7 +71,7 @@ def test_resolved_scenario_reproduces_the_run(tmp_path, capsys, monkeypatch):
     )
     assert code == 0, err
     assert (tmp_path / "b" / "events.jsonl").read_bytes() == a["events.jsonl"]
-    resolved = load_scenario(tmp_path / "a" / "scenario.yaml")
+    resolved = load_scenario(tmp_path / "a" / "scenario.yaml", model=RunScenario)
     assert resolved.seed == 5 and resolved.population.users == 150 and resolved.duration == 10800
 
 

@@ -303,3 +303,43 @@ def test_a_real_time_run_reaches_its_rate_within_a_loose_band(tmp_path, capsys, 
     mean = sum(rates) / len(rates)
     assert 400 / 3 < mean < 400 * 3, rates
     assert all(r["target_eps"] == "400.0" for r in rows)
+
+
+def test_a_load_shape_steps_and_ramps_the_target_and_the_arrivals():
+    from sessionsim.load_shape import RAMP_STEPS, LoadStage, bursts_of, target_at
+
+    stages = [
+        LoadStage(at="0s", rate=100),
+        LoadStage(at="10s", rate=300),
+        LoadStage(at="20s", rate=500, ramp="10s"),
+    ]
+    assert [target_at(stages, t) for t in (0, 9.9, 10, 20, 25, 30, 99)] == [
+        100, 100, 300, 300, 400, 500, 500,
+    ]  # fmt: skip
+    bursts = bursts_of(stages, speed=60, duration_s=3600)
+    assert bursts[0] == {"at": 600, "length": 600, "factor": 3.0}  # 10 s of wall = 10 min
+    assert len(bursts) == 1 + RAMP_STEPS
+    assert bursts[-1]["factor"] == 5.0 and bursts[-1]["at"] + bursts[-1]["length"] == 3600
+
+
+def test_a_load_shape_becomes_bursts_in_the_saved_scenario(tmp_path, capsys, monkeypatch):
+    scenario = tmp_path / "shape.yaml"
+    scenario.write_text(
+        "duration: 1h\npopulation: {users: 500}\n"
+        "load:\n  - {at: 0s, rate: 100}\n  - {at: 1s, rate: 300}\n"
+    )
+    code, _, err = run_cli(
+        capsys, monkeypatch, "simulate", str(scenario), "--out", str(tmp_path / "no")
+    )
+    assert code == 2 and "load: needs --sink and --realtime" in one_line_error(err)
+    run = tmp_path / "run"
+    code, _, err = run_cli(
+        capsys, monkeypatch, "simulate", str(scenario), "--sink", "stdout", "--realtime",
+        "--speed", "600", "--out", str(run),
+    )  # fmt: skip
+    assert code == 0, err
+    import yaml
+
+    saved = yaml.safe_load((run / "scenario.yaml").read_text())
+    assert saved["load"] == []
+    assert saved["arrivals"]["bursts"] == [{"at": "10m", "length": "50m", "factor": 3.0}]
