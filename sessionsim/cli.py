@@ -365,7 +365,8 @@ def run(
 @_processes
 @click.option(
     "--sink",
-    help="Stream the events live: stdout, http://HOST:PORT/PATH or kafka://HOST:PORT/TOPIC "
+    help="Stream the events live: stdout, file:PATH, http://HOST:PORT/PATH or "
+    "kafka://HOST:PORT/TOPIC "
     "(the truth of what was acknowledged goes to --out).",
 )
 @click.option("--key", type=click.Choice(["user_id"]), help="stdout: prefix lines with KEY\\t.")

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, Any, Protocol
 from urllib.parse import urlsplit
 
@@ -82,8 +83,8 @@ class LiveSink(Protocol):
 
 
 class StdoutSink:
-    """JSON lines on stdout, flushed per batch; ``key`` prefixes each with the user and a
-    tab (for ``kcat -K$'\\t'``)."""
+    """JSON lines on stdout (or a file), flushed per batch; ``key`` prefixes each with the
+    user and a tab (for ``kcat -K$'\\t'``)."""
 
     def __init__(self, tally: Tally, keyed: bool = False, stream: IO[bytes] | None = None) -> None:
         """Write to ``stream`` (default: this process's stdout)."""
@@ -111,7 +112,8 @@ class StdoutSink:
         pass
 
     def close(self, timeout_s: float) -> None:
-        pass
+        if self.stream is not sys.stdout.buffer:
+            self.stream.close()
 
 
 class HttpSink:
@@ -304,12 +306,19 @@ class KafkaSink:
 
 
 def open_sink(url: str, tally: Tally, rng: np.random.Generator, **options: Any) -> LiveSink:
-    """Build the sink ``url`` names: ``stdout``, ``http://HOST:PORT/PATH`` or
+    """Build the sink ``url`` names: ``stdout``, ``file:PATH``, ``http://HOST:PORT/PATH`` or
     ``kafka://HOST:PORT/TOPIC`` (``kafka://mock/TOPIC``: librdkafka's mock cluster);
     ``options`` are the HTTP batching settings and ``keyed``."""
     keyed = options.pop("keyed", False)
     if url == "stdout":
         return StdoutSink(tally, keyed)
+    if url.startswith("file:") and len(url) > len("file:"):
+        path = Path(url[len("file:") :])
+        try:  # appended as it goes (no hidden partial name): ``tail -F`` follows it
+            stream = open(path, "ab")  # noqa: SIM115 - open for the whole run
+        except OSError as e:
+            raise SessionsimError(f"--sink {url}: cannot write: {e.strerror}") from None
+        return StdoutSink(tally, keyed, stream)
     parts = urlsplit(url)
     if parts.scheme in ("http", "https") and parts.netloc:
         return HttpSink(url, tally, rng, **options)

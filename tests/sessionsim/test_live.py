@@ -343,3 +343,16 @@ def test_a_load_shape_becomes_bursts_in_the_saved_scenario(tmp_path, capsys, mon
     saved = yaml.safe_load((run / "scenario.yaml").read_text())
     assert saved["load"] == []
     assert saved["arrivals"]["bursts"] == [{"at": "10m", "length": "50m", "factor": 3.0}]
+
+
+def test_a_file_sink_is_appended_as_it_goes(tmp_path, capsys, monkeypatch):
+    stream = tmp_path / "stream.jsonl"
+    run = tmp_path / "run"
+    code, out, err = run_cli(
+        capsys, monkeypatch, "simulate", str(SCENARIOS / "baseline.yaml"), *SMALL,
+        "--sink", f"file:{stream}", "--out", str(run),
+    )  # fmt: skip
+    assert code == 0, err
+    assert out == "" and not list(tmp_path.glob(".*partial"))
+    sent, delivered = _acknowledged(run)
+    assert [r["event_id"] for r in read_jsonl(stream)] == sent and set(sent) == delivered
