@@ -100,12 +100,7 @@ def run_live(
     prepare_dir(out)
     sim = Simulation(scenario)
     codec = sim.codec
-    user_id, event_id, to_dict, epoch_ms = (
-        codec.population.user_id,
-        codec.event_id,
-        codec.to_dict,
-        codec.epoch_ms,
-    )
+    event_id, to_dict, epoch_ms = codec.event_id, codec.to_dict, codec.epoch_ms
     dumps, nl = orjson.dumps, orjson.OPT_APPEND_NEWLINE
     rng = np.random.default_rng([scenario.seed, _LIVE_STREAM])
     requested: list[tuple[str, int | None]] = []
@@ -143,16 +138,18 @@ def run_live(
                     done = 0
                     for part in slices:
                         done += len(part)
-                        items = [
-                            Outgoing(
-                                event_id(rec[4], rec[5], rec[6]),
-                                rec[10],
-                                user_id(rec[4]).encode(),
-                                epoch_ms(rec[0]),
-                                dumps(to_dict(rec), option=nl),
+                        items = []
+                        for rec in part:
+                            d = to_dict(rec)
+                            items.append(
+                                Outgoing(
+                                    d["event_id"],
+                                    rec[10],  # the copy
+                                    d["user_id"].encode(),
+                                    epoch_ms(rec[0]),
+                                    dumps(d, option=nl),
+                                )
                             )
-                            for rec in part
-                        ]
                         stats.scheduled(len(items), pacer.lag_s if pacer else 0.0)
                         sink.send(items)
                         sink.poll()
