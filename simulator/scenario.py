@@ -428,8 +428,6 @@ class Scenario(Model):
     backend: Backend = Backend()
     clicks: Clicks = Clicks()
     delivery: Delivery = Delivery()
-    # Read by the harness (``sessionsim run``); the simulator carries it through untouched.
-    sessionizers: list[dict[str, Any]] | None = None
 
     @field_validator("duration")
     @classmethod

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from simulator import load_scenario, simulate_to_dir
+from simulator import simulate_to_dir
+from tests.helpers import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"

@@ -74,3 +74,13 @@ __all__ = [
     "run_cli",
     "wilson",
 ]
+
+
+def load_scenario(path, overrides=None, **options):
+    """Load a scenario file as the harness does: bundled scenarios carry the harness's own
+    sections (``sessionizers:``, ``load:``), which the simulator's schema does not know."""
+    from sessionsim.scenario import RunScenario
+    from simulator import load_scenario as load
+
+    options.setdefault("model", RunScenario)
+    return load(path, overrides, **options)

@@ -6,8 +6,8 @@ import pytest
 
 from sessionsim.pipeline import run_scenario
 from sessionsim.scenario import RunScenario
-from simulator import load_scenario
 from tests.conftest import SCENARIOS
+from tests.helpers import load_scenario
 
 NAMES = sorted(p.stem for p in SCENARIOS.glob("*.yaml"))
 SHRINK = {"population.users": 200}

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from sessionizer import CtrTotals, GapSessionizer, Session, SessionConfig, searches_of
-from simulator import load_scenario, simulate_to_dir
+from simulator import simulate_to_dir
 from tests.conftest import SCENARIOS
+from tests.helpers import load_scenario
 
 duckdb_engine = pytest.importorskip("sessionizer.duckdb_engine")
 

@@ -7,9 +7,10 @@ from collections import Counter
 import pytest
 
 from sessionsim.pipeline import sim_events
-from simulator import Simulation, load_scenario
+from simulator import Simulation
 from simulator.truth import Ledger
 from tests.conftest import SCENARIOS
+from tests.helpers import load_scenario
 
 pytest.importorskip("bytewax")
 

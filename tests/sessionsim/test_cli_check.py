@@ -11,10 +11,17 @@ import pytest
 
 from sessionsim.pipeline import run_scenario
 from sessionsim.scenario import RunScenario
-from simulator import load_scenario
 from simulator.durations import format_duration
 from tests.conftest import SCENARIOS
-from tests.helpers import EXACT_FLAGS, SCORE_KEYS, copy_run, one_line_error, read_jsonl, run_cli
+from tests.helpers import (
+    EXACT_FLAGS,
+    SCORE_KEYS,
+    copy_run,
+    load_scenario,
+    one_line_error,
+    read_jsonl,
+    run_cli,
+)
 
 SMALL = {"population.users": 300, "duration": "8h", "start": "2026-01-05T08:00:00Z"}
 

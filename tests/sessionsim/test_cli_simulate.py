@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 
 from sessionsim.scenario import RunScenario
-from simulator import load_scenario
 from tests.conftest import SCENARIOS
-from tests.helpers import one_line_error, run_cli
+from tests.helpers import load_scenario, one_line_error, run_cli
 
 pytestmark = pytest.mark.slow  # end-to-end simulations
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sessionsim.pipeline import run_scenario
 from sessionsim.scenario import RunScenario
-from simulator import load_scenario
 from tests.conftest import SCENARIOS
+from tests.helpers import load_scenario
 
 SMALL = {"population.users": 400, "duration": "12h", "start": "2026-01-05T06:00:00Z"}
 # A setting that recovers true visits exactly when delivery is perfect.

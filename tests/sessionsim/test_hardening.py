@@ -329,8 +329,9 @@ def test_a_run_over_the_size_limit_needs_force(tmp_path, capsys, monkeypatch):
 
 
 def test_the_size_estimate_is_close_to_the_run(tmp_path):
-    from simulator import load_scenario, simulate_null
+    from simulator import simulate_null
     from simulator.estimate import estimate
+    from tests.helpers import load_scenario
 
     sc = load_scenario(SCENARIOS / "baseline.yaml", {"population.users": 4000})
     guess = estimate(sc)["events"]
@@ -340,7 +341,8 @@ def test_the_size_estimate_is_close_to_the_run(tmp_path):
 
 @pytest.mark.parametrize("name", ["truth/sessions.jsonl", "truth/events.jsonl", "events.jsonl"])
 def test_a_file_from_another_run_is_rejected(tmp_path, capsys, monkeypatch, name):
-    from simulator import load_scenario, simulate_to_dir
+    from simulator import simulate_to_dir
+    from tests.helpers import load_scenario
 
     runs = []
     for seed in (1, 2):

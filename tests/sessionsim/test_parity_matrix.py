@@ -15,9 +15,10 @@ import pytest
 from sessionizer import CtrTotals, GapSessionizer, Late, SessionConfig, resolve, searches_of
 from sessionizer.runloop import outputs_of
 from sessionsim.pipeline import sim_events
-from simulator import Simulation, load_scenario
+from simulator import Simulation
 from simulator.truth import Ledger
 from tests.conftest import SCENARIOS
+from tests.helpers import load_scenario
 
 pytestmark = pytest.mark.slow  # end-to-end simulations
 

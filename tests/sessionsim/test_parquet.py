@@ -6,9 +6,9 @@ import orjson
 import pytest
 
 from sessionsim.realism import measure_realism
-from simulator import load_scenario, simulate_to_dir
+from simulator import simulate_to_dir
 from tests.conftest import SCENARIOS
-from tests.helpers import one_line_error, read_jsonl, run_cli
+from tests.helpers import load_scenario, one_line_error, read_jsonl, run_cli
 
 SMALL = {"population.users": 300, "duration": "8h", "start": "2026-01-05T08:00:00Z"}
 FAULTS = {

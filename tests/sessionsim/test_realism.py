@@ -6,9 +6,9 @@ import orjson
 import pytest
 
 from sessionsim.realism import load_bands, measure_realism
-from simulator import load_scenario, simulate_to_dir
+from simulator import simulate_to_dir
 from tests.conftest import SCENARIOS
-from tests.helpers import one_line_error, run_cli
+from tests.helpers import load_scenario, one_line_error, run_cli
 
 pytestmark = pytest.mark.slow  # end-to-end simulations
 

@@ -7,9 +7,10 @@ from sessionsim.check import measure
 from sessionsim.pipeline import sim_events
 from sessionsim.scenario import RunScenario
 from sessionsim.scoring import Scorer
-from simulator import Simulation, load_scenario
+from simulator import Simulation
 from simulator.truth import Ledger
 from tests.conftest import SCENARIOS
+from tests.helpers import load_scenario
 
 
 def test_scorer_state_stays_small_over_a_long_run():

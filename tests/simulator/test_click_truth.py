@@ -8,10 +8,10 @@ import numpy as np
 import orjson
 import pytest
 
-from simulator import load_scenario, simulate_to_dir
+from simulator import simulate_to_dir
 from simulator.clickmodels import DynamicBayesian
 from tests.conftest import SCENARIOS
-from tests.helpers import read_jsonl
+from tests.helpers import load_scenario, read_jsonl
 
 pytestmark = pytest.mark.slow  # end-to-end simulations
 

@@ -7,9 +7,9 @@ from collections import Counter
 import orjson
 import pytest
 
-from simulator import load_scenario, simulate_to_dir
+from simulator import simulate_to_dir
 from tests.conftest import SCENARIOS
-from tests.helpers import read_jsonl
+from tests.helpers import load_scenario, read_jsonl
 
 FAULTS = {
     "population.users": 300,

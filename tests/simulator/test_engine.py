@@ -7,9 +7,9 @@ import math
 import orjson
 import pytest
 
-from simulator import load_scenario, simulate_to_dir
+from simulator import simulate_to_dir
 from tests.conftest import SCENARIOS
-from tests.helpers import read_jsonl
+from tests.helpers import load_scenario, read_jsonl
 
 
 def _clicked_vs_expected(run_dir) -> tuple[int, float, float]:

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simulator import Simulation, load_scenario
+from simulator import Simulation
 from tests.conftest import SCENARIOS
+from tests.helpers import load_scenario
 
 CODEC = Simulation(load_scenario(SCENARIOS / "baseline.yaml", {"population.users": 10})).codec
 START = datetime(2026, 1, 5, tzinfo=UTC)

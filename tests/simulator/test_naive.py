@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from simulator import load_scenario, simulate_null
+from simulator import simulate_null
 from simulator.naive import simulate_naive
 from tests.conftest import SCENARIOS
+from tests.helpers import load_scenario
 
 
 def test_naive_yardstick_models_the_same_event_volume():

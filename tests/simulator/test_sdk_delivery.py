@@ -6,9 +6,9 @@ from collections import defaultdict
 
 import pytest
 
-from simulator import load_scenario, simulate_to_dir
+from simulator import simulate_to_dir
 from tests.conftest import SCENARIOS
-from tests.helpers import read_jsonl
+from tests.helpers import load_scenario, read_jsonl
 
 SMALL = {"population.users": 300, "duration": "8h", "start": "2026-01-05T08:00:00Z"}
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from simulator import load_scenario, simulate_to_dir
+from simulator import simulate_to_dir
 from simulator.shards import simulate_sharded
 from tests.conftest import SCENARIOS
-from tests.helpers import one_line_error, run_cli
+from tests.helpers import load_scenario, one_line_error, run_cli
 
 FILES = (
     "events.jsonl",

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulator import Simulation, load_scenario
+from simulator import Simulation
 from simulator.streams import COHORT
 from tests.conftest import SCENARIOS
+from tests.helpers import load_scenario
 
 
 def _sim(users: int) -> Simulation:

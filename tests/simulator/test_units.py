@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulator import load_scenario
 from simulator.clickmodels import click_model
 from simulator.delivery import Delivery, DeliveryDraws
 from simulator.events import APP_CLOSE, APP_OPEN, CLICK, RESULTS, SEARCH
@@ -14,6 +13,7 @@ from simulator.truth import Ledger
 from simulator.visit import Visit
 from simulator.vocabulary import build_vocabulary
 from tests.conftest import SCENARIOS
+from tests.helpers import load_scenario
 
 POLICY = {"flush_at": 2, "flush_interval": "30s", "max_batch": 100}
 

@@ -7,10 +7,10 @@ from collections import Counter
 
 import numpy as np
 
-from simulator import load_scenario, simulate_to_dir
+from simulator import simulate_to_dir
 from simulator.vocabulary import build_vocabulary
 from tests.conftest import SCENARIOS
-from tests.helpers import read_jsonl
+from tests.helpers import load_scenario, read_jsonl
 
 
 def _queries(tmp_path, users: int) -> list[str]:
