@@ -25,7 +25,6 @@ from sessionsim.truth_index import REPEAT, EventIndex
 __all__ = [
     "GATE_FAILED",
     "build_report",
-    "format_report",
     "gate_failures",
     "measure",
     "score_outputs",
@@ -142,65 +141,3 @@ def gate_failures(report: dict, max_ctr_error: float | None, min_f1: float | Non
     if min_f1 is not None and report["pairwise_f1"] < min_f1:
         failed.append(f"pairwise_f1 {report['pairwise_f1']:.4f} < --min-pairwise-f1 {min_f1}")
     return failed
-
-
-def _fmt(x, pct=False) -> str:
-    if x is None:
-        return "n/a"
-    if isinstance(x, float):
-        return f"{100 * x:+.3f} pp" if pct else f"{x:.4f}"
-    return f"{x:,}" if isinstance(x, int) else str(x)
-
-
-def format_report(r: dict) -> str:
-    """Return the report as a readable table."""
-    ci = r["ctr_measured_ci95"]
-    ci_text = f"[{ci[0]:.4f}, {ci[1]:.4f}]" if ci else "n/a"
-    rows = [
-        (
-            "sessionizer",
-            f"sessions from {r['label']}"
-            if r["gap"] is None
-            else f"{r['sessionizer']} (gap {r['gap']}, lateness {r['lateness']}"
-            + (
-                f", per-user watermark, idle {r['idle']})"
-                if r.get("watermark") == "per_user"
-                else ")"
-            )
-            + (f" [{r['label']}]" if r["label"] != r["sessionizer"] else ""),
-        ),
-        ("events delivered", _fmt(r["events"])),
-        ("CTR true (behavioural)", _fmt(r["ctr_true"])),
-        ("CTR observable", _fmt(r["ctr_observable"])),
-        ("CTR measured", f"{_fmt(r['ctr_measured'])}  95% CI {ci_text}"),
-        (
-            "CTR error",
-            f"{_fmt(r['ctr_error'], True)}  (sessionizer "
-            f"{_fmt(r['ctr_error_sessionizer'], True)}, data "
-            f"{_fmt(r['ctr_error_data'], True)})",
-        ),
-        (
-            "searches true / measured",
-            f"{_fmt(r['searches_true'])} / {_fmt(r['searches_measured'])}",
-        ),
-        ("sessions true / found", f"{_fmt(r['sessions_true'])} / {_fmt(r['sessions_found'])}"),
-        (
-            "exact / splits / merges",
-            f"{_fmt(r['sessions_exact'])} / {_fmt(r['splits'])} / {_fmt(r['merges'])}",
-        ),
-        (
-            "pairwise P / R / F1",
-            f"{r['pairwise_precision']:.4f} / {r['pairwise_recall']:.4f} / {r['pairwise_f1']:.4f}",
-        ),
-        (
-            "accepted / late / duplicates",
-            f"{_fmt(r['accepted'])} / {_fmt(r['late_events'])} / {_fmt(r['duplicates'])}",
-        ),
-        (
-            "unknown / repeated / unplaced",
-            f"{_fmt(r['unknown_events'])} / {_fmt(r['repeated_events'])} / "
-            f"{_fmt(r['unplaced_events'])}",
-        ),
-    ]
-    width = max(len(k) for k, _ in rows)
-    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)

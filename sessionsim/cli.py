@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from sessionizer import SessionizerError
 from sessionsim.bundled import scenario_path
-from sessionsim.check import GATE_FAILED, format_report, gate_failures, measure
+from sessionsim.check import GATE_FAILED, gate_failures, measure
 from sessionsim.collect import Collector, parse_listen
 from sessionsim.errors import SessionsimError
 from sessionsim.files import event_source
@@ -28,13 +28,12 @@ from sessionsim.load_shape import bursts_of, target_at
 from sessionsim.pipeline import check_run_dir, run_scenario, settings_of
 from sessionsim.progress import sim_progress
 from sessionsim.realism import (
-    format_realism,
     load_bands,
     measure_realism,
     plot_realism,
     realism_block,
 )
-from sessionsim.report import format_simulation, format_sweep
+from sessionsim.report import format_realism, format_report, format_simulation, format_sweep
 from sessionsim.scenario import RunScenario, SessionizerSpec
 from sessionsim.schema_docs import describe
 from sessionsim.sweep import recommendation, run_sweep

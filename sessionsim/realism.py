@@ -26,7 +26,6 @@ from simulator import Scenario, SimulatorError, load_scenario
 __all__ = [
     "Band",
     "Realism",
-    "format_realism",
     "load_bands",
     "measure_realism",
     "plot_realism",
@@ -287,35 +286,6 @@ def realism_block(run_dir: Path) -> dict:
     return {
         r["key"]: {"value": r["value"], "band": r["band"], "verdict": r["verdict"]} for r in rows
     }
-
-
-def _fmt(value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    return f"{value:.4f}" if abs(value) < 10 else f"{value:,.1f}"
-
-
-def _band_text(low: float | None, high: float | None) -> str:
-    lo = "-inf" if low is None else f"{low:g}"
-    hi = "inf" if high is None else f"{high:g}"
-    return f"[{lo}, {hi}]"
-
-
-def format_realism(rows: list[dict]) -> str:
-    """Return the realism table: metric, value, band, verdict, source."""
-    width = max(len(r["metric"]) for r in rows)
-    lines = [f"{'metric':<{width}}  {'value':>8}  {'band':>12}  verdict  source"]
-    for r in rows:
-        lines.append(
-            f"{r['metric']:<{width}}  {_fmt(r['value']):>8}  {_band_text(*r['band']):>12}  "
-            f"{r['verdict']:<7}  {r['source']}"
-        )
-    ok = sum(r["verdict"] == "ok" for r in rows)
-    faults = sum(r["verdict"] == "fault" for r in rows)
-    out = sum(r["verdict"] == "OUT" for r in rows)
-    tail = f"; {faults} outside by the scenario's faults" if faults else ""
-    lines.append(f"{ok} of {len(rows)} rows inside their band{tail}; {out} out")
-    return "\n".join(lines)
 
 
 def plot_realism(r: Realism, title: str) -> bytes:

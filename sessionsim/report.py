@@ -1,10 +1,11 @@
-"""Human-readable summaries printed at the end of a command."""
+"""Every human-readable table the commands print: the simulation, the check report, the
+sweep and the realism table (the data behind them is computed elsewhere)."""
 
 from __future__ import annotations
 
 from simulator import format_duration
 
-__all__ = ["format_simulation", "format_sweep"]
+__all__ = ["format_realism", "format_report", "format_simulation", "format_sweep"]
 
 
 def _pct(x: float | None) -> str:
@@ -58,4 +59,95 @@ def format_sweep(rows: list[dict]) -> str:
             f"{format_duration(round(r['emission_delay_p99_s'])):>10}"
             + (" *" if r.get("pareto") else "")
         )
+    return "\n".join(lines)
+
+
+def _fmt(x, pct=False) -> str:
+    if x is None:
+        return "n/a"
+    if isinstance(x, float):
+        return f"{100 * x:+.3f} pp" if pct else f"{x:.4f}"
+    return f"{x:,}" if isinstance(x, int) else str(x)
+
+
+def format_report(r: dict) -> str:
+    """Return the report as a readable table."""
+    ci = r["ctr_measured_ci95"]
+    ci_text = f"[{ci[0]:.4f}, {ci[1]:.4f}]" if ci else "n/a"
+    rows = [
+        (
+            "sessionizer",
+            f"sessions from {r['label']}"
+            if r["gap"] is None
+            else f"{r['sessionizer']} (gap {r['gap']}, lateness {r['lateness']}"
+            + (
+                f", per-user watermark, idle {r['idle']})"
+                if r.get("watermark") == "per_user"
+                else ")"
+            )
+            + (f" [{r['label']}]" if r["label"] != r["sessionizer"] else ""),
+        ),
+        ("events delivered", _fmt(r["events"])),
+        ("CTR true (behavioural)", _fmt(r["ctr_true"])),
+        ("CTR observable", _fmt(r["ctr_observable"])),
+        ("CTR measured", f"{_fmt(r['ctr_measured'])}  95% CI {ci_text}"),
+        (
+            "CTR error",
+            f"{_fmt(r['ctr_error'], True)}  (sessionizer "
+            f"{_fmt(r['ctr_error_sessionizer'], True)}, data "
+            f"{_fmt(r['ctr_error_data'], True)})",
+        ),
+        (
+            "searches true / measured",
+            f"{_fmt(r['searches_true'])} / {_fmt(r['searches_measured'])}",
+        ),
+        ("sessions true / found", f"{_fmt(r['sessions_true'])} / {_fmt(r['sessions_found'])}"),
+        (
+            "exact / splits / merges",
+            f"{_fmt(r['sessions_exact'])} / {_fmt(r['splits'])} / {_fmt(r['merges'])}",
+        ),
+        (
+            "pairwise P / R / F1",
+            f"{r['pairwise_precision']:.4f} / {r['pairwise_recall']:.4f} / {r['pairwise_f1']:.4f}",
+        ),
+        (
+            "accepted / late / duplicates",
+            f"{_fmt(r['accepted'])} / {_fmt(r['late_events'])} / {_fmt(r['duplicates'])}",
+        ),
+        (
+            "unknown / repeated / unplaced",
+            f"{_fmt(r['unknown_events'])} / {_fmt(r['repeated_events'])} / "
+            f"{_fmt(r['unplaced_events'])}",
+        ),
+    ]
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def _value(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.4f}" if abs(value) < 10 else f"{value:,.1f}"
+
+
+def _band_text(low: float | None, high: float | None) -> str:
+    lo = "-inf" if low is None else f"{low:g}"
+    hi = "inf" if high is None else f"{high:g}"
+    return f"[{lo}, {hi}]"
+
+
+def format_realism(rows: list[dict]) -> str:
+    """Return the realism table: metric, value, band, verdict, source."""
+    width = max(len(r["metric"]) for r in rows)
+    lines = [f"{'metric':<{width}}  {'value':>8}  {'band':>12}  verdict  source"]
+    for r in rows:
+        lines.append(
+            f"{r['metric']:<{width}}  {_value(r['value']):>8}  {_band_text(*r['band']):>12}  "
+            f"{r['verdict']:<7}  {r['source']}"
+        )
+    ok = sum(r["verdict"] == "ok" for r in rows)
+    faults = sum(r["verdict"] == "fault" for r in rows)
+    out = sum(r["verdict"] == "OUT" for r in rows)
+    tail = f"; {faults} outside by the scenario's faults" if faults else ""
+    lines.append(f"{ok} of {len(rows)} rows inside their band{tail}; {out} out")
     return "\n".join(lines)
