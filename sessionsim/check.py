@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
+from typing import Any
 
 from sessionizer import (
     Counts,
@@ -19,8 +20,10 @@ from sessionizer import (
     searches_of,
     session_line,
 )
+from sessionsim.scenario import SessionizerSpec
 from sessionsim.scoring import Scorer, SessionScore, wilson_interval
 from sessionsim.truth_index import REPEAT, EventIndex
+from simulator import format_duration
 
 __all__ = [
     "GATE_FAILED",
@@ -28,6 +31,8 @@ __all__ = [
     "gate_failures",
     "measure",
     "score_outputs",
+    "score_stream",
+    "settings_of",
     "tap",
 ]
 
@@ -61,6 +66,45 @@ def measure(
     emitted = Outputs.of(sessionizer, events)
     totals = score_outputs(emitted, config, scorer, sessions_out, late_out, bucket_ms)
     return totals, emitted.counts
+
+
+def settings_of(spec: SessionizerSpec) -> dict:
+    """Return the sessionizer settings a report starts with."""
+    return {
+        "sessionizer": spec.sessionizer,
+        "label": spec.name,
+        "gap": format_duration(spec.gap),
+        "lateness": format_duration(spec.lateness),
+        "split_on_app_open": spec.split_on_app_open,
+        "close_on_app_close": spec.close_on_app_close,
+        "attribution": spec.attribution,
+        "dedup": spec.dedup,
+        "watermark": spec.watermark,
+        "idle": format_duration(spec.idle),
+    }
+
+
+def score_stream(
+    emitted: Outputs,
+    spec: SessionizerSpec,
+    scorer: Scorer,
+    truth: Callable[[], dict],
+    sessions_out: Any = None,
+    late_out: Any = None,
+    bucket_ms: int = 3_600_000,
+    watch: Callable[[Iterable[Session | Late]], Iterable[Session | Late]] | None = None,
+) -> dict:
+    """Score one sessionizer's outputs on one stream; return the report (``report.json``).
+
+    The one place every command scores a stream: ``run`` (events straight from the
+    simulation), ``check`` (a run directory), ``sweep`` (a setting of the grid). ``truth``
+    returns the truth summary once the stream is exhausted; ``watch`` sees the outputs on
+    their way (the sweep measures emission delay with it).
+    """
+    stream = emitted if watch is None else watch(emitted)
+    totals = score_outputs(stream, spec.config(), scorer, sessions_out, late_out, bucket_ms)
+    counts, settings = emitted.counts, settings_of(spec)
+    return build_report(truth(), totals.summary(), scorer.score(), counts, settings)
 
 
 def score_outputs(

@@ -19,13 +19,13 @@ from tqdm import tqdm
 
 from sessionizer import SessionizerError
 from sessionsim.bundled import scenario_path
-from sessionsim.check import GATE_FAILED, gate_failures, measure
+from sessionsim.check import GATE_FAILED, gate_failures, measure, settings_of
 from sessionsim.collect import Collector, parse_listen
 from sessionsim.errors import SessionsimError
 from sessionsim.files import event_source
 from sessionsim.live import run_live, users_for_rate
 from sessionsim.load_shape import bursts_of, target_at
-from sessionsim.pipeline import check_run_dir, run_scenario, settings_of
+from sessionsim.pipeline import check_run_dir, run_scenario
 from sessionsim.progress import sim_progress
 from sessionsim.realism import (
     load_bands,

@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 
 from sessionizer import CLICK, RESULTS, SEARCH, Event, Outputs
-from sessionsim.check import build_report, measure, score_outputs, tap
+from sessionsim.check import build_report, score_stream, settings_of, tap
 from sessionsim.errors import SessionsimError
 from sessionsim.files import event_source, load_truth, new_scorer, read_sessions, run_file
 from sessionsim.realism import realism_block
@@ -21,7 +21,6 @@ from simulator import (
     Ledger,
     OutputSet,
     Simulation,
-    format_duration,
     open_outputs,
     prepare_dir,
     simulate_sharded,
@@ -29,7 +28,7 @@ from simulator import (
     write_summary,
 )
 
-__all__ = ["check_run_dir", "run_scenario", "settings_of", "sim_event_batches", "sim_events"]
+__all__ = ["check_run_dir", "run_scenario", "sim_event_batches", "sim_events"]
 
 _HAS_SEARCH_ID = frozenset({SEARCH, RESULTS, CLICK})
 
@@ -83,22 +82,6 @@ def sim_event_batches(
         yield out
 
 
-def settings_of(spec: SessionizerSpec) -> dict:
-    """Return the sessionizer settings a report starts with."""
-    return {
-        "sessionizer": spec.sessionizer,
-        "label": spec.name,
-        "gap": format_duration(spec.gap),
-        "lateness": format_duration(spec.lateness),
-        "split_on_app_open": spec.split_on_app_open,
-        "close_on_app_close": spec.close_on_app_close,
-        "attribution": spec.attribution,
-        "dedup": spec.dedup,
-        "watermark": spec.watermark,
-        "idle": format_duration(spec.idle),
-    }
-
-
 def _check_one(
     sim: Simulation,
     spec: SessionizerSpec,
@@ -108,7 +91,6 @@ def _check_one(
     progress,
 ) -> dict:
     """Simulate, sessionize in process with ``spec``, and score; write into ``outputs``."""
-    config = spec.config()
     sessionizer = spec.build()
     scorer = Scorer()
     sink, sessions_out, late_out = None, None, None
@@ -120,8 +102,8 @@ def _check_one(
         sessions_out = outputs.open(f"sessions{suffix}.jsonl")
         late_out = outputs.open(f"sessions{suffix}.late.jsonl")
     events = sim_events(sim, ledger, sink, progress, scorer)
-    totals, counts = measure(sessionizer, events, config, scorer, sessions_out, late_out)
-    report = build_report(sim.summary, totals.summary(), scorer.score(), counts, settings_of(spec))
+    emitted = Outputs.of(sessionizer, events)
+    report = score_stream(emitted, spec, scorer, lambda: sim.summary, sessions_out, late_out)
     if outputs is not None:
         if write_run:
             write_summary(outputs, sim.summary, sim.scenario)
@@ -156,15 +138,15 @@ def check_run_dir(
         if sessions_file is not None:
             for _ in events:  # only the delivered ids are needed
                 pass
-            measured, counts = read_sessions(sessions_file, scorer), None
-            # Made elsewhere: its settings are unknown here.
+            # Made elsewhere: its settings and counts are unknown here.
             settings = {
                 **dict.fromkeys(settings_of(spec)),
                 "sessionizer": "file",
                 "label": str(sessions_file),
             }
+            measured, counts = read_sessions(sessions_file, scorer), None
+            report = build_report(truth, measured, scorer.score(), counts, settings)
         else:
-            config = spec.config()
             sessionizer = spec.build()
             sessions_out = late_out = None
             if outputs is not None:
@@ -176,10 +158,10 @@ def check_run_dir(
                 emitted = Outputs(sessionizer.sessionize_file(events_path), lambda: lines[0])
             else:
                 emitted = Outputs.of(sessionizer, events)
-            measured = score_outputs(
-                emitted, config, scorer, sessions_out, late_out, bucket_ms
-            ).summary()
-            counts, settings = emitted.counts, settings_of(spec)
+            report = score_stream(
+                emitted, spec, scorer, lambda: truth, sessions_out, late_out, bucket_ms
+            )
+            counts = emitted.counts
     if lines[0] != truth.get("events", lines[0]):
         raise SessionsimError(
             f"{events_path}: {lines[0]:,} events where truth/summary.json says "
@@ -191,7 +173,7 @@ def check_run_dir(
             f"sessionizer {spec.sessionizer!r}: read {read:,} of the {lines[0]:,} events it "
             "was given"
         )
-    return build_report(truth, measured, scorer.score(), counts, settings)
+    return report
 
 
 def run_scenario(

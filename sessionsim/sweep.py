@@ -13,10 +13,9 @@ from pathlib import Path
 import orjson
 
 from sessionizer import Outputs
-from sessionsim.check import build_report, score_outputs, tap
+from sessionsim.check import score_stream, tap
 from sessionsim.files import event_source, load_truth, new_scorer, run_file
 from sessionsim.latency import Latency
-from sessionsim.pipeline import settings_of
 from sessionsim.scenario import RunScenario, SessionizerSpec
 from simulator import OutputSet, die_with_parent, format_duration, simulate_to_dir
 
@@ -124,17 +123,13 @@ class _Settings:
         spec = self.base.model_copy(
             update={"gap": gap, "lateness": lateness, "watermark": watermark, "label": label}
         )
-        config = spec.config()
         scorer = new_scorer(self.delivered)
         sessionizer = spec.build()
         latency = Latency()
         with event_source(str(run_file(self.out, "events")), "") as stream:
             events = latency.feed(tap(stream, scorer, self.labels))
             emitted = Outputs.of(sessionizer, events)
-            totals = score_outputs(latency.watch(emitted), config, scorer)
-        report = build_report(
-            self.truth, totals.summary(), scorer.score(), emitted.counts, settings_of(spec)
-        )
+            report = score_stream(emitted, spec, scorer, lambda: self.truth, watch=latency.watch)
         return _row(report, spec) | latency.summary()
 
 
