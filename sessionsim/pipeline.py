@@ -9,7 +9,7 @@ from pathlib import Path
 
 import orjson
 
-from sessionizer import CLICK, RESULTS, SEARCH, Event, Outputs
+from sessionizer import Event, Outputs
 from sessionsim.check import build_report, score_stream, settings_of, tap
 from sessionsim.errors import SessionsimError
 from sessionsim.files import event_source, load_truth, new_scorer, read_sessions, run_file
@@ -29,8 +29,6 @@ from simulator import (
 )
 
 __all__ = ["check_run_dir", "run_scenario", "sim_event_batches", "sim_events"]
-
-_HAS_SEARCH_ID = frozenset({SEARCH, RESULTS, CLICK})
 
 
 def sim_events(
@@ -57,29 +55,18 @@ def sim_event_batches(
     scorer: Scorer | None = None,
 ) -> Iterator[list[Event]]:
     """:func:`sim_events`, one list per simulator tick (possibly empty)."""
-    codec, pop = sim.codec, sim.population
-    event_id, user_id, start_ms = codec.event_id, pop.user_id, codec.start_ms
-    with_search_id = codec.emit_search_id
+    records = sim.codec.records
+    first = None
+    if scorer is not None:
+        deliver = scorer.deliver
+
+        def first(event_id: str, user: int, visit: int) -> None:
+            deliver(event_id, visit_label(user, visit))
+
     for batch in sim.batches(ledger, progress):
         if sink is not None:
             sink.write(batch)
-        out = []
-        for _, _, ts, kind, u, visit, n, payload, sn, rank, copy in batch:
-            eid = event_id(u, visit, n)
-            if scorer is not None and not copy:
-                scorer.deliver(eid, visit_label(u, visit))
-            out.append(
-                Event(  # by position: keywords double the cost of this per-event call
-                    eid,  # event_id
-                    kind,  # type
-                    user_id(u),  # user_id
-                    start_ms + int(ts * 1000.0),  # ts
-                    event_id(u, visit, sn) if with_search_id and kind in _HAS_SEARCH_ID else None,
-                    len(payload) if kind == RESULTS else None,  # items
-                    rank + 1 if kind == CLICK else None,  # position
-                )
-            )
-        yield out
+        yield records(batch, Event, first)
 
 
 def _check_one(
