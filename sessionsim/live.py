@@ -14,7 +14,9 @@ sending anything more, and everything not acknowledged is marked undelivered.
 
 from __future__ import annotations
 
+import functools
 import signal
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -91,7 +93,6 @@ def run_live(
     keyed: bool = False,
     stats_csv: Path | None = None,
     clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
     **sink_options: Any,
 ) -> LiveResult:
     """Simulate ``scenario`` into ``sink_url``, paced at ``speed`` (None: as fast as the
@@ -100,14 +101,19 @@ def run_live(
     prepare_dir(out)
     sim = Simulation(scenario)
     codec = sim.codec
-    event_id, to_dict, epoch_ms = codec.event_id, codec.to_dict, codec.epoch_ms
-    dumps, nl = orjson.dumps, orjson.OPT_APPEND_NEWLINE
+    event_id = codec.event_id
+    encode = functools.partial(_encode, codec.to_dict, codec.epoch_ms)
     rng = np.random.default_rng([scenario.seed, _LIVE_STREAM])
     requested: list[tuple[str, int | None]] = []
+    stopping = threading.Event()  # wakes a paced wait at once
+
+    def request(reason: str, signum: int | None = None) -> None:
+        if not requested:
+            requested.append((reason, signum))
+        stopping.set()
 
     def request_stop(signum: int) -> None:
-        if not requested:
-            requested.append((signal.Signals(signum).name, signum))
+        request(signal.Signals(signum).name, signum)
 
     with OutputSet(out) as outputs:
         events_out = outputs.open("events.jsonl")
@@ -121,45 +127,40 @@ def run_live(
                 JsonlRows(simulated),
             )
             sink = open_sink(sink_url, tally, rng, keyed=keyed, **sink_options)
-            pacer = Pacer(speed, clock, sleep) if speed else None
             unsent: Counter[str] = Counter()
             with (
                 LiveStats(tally, clock, target, stats_csv) as stats,
                 _stop_signals(request_stop),
+                _timer(stop_after_s, lambda: request("--stop-after")),
             ):
-                started = clock()
-                stopped_at = None
+
+                def pause(s: float) -> None:
+                    """Wait ``s`` seconds, reporting each second; a stop cuts it short."""
+                    end = clock() + s
+                    while not stopping.is_set() and (left := end - clock()) > 0:
+                        stopping.wait(min(left, 1.0))
+                        stats.tick()
+
+                pacer = Pacer(speed, clock, pause) if speed else None
+                stopped = False
                 for batch in sim.batches(ledger):
-                    if stopped_at is not None:  # draining: nothing more is sent
+                    if stopped:  # draining: nothing more is sent
                         for rec in batch:
                             unsent[event_id(rec[4], rec[5], rec[6])] += 1
                         continue
                     slices = pacer.paced(batch, _arrival) if pacer else iter([batch])
                     done = 0
                     for part in slices:
+                        if stopping.is_set() or tally.error:
+                            break
                         done += len(part)
-                        items = []
-                        for rec in part:
-                            d = to_dict(rec)
-                            items.append(
-                                Outgoing(
-                                    d["event_id"],
-                                    rec[10],  # the copy
-                                    d["user_id"].encode(),
-                                    epoch_ms(rec[0]),
-                                    dumps(d, option=nl),
-                                )
-                            )
+                        items = encode(part)
                         stats.scheduled(len(items), pacer.lag_s if pacer else 0.0)
                         sink.send(items)
                         sink.poll()
                         stats.tick()
-                        if stop_after_s is not None and clock() - started >= stop_after_s:
-                            requested.append(("--stop-after", None))
-                        if requested or tally.error:
-                            stopped_at = part[-1][0]
-                            break
-                    if stopped_at is not None:
+                    if stopping.is_set() or tally.error:
+                        stopped = True
                         sim.stop()
                         for rec in batch[done:]:  # the rest of the batch is not sent
                             unsent[event_id(rec[4], rec[5], rec[6])] += 1
@@ -187,6 +188,36 @@ def run_live(
         error=tally.error,
         tally=summary["live"],
     )
+
+
+@contextmanager
+def _timer(after_s: float | None, then: Callable[[], None]) -> Iterator[None]:
+    """Call ``then`` (from a timer thread) after ``after_s`` wall seconds, unless done."""
+    if after_s is None:
+        yield
+        return
+    timer = threading.Timer(after_s, then)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
+def _encode(
+    to_dict: Callable[[tuple], dict], epoch_ms: Callable[[float], int], part: list[tuple]
+) -> list[Outgoing]:
+    """The arrivals as outgoing copies: id, copy, user key, arrival ms, JSON line."""
+    dumps, nl = orjson.dumps, orjson.OPT_APPEND_NEWLINE
+    items = []
+    for rec in part:
+        d = to_dict(rec)
+        line = dumps(d, option=nl)
+        items.append(
+            Outgoing(d["event_id"], rec[10], d["user_id"].encode(), epoch_ms(rec[0]), line)
+        )
+    return items
 
 
 def _arrival(rec: tuple) -> float:
