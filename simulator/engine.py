@@ -96,10 +96,17 @@ class Simulation:
         self.vocabulary = build_vocabulary(scenario)
         self.model = click_model(scenario.clicks, self.vocabulary.page_size)
         self.codec = EventCodec(scenario, self.population, self.vocabulary)
-        self.summary: dict = {}
+        self._summary: dict | None = None
         self.state: dict = {}  # the run's integer totals, which add up across shards
         self._arrivals_by_hour: Counter[int] = Counter()  # NHPP intensity (micro-visits)
         self._stop = False
+
+    @property
+    def summary(self) -> dict:
+        """The run's summary, known once ``batches`` is exhausted (never a stale one)."""
+        if self._summary is None:
+            raise SimulatorError("the simulation's summary is known once its run has ended")
+        return self._summary
 
     def stop(self) -> None:
         """End the run early, at the next tick: no visit starts after it, the visits in
@@ -154,9 +161,10 @@ class Simulation:
     def batches(self, ledger: Ledger, progress: Progress | None = None) -> Iterator[list[tuple]]:
         """Simulate the whole scenario, yielding arrived events in arrival-ordered batches.
 
-        When the iterator is exhausted, ``self.summary`` holds the run's summary.
+        When the iterator is exhausted, ``summary`` holds the run's summary.
         """
         sc = self.scenario
+        self._summary = None
         self._arrivals_by_hour = Counter()
         env = simpy.Environment()
         latency = LatencyHistogram()
@@ -226,7 +234,7 @@ class Simulation:
             "arrivals_by_hour": self._arrivals_by_hour,
             "simulated_s": t,
         }
-        self.summary = summary_of(self.state, sc)
+        self._summary = summary_of(self.state, sc)
 
     def run(self, sink: EventSink, ledger: Ledger, progress: Progress | None = None) -> dict:
         """Simulate the whole scenario into ``sink``; return the summary."""

@@ -75,3 +75,17 @@ def test_flash_crowd_saturates_backend_and_lowers_ctr(tmp_path):
     n = crowd["searches"]
     p = crowd["expected_ctr"]
     assert abs(crowd["ctr"] - p) < 4 * math.sqrt(p * (1 - p) / n)
+
+
+def test_the_summary_is_known_only_once_the_run_has_ended():
+    from simulator import Simulation, SimulatorError
+    from tests.helpers import load_scenario
+
+    sim = Simulation(load_scenario(SCENARIOS / "baseline.yaml", {"population.users": 50}))
+    with pytest.raises(SimulatorError, match="once its run has ended"):
+        _ = sim.summary
+    from simulator import Ledger
+
+    for _ in sim.batches(Ledger(sim.codec)):
+        pass
+    assert sim.summary["events"] > 0
