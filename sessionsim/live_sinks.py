@@ -46,6 +46,12 @@ class Tally:
         self.sent = self.acked = self.retried = self.failed = 0
         self.unacked: list[tuple[Outgoing, str]] = []  # failed copies, with the reason
         self.error: str | None = None  # the first fatal problem: the run stops on it
+        self._sealed = False
+
+    def seal(self) -> None:
+        """The run's outcome is settled: later reports (a late answer) change nothing."""
+        with self._lock:
+            self._sealed = True
 
     def was_sent(self, n: int) -> None:
         with self._lock:
@@ -53,6 +59,8 @@ class Tally:
 
     def ack(self, items: list[Outgoing]) -> None:
         with self._lock:
+            if self._sealed:
+                return
             self.acked += len(items)
             if self._on_ack is not None:
                 self._on_ack(items)
@@ -63,6 +71,8 @@ class Tally:
 
     def fail(self, items: list[Outgoing], reason: str, fatal: str | None = None) -> None:
         with self._lock:
+            if self._sealed:
+                return
             self.failed += len(items)
             self.unacked.extend((it, reason) for it in items)
             if fatal is not None and self.error is None:
@@ -150,6 +160,8 @@ class HttpSink:
         self._buffer: list[Outgoing] = []
         self._oldest = 0.0
         self._queue: queue.Queue[list[Outgoing] | None] = queue.Queue(maxsize=inflight)
+        self._posting: dict[int, list[Outgoing]] = {}  # batches a worker is posting
+        self._posting_lock = threading.Lock()
         self._transport_error: type[Exception] = httpx.TransportError
         self._clients = [httpx.Client(timeout=timeout_s) for _ in range(inflight)]
         self._workers = [
@@ -185,7 +197,13 @@ class HttpSink:
 
     def _work(self, client: Any) -> None:
         while (items := self._queue.get()) is not None:
-            self._post(client, items)
+            with self._posting_lock:
+                self._posting[id(items)] = items
+            try:
+                self._post(client, items)
+            finally:
+                with self._posting_lock:
+                    self._posting.pop(id(items), None)
 
     def _post(self, client: Any, items: list[Outgoing]) -> None:
         if self.tally.error:  # the run is stopping: do not wait on a dead peer again
@@ -237,8 +255,13 @@ class HttpSink:
                 break
             if items is not None:
                 self.tally.fail(items, "not acknowledged before the stop")
-        for c in self._clients:
-            c.close()
+        with self._posting_lock:  # still being posted at the deadline: not acknowledged
+            for items in self._posting.values():
+                self.tally.fail(items, "not acknowledged before the stop")
+        self.tally.seal()
+        if not any(w.is_alive() for w in self._workers):  # a late worker keeps its client
+            for c in self._clients:
+                c.close()
 
 
 class KafkaSink:
@@ -303,6 +326,7 @@ class KafkaSink:
         if self._pending:
             self.tally.fail(list(self._pending.values()), "not acknowledged before the stop")
             self._pending.clear()
+        self.tally.seal()
 
 
 def open_sink(url: str, tally: Tally, rng: np.random.Generator, **options: Any) -> LiveSink:

@@ -52,7 +52,6 @@ class LiveStats:
         self.due = 0
         self.lag_s = 0.0
         self.peak_lag_s = 0.0
-        self.rows: list[dict] = []
         self._csv_file: IO[str] | None = None
         self._writer: csv.DictWriter | None = None
         self._bar: tqdm | None = None
@@ -96,7 +95,6 @@ class LiveStats:
             "failed": t.failed,
         }
         self._prev, self._last = (self.due, t.sent, t.acked), now
-        self.rows.append(row)
         if self._writer is not None and self._csv_file is not None:
             self._writer.writerow(row)
             self._csv_file.flush()
