@@ -135,10 +135,12 @@ def run_live(
             ):
 
                 def pause(s: float) -> None:
-                    """Wait ``s`` seconds, reporting each second; a stop cuts it short."""
+                    """Wait ``s`` seconds, reporting each second and letting the sink flush
+                    on its timer (in steps of 0.1 s at most); a stop cuts it short."""
                     end = clock() + s
                     while not stopping.is_set() and (left := end - clock()) > 0:
-                        stopping.wait(min(left, 1.0))
+                        stopping.wait(min(left, 0.1))
+                        sink.poll()
                         stats.tick()
 
                 pacer = Pacer(speed, clock, pause) if speed else None
