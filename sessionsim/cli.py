@@ -417,9 +417,9 @@ def simulate(
     """
     if str(out) == "-":
         raise SessionsimError("--out: expected a directory (for events on stdout: --sink stdout)")
-    live = sink is not None or realtime
-    if not live and (key or rate or stop_after or stats_csv):
-        raise SessionsimError("--key, --rate, --stop-after, --stats-csv: need --sink")
+    live = sink is not None
+    if not live and (key or realtime or rate or stop_after or stats_csv):
+        raise SessionsimError("--key, --realtime, --rate, --stop-after, --stats-csv: need --sink")
     if rate is not None and not realtime:
         raise SessionsimError("--rate: needs --realtime (a rate is per wall-clock second)")
     sc = load_scenario(
@@ -444,7 +444,7 @@ def simulate(
         _simulate_live(
             sc,
             out,
-            sink or "stdout",
+            sink,
             speed=speed if realtime else None,
             stop_after_s=_duration_flag("--stop-after", stop_after),
             target=target,
