@@ -49,18 +49,26 @@ class Collector:
         self._rng = np.random.default_rng(seed)
         self._lock = threading.Lock()
         self.requests = self.failed = self.lines = 0
-        self._file: IO[bytes] = open(out, "ab")
+        try:
+            self._file: IO[bytes] = open(out, "ab")  # noqa: SIM115 - open while serving
+        except OSError as e:
+            raise SessionsimError(f"{out}: cannot write: {e.strerror}") from None
         collector = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
             def do_POST(self) -> None:  # noqa: N802 - the http.server name
-                length = int(self.headers.get("content-length") or 0)
-                body = self.rfile.read(length)
-                status, answer = collector.receive(body)
+                length = self.headers.get("content-length") or "0"
+                if not length.isdigit():
+                    self._answer(HTTPStatus.BAD_REQUEST, b'{"error":"bad content-length"}')
+                    return
+                status, answer = collector.receive(self.rfile.read(int(length)))
                 if collector.latency_s:
                     time.sleep(collector.latency_s)
+                self._answer(status, answer)
+
+            def _answer(self, status: int, answer: bytes) -> None:
                 self.send_response(status)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(answer)))

@@ -21,13 +21,14 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import orjson
 
+from sessionsim.errors import SessionsimError
 from sessionsim.live_sinks import Outgoing, Tally, open_sink
 from sessionsim.live_stats import LiveStats
 from sessionsim.pacing import Pacer
@@ -51,14 +52,13 @@ _LIVE_STREAM = 0x4C495645  # "LIVE": the seed stream of the sink's jitter
 
 @dataclass
 class LiveResult:
-    """What a live run did: its summary, and why it stopped (None: it ran to the end)."""
+    """What a live run did: its summary (``live`` in it says why it stopped), the final
+    line of its statistics, and the signal or the sink failure that ended it, if any."""
 
     summary: dict
-    line: str = ""  # the final one-line report of the live statistics
-    stopped: str | None = None
+    line: str
     signal: int | None = None
     error: str | None = None
-    tally: dict = field(default_factory=dict)
 
 
 def users_for_rate(scenario: Scenario, rate: float, speed: float) -> int:
@@ -66,7 +66,7 @@ def users_for_rate(scenario: Scenario, rate: float, speed: float) -> int:
     ``speed`` (from a pilot run of the scenario, as ``simulate`` estimates its size)."""
     per_sim_s = estimate(scenario)["events"] / scenario.duration
     if per_sim_s <= 0:
-        raise ValueError("the scenario makes no events: no population reaches a rate")
+        raise SessionsimError("--rate: the scenario makes no events: no population reaches it")
     return max(1, round(scenario.population.users * rate / (per_sim_s * speed)))
 
 
@@ -143,29 +143,29 @@ def run_live(
                         sink.poll()
                         stats.tick()
 
+                def halted() -> bool:
+                    return stopping.is_set() or tally.error is not None
+
                 pacer = Pacer(speed, clock, pause) if speed else None
                 stopped = False
                 for batch in sim.batches(ledger):
-                    if stopped:  # draining: nothing more is sent
-                        for rec in batch:
-                            unsent[event_id(rec[4], rec[5], rec[6])] += 1
-                        continue
-                    slices = pacer.paced(batch, _arrival) if pacer else iter([batch])
-                    done = 0
-                    for part in slices:
-                        if stopping.is_set() or tally.error:
-                            break
-                        done += len(part)
-                        items = encode(part)
-                        stats.scheduled(len(items), pacer.lag_s if pacer else 0.0)
-                        sink.send(items)
-                        sink.poll()
-                        stats.tick()
-                    if stopping.is_set() or tally.error:
-                        stopped = True
-                        sim.stop()
-                        for rec in batch[done:]:  # the rest of the batch is not sent
-                            unsent[event_id(rec[4], rec[5], rec[6])] += 1
+                    done = 0  # events of the batch handed to the sink
+                    if not stopped:
+                        slices = pacer.paced(batch, _arrival) if pacer else iter([batch])
+                        for part in slices:
+                            if halted():
+                                break
+                            done += len(part)
+                            items = encode(part)
+                            stats.scheduled(len(items), pacer.lag_s if pacer else 0.0)
+                            sink.send(items)
+                            sink.poll()
+                            stats.tick()
+                        if halted():
+                            stopped = True
+                            sim.stop()  # the rest is simulated to its end, not sent
+                    for rec in batch[done:]:
+                        unsent[event_id(rec[4], rec[5], rec[6])] += 1
                 sink.close(CLOSE_TIMEOUT_S)
                 stats.tick(force=True)
             line = stats.summary()
@@ -181,14 +181,8 @@ def run_live(
             simulated.abort()  # the simulated truth events were only a draft
         summary = _live_summary(sim.summary, observable, tally, sink_url, speed, requested)
         write_summary(outputs, summary, scenario)
-    stop = requested[0] if requested else (None, None)
     return LiveResult(
-        summary=summary,
-        line=line,
-        stopped=stop[0] or ("sink failed" if tally.error else None),
-        signal=stop[1],
-        error=tally.error,
-        tally=summary["live"],
+        summary, line, signal=requested[0][1] if requested else None, error=tally.error
     )
 
 

@@ -99,6 +99,7 @@ class StdoutSink:
     def __init__(self, tally: Tally, keyed: bool = False, stream: IO[bytes] | None = None) -> None:
         """Write to ``stream`` (default: this process's stdout)."""
         self.tally, self.keyed = tally, keyed
+        self._owned = stream is not None  # a file it opened: closed at the end
         self.stream = stream if stream is not None else sys.stdout.buffer
 
     def send(self, items: list[Outgoing]) -> None:
@@ -122,7 +123,7 @@ class StdoutSink:
         pass
 
     def close(self, timeout_s: float) -> None:
-        if self.stream is not sys.stdout.buffer:
+        if self._owned:
             self.stream.close()
 
 

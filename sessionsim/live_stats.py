@@ -17,6 +17,7 @@ from typing import IO
 
 from tqdm import tqdm
 
+from sessionsim.errors import SessionsimError
 from sessionsim.live_sinks import Tally
 
 __all__ = ["COLUMNS", "LiveStats"]
@@ -61,7 +62,10 @@ class LiveStats:
     def __enter__(self) -> LiveStats:
         self._start = self._last = self.clock()
         if self.csv_path is not None:
-            self._csv_file = open(self.csv_path, "w", newline="")
+            try:
+                self._csv_file = open(self.csv_path, "w", newline="")  # noqa: SIM115
+            except OSError as e:
+                raise SessionsimError(f"--stats-csv {self.csv_path}: {e.strerror}") from None
             self._writer = csv.DictWriter(self._csv_file, COLUMNS)
             self._writer.writeheader()
         self._bar = tqdm(total=0, bar_format="{desc}", file=sys.stderr, dynamic_ncols=True)

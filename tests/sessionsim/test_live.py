@@ -356,3 +356,31 @@ def test_a_file_sink_is_appended_as_it_goes(tmp_path, capsys, monkeypatch):
     assert out == "" and not list(tmp_path.glob(".*partial"))
     sent, delivered = _acknowledged(run)
     assert [r["event_id"] for r in read_jsonl(stream)] == sent and set(sent) == delivered
+
+
+def test_bad_live_and_collector_paths_are_one_line_exit_2(tmp_path, capsys, monkeypatch):
+    code, _, err = run_cli(
+        capsys, monkeypatch, "collect", "--listen", "127.0.0.1:0", "--out", str(tmp_path)
+    )
+    assert code == 2 and one_line_error(err).startswith(f"sessionsim: {tmp_path}: cannot write")
+    code, _, err = run_cli(
+        capsys, monkeypatch, "simulate", str(SCENARIOS / "baseline.yaml"), *SMALL,
+        "--sink", "stdout", "--stats-csv", str(tmp_path / "no" / "s.csv"),
+        "--out", str(tmp_path / "run"),
+    )  # fmt: skip
+    assert code == 2 and one_line_error(err).startswith("sessionsim: --stats-csv ")
+    assert not list((tmp_path / "run").rglob("*.partial"))
+
+
+def test_the_collector_refuses_a_bad_content_length(collector):
+    import http.client
+
+    c = collector()
+    host, port = c.address.split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=5)
+    conn.putrequest("POST", "/e")
+    conn.putheader("content-length", "ten")
+    conn.endheaders()
+    assert conn.getresponse().status == 400
+    conn.close()
+    assert c.lines == 0

@@ -40,10 +40,13 @@ EVENTS = [
 ]
 
 
-def _draws(n: int, loss_u: float = 1.0) -> DeliveryDraws:
+def _draws(n: int, click_loss_u: float = 1.0) -> DeliveryDraws:
+    """Every event 0.5 s on the network; no loss (but the click's draw), no duplicate."""
+    loss_u = [1.0] * n
+    loss_u[3] = click_loss_u  # EVENTS[3] is the click
     return DeliveryDraws(
         delay=[0.5] * n,
-        loss_u=[1.0, 1.0, 1.0, loss_u, 1.0],
+        loss_u=loss_u,
         dup_u=[1.0] * n,
         dup_delay=[1.0] * n,
         retry_u=[1.0] * n,
@@ -75,7 +78,7 @@ def test_the_sdk_sends_two_events_a_request_each_after_one_delay():
 def test_a_lost_click_never_arrives_and_the_ledger_counts_it_unobservable():
     sc, pop = _world(loss={"click": 0.5})
     delivery = Delivery(sc, pop)
-    route, arrivals = _deliver(delivery, _draws(5, loss_u=0.1))  # 0.1 < 0.5: lost
+    route, arrivals = _deliver(delivery, _draws(5, click_loss_u=0.1))  # 0.1 < 0.5: lost
     assert CLICK not in [a[3] for a in arrivals]
     assert route.fate(3)[1:3] == (None, 0)
     vocab = build_vocabulary(sc)
