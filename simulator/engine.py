@@ -28,15 +28,14 @@ from simulator.population import build_population
 from simulator.scenario import Scenario, resolved_yaml
 from simulator.schemas import schema
 from simulator.sinks import (
+    EventRows,
     EventSink,
     JsonlRows,
-    JsonlSink,
     NullSink,
     OutputSet,
     ParquetRows,
-    RowSink,
 )
-from simulator.streams import VISITS, cohorts, stream
+from simulator.streams import GROUP, VISITS, cohorts, replica_of, stream
 from simulator.truth import Ledger, summarize
 from simulator.vocabulary import build_vocabulary
 
@@ -88,7 +87,7 @@ class Simulation:
 
     def __init__(self, scenario: Scenario, shard: int = 0, shards: int = 1) -> None:
         """Simulate the whole population, or shard ``shard`` of ``shards``: the users whose
-        backend replica (their cohort modulo ``backend.replicas``) the shard owns."""
+        backend replica (``streams.replica_of``) the shard owns."""
         check_shards(scenario, shards)
         self.scenario = scenario
         self.shard, self.shards = shard, shards
@@ -127,7 +126,9 @@ class Simulation:
         starts, owner, rows = [], [], []
         replicas = sc.backend.replicas
         for c, members in enumerate(cohorts(pop.size)):
-            if c % replicas % self.shards != self.shard:
+            users = np.arange(members.start, members.stop)
+            own = replica_of(users, replicas) % self.shards == self.shard
+            if not own.any():
                 continue  # another shard's users
             sl = slice(members.start, members.stop)
             expected = (
@@ -136,14 +137,21 @@ class Simulation:
                 )
                 * burst
             )
-            self._arrivals_by_hour[int(chunk_start // 3600.0)] += round(expected.sum() * 1e6)
+            hour = int(chunk_start // 3600.0)
+            for lo in range(0, len(users), GROUP):  # per replica group: shards' sums add up
+                if own[lo]:
+                    group = expected[lo : lo + GROUP]
+                    self._arrivals_by_hour[hour] += round(group.sum() * 1e6)
             rng = stream(sc.seed, VISITS, c, j)
             idx, times = visit_arrivals(rng, expected, chunk_start, length)
             if len(idx):
+                # The whole cohort's plan is drawn (the draws do not depend on sharding);
+                # only this shard's users arrive.
                 batch = plan_visits(rng, sc, idx + members.start, pop, self.vocabulary, self.model)
-                starts.append(times)
-                rows.append(batch.primary)
-                owner.append(np.full(len(times), len(batches)))
+                mine = own[idx]
+                starts.append(times[mine])
+                rows.append(batch.primary[mine])
+                owner.append(np.full(int(mine.sum()), len(batches)))
                 batches.append(batch)
         if not batches:
             return []
@@ -341,13 +349,13 @@ def open_outputs(
     codec = sim.codec
     if fmt == "parquet":
         s, q, e = (ParquetRows(outputs.open(f"{n}.parquet"), schema(n)) for n in TRUTH_FILES)
-        events = ParquetRows(outputs.open("events.parquet"), schema("events"))
-        ledger = Ledger(codec, s, q, e, time=codec.epoch_ms, **ledger_options)
-        return RowSink(events, codec.to_row), ledger
+        out = outputs.open("events.parquet")
+        events = EventRows(ParquetRows(out, schema("events")), out, codec.columns)
+        return events, Ledger(codec, s, q, e, **ledger_options)
     js, jq, je = (JsonlRows(outputs.open(f"{n}.jsonl")) for n in TRUTH_FILES)
-    return JsonlSink(outputs.open("events.jsonl"), codec.encode), Ledger(
-        codec, js, jq, je, **ledger_options
-    )
+    out = outputs.open("events.jsonl")
+    events = EventRows(JsonlRows(out), out, codec.columns)
+    return events, Ledger(codec, js, jq, je, **ledger_options)
 
 
 def write_summary(outputs: OutputSet, summary: dict, scenario: Scenario) -> None:

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from itertools import chain
 from typing import TYPE_CHECKING, TypeVar
 
-import orjson
+import numpy as np
+
+from simulator.text import Column, hex_ids, json_lines, padded_numbers, splitmix64
 
 if TYPE_CHECKING:
     from simulator.population import Population
@@ -33,6 +36,8 @@ APP_CLOSE = "app_close"
 EVENT_TYPES = (APP_OPEN, SEARCH, RESULTS, CLICK, APP_CLOSE)
 
 _HAS_SEARCH = frozenset({SEARCH, RESULTS, CLICK})
+_CODE = {kind: k for k, kind in enumerate(EVENT_TYPES)}
+_TYPE_NAMES = np.array([kind.encode() for kind in EVENT_TYPES])
 _M64 = (1 << 64) - 1
 T = TypeVar("T")
 _MILLIS = tuple(f".{ms:03d}Z" for ms in range(1000))
@@ -50,6 +55,16 @@ class EventCodec:
         self._salt = (scenario.seed * 0x9E3779B97F4A7C15) & _M64
         self._seconds: dict[int, str] = {}
         self._items: dict[int, str] = {}
+        self._user_ids = padded_numbers(np.arange(population.size), 7, b"u")
+        if population.size > 10**7:  # wider ids: each rendered as user_id renders it
+            self._user_ids = np.array(
+                [population.user_id(u).encode() for u in range(population.size)]
+            )
+        platforms = sorted({p for p, _ in population.devices})
+        self._platforms = tuple(platforms)
+        self._platform = np.array([platforms.index(p) for p, _ in population.devices])
+        self._devices = tuple(d for _, d in population.devices)
+        self._countries = tuple(n[-2:] for n in population.locale_names)
 
     def event_id(self, user: int, visit: int, n: int) -> str:
         """Return an opaque, unique id (splitmix64 of the event's coordinates)."""
@@ -58,6 +73,27 @@ class EventCodec:
         z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
         z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
         return f"{z ^ (z >> 31):016x}"
+
+    def event_ids(self, user: np.ndarray, visit: np.ndarray, n: np.ndarray) -> np.ndarray:
+        """``event_id`` of many events at once (a ``S16`` array)."""
+        coords = (
+            (np.asarray(user, dtype=np.uint64) << np.uint64(36))
+            | (np.asarray(visit, dtype=np.uint64) << np.uint64(16))
+            | np.asarray(n, dtype=np.uint64)
+        )
+        return hex_ids(splitmix64(coords ^ np.uint64(self._salt)))
+
+    def user_ids(self, users: np.ndarray) -> np.ndarray:
+        """``user_id`` of many users at once (an ``S`` array)."""
+        return self._user_ids[np.asarray(users, dtype=np.int64)]
+
+    def items(self, items: np.ndarray) -> np.ndarray:
+        """Catalog item ids of many items at once (an ``S`` array)."""
+        return padded_numbers(items, self._item_width, b"it")
+
+    def epoch_ms_of(self, t_s: np.ndarray) -> np.ndarray:
+        """Sim times as epoch milliseconds (truncated, as ``epoch_ms``)."""
+        return self.start_ms + (np.asarray(t_s, dtype=np.float64) * 1000.0).astype(np.int64)
 
     def item(self, i: int) -> str:
         """Return catalog item ``i``'s id (popular items repeat: their ids are cached)."""
@@ -149,10 +185,70 @@ class EventCodec:
         """Return one event tuple as a row of typed columns (times in epoch ms)."""
         return self.to_dict(rec, self.epoch_ms)
 
-    def encode(self, records: list[tuple]) -> bytes:
-        """Return the JSON lines of a batch of event tuples."""
-        dumps, to_dict, nl = orjson.dumps, self.to_dict, orjson.OPT_APPEND_NEWLINE
-        out = bytearray()
-        for r in records:
-            out += dumps(to_dict(r), option=nl)
-        return bytes(out)
+    def columns(self, records: list[tuple]) -> list[Column]:
+        """Return a batch of event tuples as the event schema's typed columns, in the order
+        ``to_dict`` writes them (absent fields are nulls, left out of JSON)."""
+        received, _, ts, kind, u, visit, n, payload, sn, rank, _ = zip(*records)
+        code = np.array([_CODE[k] for k in kind], dtype=np.int64)
+        users = np.array(u, dtype=np.int64)
+        visits = np.array(visit, dtype=np.int64)
+        pop = self.population
+        search, results = code == _CODE[SEARCH], code == _CODE[RESULTS]
+        click, opening = code == _CODE[CLICK], code == _CODE[APP_OPEN]
+        text = self.vocabulary.text
+        queries: list[str] = [""] * len(records)
+        for i in np.flatnonzero(search).tolist():
+            queries[i] = text(payload[i])
+        shown = [payload[i] for i in np.flatnonzero(results).tolist()]
+        offsets = np.zeros(len(records) + 1, dtype=np.int64)
+        offsets[1:][results] = [len(p) for p in shown]
+        offsets = np.cumsum(offsets)
+        flat = np.array(list(chain.from_iterable(shown)), dtype=np.int64)
+        clicked = np.zeros(len(records), dtype=np.int64)
+        at = np.flatnonzero(click)
+        clicked[at] = [payload[i] for i in at.tolist()]
+        device = pop.device[users]
+        cols = [
+            Column("event_id", "str", self.event_ids(users, visits, np.array(n))),
+            Column("type", "str", _TYPE_NAMES[code]),
+            Column("user_id", "str", self.user_ids(users)),
+            Column("ts", "time", self.epoch_ms_of(np.array(ts))),
+            Column("received_at", "time", self.epoch_ms_of(np.array(received))),
+            Column("query", "text", queries, null=~search, omit=True),
+            Column("items", "strs", self.items(flat), null=~results, offsets=offsets, omit=True),
+            Column("item", "str", self.items(clicked), null=~click, omit=True),
+            Column("position", "int", np.array(rank) + 1, null=~click, omit=True),
+            Column(
+                "platform", "enum", self._platform[device], ~opening, None, True, 4, self._platforms
+            ),
+            Column("device", "enum", device, ~opening, None, True, 4, self._devices),
+            Column(
+                "app_version",
+                "enum",
+                pop.app_version[users],
+                ~opening,
+                None,
+                True,
+                4,
+                pop.app_versions,
+            ),
+            Column("country", "enum", pop.locale[users], ~opening, None, True, 4, self._countries),
+        ]
+        if self.emit_search_id:
+            cols.append(
+                Column(
+                    "search_id",
+                    "str",
+                    self.event_ids(users, visits, np.array(sn)),
+                    null=~(search | results | click),
+                    omit=True,
+                )
+            )
+        return cols
+
+    def encode(self, records: list[tuple], keys: np.ndarray | None = None) -> bytes:
+        """Return the JSON lines of a batch of event tuples (each after its key in ``keys``,
+        when given)."""
+        if not records:
+            return b""
+        return b"".join(json_lines(self.columns(records), len(records), keys))

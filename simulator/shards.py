@@ -15,9 +15,10 @@ import heapq
 import multiprocessing as mp
 import os
 import shutil
-import struct
 import time
 from pathlib import Path
+
+import numpy as np
 
 from simulator.engine import (
     TRUTH_FILES,
@@ -31,17 +32,23 @@ from simulator.engine import (
 )
 from simulator.orphans import die_with_parent
 from simulator.scenario import Scenario
-from simulator.sinks import AtomicFile, JsonlRows, OutputSet, RowSink
+from simulator.sinks import AtomicFile, EventRows, JsonlRows, OutputSet
+from simulator.text import hex_bytes
 from simulator.truth import Ledger
 
 __all__ = ["simulate_sharded"]
 
-_KEY = struct.Struct(">dQ").pack  # arrival times are >= 0: their IEEE bytes sort as numbers
+# Arrival times are >= 0: their big-endian IEEE bytes sort as the numbers do.
+_KEY = np.dtype([("received", ">f8"), ("key", ">u8")])
 
 
-def _event_key(record: tuple) -> bytes:
-    """(arrival time, user-visit-event-copy key): big-endian, so bytes sort as values."""
-    return _KEY(record[0], record[1])
+def _event_keys(records: list[tuple]) -> np.ndarray:
+    """Each event's merge key, (arrival time, user-visit-event-copy key), as 32
+    hexadecimal digits and a tab: big-endian, so the digits sort as the values."""
+    k = np.empty(len(records), dtype=_KEY)
+    k["received"] = [r[0] for r in records]
+    k["key"] = [r[1] for r in records]
+    return np.strings.add(hex_bytes(k.view(np.uint8).reshape(len(records), 16)), b"\t")
 
 
 def _shard(
@@ -54,7 +61,8 @@ def _shard(
         root = work / str(shard)
         (root / "truth").mkdir(parents=True)
         with OutputSet(root) as outputs:
-            events = RowSink(JsonlRows(outputs.open("events.jsonl")), sim.codec.to_dict, _event_key)
+            out = outputs.open("events.jsonl")
+            events = EventRows(JsonlRows(out), out, sim.codec.columns, _event_keys)
             s, q, e = (JsonlRows(outputs.open(f"{name}.jsonl")) for name in TRUTH_FILES)
             ledger = Ledger(sim.codec, s, q, e, keyed=True)
 

@@ -1,7 +1,8 @@
 """Where the simulator's output goes: JSON lines or Parquet files written atomically, or nowhere.
 
-Rows (one dict each: an event, a true visit, search or event of the ledger) go to a row
-writer, ``JsonlRows`` or ``ParquetRows``; pyarrow is imported only when Parquet is written.
+Rows (events, and the ledger's true visits, searches and events) go to a row writer as
+typed columns, a batch at a time: ``JsonlRows`` or ``ParquetRows``; pyarrow is imported
+only when Parquet is written.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
-import orjson
+import numpy as np
 
 from simulator.errors import SimulatorError
+from simulator.text import Column, json_lines
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -22,20 +24,18 @@ if TYPE_CHECKING:
 __all__ = [
     "committed_files",
     "AtomicFile",
+    "EventRows",
     "EventSink",
     "JsonlRows",
-    "JsonlSink",
     "NullSink",
     "OutputSet",
     "ParquetRows",
-    "RowSink",
     "RowWriter",
 ]
 
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)  # read once: mkstemp makes 0600 files; a finished one gets the usual mode
 _FLUSH_BYTES = 1 << 20  # orjson returns over-allocated bytes: copy lines into one buffer
-_GROUP_ROWS = 16_384  # rows per Parquet row group (4 files buffer this many dicts each)
 
 
 _COMMITTED: list[Path] = []  # files this process completed, in order (for interruptions)
@@ -135,20 +135,6 @@ class EventSink(Protocol):
     def write(self, records: list[tuple]) -> None: ...
 
 
-class JsonlSink:
-    """Encode event tuples as JSON lines into a file."""
-
-    def __init__(self, out: AtomicFile, encode) -> None:
-        self.out = out
-        self.encode = encode
-        self.count = 0
-
-    def write(self, records: list[tuple]) -> None:
-        if records:
-            self.out.write(self.encode(records))
-            self.count += len(records)
-
-
 class NullSink:
     """Count events and drop them (for benchmarks)."""
 
@@ -160,18 +146,21 @@ class NullSink:
 
 
 class RowWriter(Protocol):
-    """Where the ledger writes one truth file's rows."""
+    """Where rows go as typed columns: one file's rows, a batch at a time."""
 
-    def add(self, row: dict, key: bytes | None = None) -> None: ...
+    def add_columns(self, columns: list[Column], n: int, keys: np.ndarray | None = None) -> None:
+        """Add ``n`` rows (each after its merge key in ``keys``, when given)."""
+        ...
 
     def flush(self) -> None: ...
 
 
 class JsonlRows:
-    """Rows as JSON lines, buffered and written in blocks.
+    """Rows as JSON lines, rendered a batch at a time (``text.json_lines``) and written in
+    blocks.
 
-    A row given a ``key`` is written after the key in hex and a tab: a shard's file, merged
-    with the others' by that prefix (``merge_keyed``).
+    A row given a key is written after the key (hexadecimal digits and a tab): a shard's
+    file, merged with the others' by that prefix.
     """
 
     def __init__(self, out: AtomicFile) -> None:
@@ -179,10 +168,9 @@ class JsonlRows:
         self._buffer = bytearray()
         out.finishers.append(self.flush)  # nothing buffered is left behind at commit
 
-    def add(self, row: dict, key: bytes | None = None) -> None:
-        if key is not None:
-            self._buffer += key.hex().encode() + b"\t"
-        self._buffer += orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE)
+    def add_columns(self, columns: list[Column], n: int, keys: np.ndarray | None = None) -> None:
+        """Render ``n`` rows and buffer them."""
+        self._buffer += b"".join(json_lines(columns, n, keys))
         if len(self._buffer) >= _FLUSH_BYTES:
             self.flush()
 
@@ -193,64 +181,70 @@ class JsonlRows:
 
 
 class ParquetRows:
-    """Rows as a Parquet file with a fixed schema (typed columns), a row group at a time.
+    """Rows as a Parquet file with a fixed schema (typed columns), a row group per batch.
 
-    Rows are gathered into one list per column and converted a column at a time.
+    A column the batch does not have is all nulls; merge keys are not used (a sharded run
+    writes JSON lines).
     """
 
     def __init__(self, out: AtomicFile, schema: pa.Schema) -> None:
         import pyarrow.parquet as pq
 
         self.schema = schema
-        self._names = schema.names
-        self._columns: list[list] = [[] for _ in self._names]
-        self._size = 0
         self._writer = pq.ParquetWriter(out.file, schema, compression="zstd")
         out.finishers.append(self.close)
 
-    def add(self, row: dict, key: bytes | None = None) -> None:
-        get = row.get
-        for column, name in zip(self._columns, self._names):
-            column.append(get(name))
-        self._size += 1
-        if self._size >= _GROUP_ROWS:
-            self.flush()
+    def add_columns(self, columns: list[Column], n: int, keys: np.ndarray | None = None) -> None:
+        """Convert ``n`` rows to Arrow arrays of the schema's types and write them."""
+        import pyarrow as pa
+
+        from simulator.arrow import arrow_array
+
+        by_name = {c.name: c for c in columns}
+        arrays = [
+            arrow_array(by_name[f.name], f.type) if f.name in by_name else pa.nulls(n, f.type)
+            for f in self.schema
+        ]
+        self._writer.write_table(pa.Table.from_arrays(arrays, schema=self.schema))
 
     def flush(self) -> None:
-        if self._size:
-            import pyarrow as pa
-
-            arrays = [
-                pa.array(column, type=field.type)
-                for column, field in zip(self._columns, self.schema)
-            ]
-            self._writer.write_table(pa.Table.from_arrays(arrays, schema=self.schema))
-            for column in self._columns:
-                column.clear()
-            self._size = 0
+        """Nothing is buffered: each batch is written as it comes."""
 
     def close(self) -> None:
-        self.flush()
         self._writer.close()
 
 
-class RowSink:
-    """Events as rows (``to_row`` of each event tuple) into a row writer, each with its
-    merge key when ``key`` is given."""
+class EventRows:
+    """Event tuples into a row writer, gathered into batches of ``BATCH`` events and turned
+    into columns (``columns_of``) once per batch, each row after its merge key when ``key``
+    is given."""
+
+    BATCH = 16_384
 
     def __init__(
         self,
         rows: RowWriter,
-        to_row: Callable[[tuple], dict],
-        key: Callable[[tuple], bytes] | None = None,
+        out: AtomicFile,
+        columns_of: Callable[[list[tuple]], list[Column]],
+        key: Callable[[list[tuple]], np.ndarray] | None = None,
     ) -> None:
         self.rows = rows
-        self.to_row = to_row
+        self.columns_of = columns_of
         self.key = key
         self.count = 0
+        self._batch: list[tuple] = []
+        out.finishers.insert(0, self.flush)  # before the writer's own finisher
 
     def write(self, records: list[tuple]) -> None:
-        add, to_row, key = self.rows.add, self.to_row, self.key
-        for r in records:
-            add(to_row(r), key(r) if key else None)
+        self._batch += records
         self.count += len(records)
+        if len(self._batch) >= self.BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the gathered events."""
+        batch = self._batch
+        if batch:
+            self._batch = []
+            keys = self.key(batch) if self.key is not None else None
+            self.rows.add_columns(self.columns_of(batch), len(batch), keys)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import operator
-import struct
 from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from simulator.events import CLICK, SEARCH
+from simulator.truth_rows import truth_tables
 from simulator.visit import Fate, Happening, Visit
 
 if TYPE_CHECKING:
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Ledger", "summarize", "visit_label"]
 
+ROWS_PER_WRITE = 16_384  # truth rows are rendered in batches of at least this many events
 FINAL_TICK = 0xFFFFFFFF  # the end of the run: visits whose delivery is known only then
 P_UNITS = 10**12  # click probabilities are summed as integers of this unit (exact in any order)
 _BY_VISIT = operator.itemgetter(0, 1)
@@ -55,12 +56,11 @@ class Ledger:
         searches_out: RowWriter | None = None,
         events_out: RowWriter | None = None,
         on_visit: Callable[[int, int], None] | None = None,
-        time: Callable[[float], object] | None = None,
         keyed: bool = False,
     ) -> None:
-        """Rows go to the writers given (none: totals only); ``time`` renders sim times
-        (default ISO 8601 strings; epoch milliseconds for typed Parquet columns); ``keyed``
-        hands each row its merge key (a shard's files are merged by it)."""
+        """Rows go to the writers given (none: totals only), as typed columns that each
+        writer renders (JSON lines or Parquet); ``keyed`` hands each row its merge key (a
+        shard's files are merged by it)."""
         self.codec = codec
         self._writers: tuple[RowWriter, RowWriter, RowWriter] | None = None
         if sessions_out is not None and searches_out is not None and events_out is not None:
@@ -68,10 +68,11 @@ class Ledger:
         elif (sessions_out, searches_out, events_out) != (None, None, None):
             raise ValueError("the ledger writes all three truth files or none")
         self.on_visit = on_visit
-        self.time = time or codec.iso
         self.totals: Counter[str] = Counter()  # integers only: shards' totals add up exactly
         self.keyed = keyed
         self._pending: list[tuple] = []
+        self._ready: list[tuple[int, list[tuple]]] = []  # (tick, its visits), not yet written
+        self._ready_events = 0
         self._ticks = 0
 
     def visit(self, v: Visit) -> None:
@@ -126,89 +127,34 @@ class Ledger:
 
         The engine ticks at fixed sim times (and once, ``final``, after the run), so the row
         order (tick, user, visit) does not depend on how users are sharded across processes.
+        Rows are written a batch at a time (``ROWS_PER_WRITE`` events or more), as columns.
         """
         if final:
             self._ticks = FINAL_TICK
-        self._pending.sort(key=_BY_VISIT)
-        for *_, v, clicked, clicks in self._pending:
-            self._write(v, clicked, clicks)
-        self._pending.clear()
+        if self._pending:
+            self._pending.sort(key=_BY_VISIT)
+            self._ready.append((self._ticks, self._pending))
+            self._ready_events += sum(len(p[2].events) for p in self._pending)
+            self._pending = []
+        if final or self._ready_events >= ROWS_PER_WRITE:
+            self._write_ready()
         self._ticks = min(self._ticks + 1, FINAL_TICK)  # nothing sorts after the final tick
 
-    def _write(self, v: Visit, clicked: int, clicks: int) -> None:
-        codec = self.codec
-        user_id = codec.population.user_id(v.user)
-        session_id = f"{user_id}.v{v.visit}"
-        event_ids = [codec.event_id(v.user, v.visit, n) for n in range(len(v.events))]
-        events, searches, route = v.events, v.searches, v.route
+    def _write_ready(self) -> None:
+        if not self._ready:
+            return
         assert self._writers is not None  # visits are pending only when there are writers
-        sessions, searches_rows, events_rows = self._writers
-        iso = self.time
-        tick, keyed = self._ticks, self.keyed
-
-        def key(seq: int) -> bytes | None:
-            return struct.pack(">IIIH", tick, v.user, v.visit, seq) if keyed else None
-
-        sessions.add(
-            {
-                "session_id": session_id,
-                "user_id": user_id,
-                "start": iso(v.start_s),
-                "end": iso(v.end_s),
-                "event_ids": event_ids,
-                "searches": len(searches),
-                "clicked_searches": clicked,
-                "clicks": clicks,
-            },
-            key(0),
-        )
-        text, b = codec.vocabulary.text, v.plan
-        item = codec.item
-        for seq, (n, ts, q, results, c, p, k) in enumerate(searches):
-            line = {
-                "search_id": event_ids[n],
-                "session_id": session_id,
-                "user_id": user_id,
-                "ts": iso(ts),
-                "query": text(q),
-                "results": results,
-                "clicks": c,
-                "clicked": c > 0,
-                "p_click": None if p is None else round(p, 6),
-            }
-            if results:  # a page was shown: the latent values the click model used
-                shown = b.pages[k]
-                line["items"] = [item(i) for i in shown]
-                line["clicked_positions"] = [
-                    e[5] + 1 for e in events[n + 2 : n + 2 + c] if e[1] == CLICK
-                ]
-                line["examination"] = b.exam[k].tolist()
-                line["attractiveness"] = b.alpha[k].tolist()
-                if b.sat is not None:
-                    line["satisfaction"] = b.sat[k].tolist()
-            line["propensity"] = round(float(b.propensity[k]), 4)
-            searches_rows.add(line, key(seq))
-        for t, kind, n, *_ in events:
-            stamped, received, deliveries, offline, batch_no, request = route.fate(n)
-            events_rows.add(
-                {
-                    "event_id": event_ids[n],
-                    "session_id": session_id,
-                    "type": kind,
-                    "true_ts": iso(t),
-                    "ts": iso(stamped),
-                    "deliveries": deliveries,
-                    "received_at": None if received is None else iso(received),
-                    "delay_s": None if received is None else round(received - t, 3),
-                    "offline": offline,
-                    "batch": batch_no,
-                    "request": request,
-                },
-                key(n),
-            )
+        ticks = [t for t, group in self._ready for _ in group]
+        visits = [p for _, group in self._ready for p in group]
+        self._ready, self._ready_events = [], 0
+        tables = truth_tables(self.codec, ticks, visits)
+        for writer, (columns, n, keys) in zip(self._writers, tables):
+            writer.add_columns(columns, n, keys if self.keyed else None)
 
     def flush(self) -> None:
+        """Write every recorded visit's rows and flush the writers."""
         self.tick()
+        self._write_ready()
         for out in self._writers or ():
             out.flush()
 
