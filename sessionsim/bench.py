@@ -12,6 +12,7 @@ import multiprocessing as mp
 import os
 import platform
 import resource
+import signal
 import statistics
 import tempfile
 import time
@@ -66,8 +67,11 @@ def _cpu_s() -> float:
     return t.user + t.system + t.children_user + t.children_system
 
 
-def _scenario(users: int, replicas: int = 1) -> RunScenario:
-    overrides = {"population.users": users, "duration": "1d", "backend.replicas": replicas}
+def _scenario(users: int, replicas: int | None = None) -> RunScenario:
+    """The baseline at ``users`` users for one day (its own 8 replicas unless given)."""
+    overrides: dict = {"population.users": users, "duration": "1d"}
+    if replicas is not None:
+        overrides["backend.replicas"] = replicas
     return load_scenario(BASELINE, overrides, RunScenario)
 
 
@@ -126,6 +130,84 @@ def _sim_processes(processes: int) -> Callable:
                 return simulate_sharded(sc, Path(d), processes)["events"]
 
         return _timed(work, reps)
+
+    return case
+
+
+def _live(sink: str) -> Callable:
+    """A live run, unpaced, into ``sink``: ``stdout`` (to /dev/null), ``file``,
+    ``kafka_mock`` (librdkafka's in-process mock cluster) or ``http`` (into ``sessionsim
+    collect`` in another process); events are those the sink acknowledged."""
+
+    def case(users: int, reps: int, _stream: Path | None) -> dict:
+        from sessionsim.collect import Collector
+        from sessionsim.live import run_live
+
+        sc = _scenario(users)
+        with tempfile.TemporaryDirectory() as d:
+            collector = None
+            if sink == "http":
+                collector = Collector(("127.0.0.1", 0), Path(d) / "collected.jsonl")
+                server = os.fork()
+                if server == 0:  # the collector's own process, on the socket bound above
+                    try:
+                        collector.serve()
+                    finally:
+                        os._exit(0)
+                collector.server.socket.close()
+            url = {
+                "stdout": "stdout",
+                "file": f"file:{d}/live.jsonl",
+                "kafka_mock": "kafka://mock/events",
+                "http": f"http://{collector.address}/events" if collector else "",
+            }[sink]
+            if sink == "stdout":
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, 1)  # this case's own process: its stdout is the sink
+            runs = iter(range(reps + 1))
+
+            def work() -> int:
+                out = Path(d) / f"run{next(runs)}"
+                return run_live(sc, out, url).summary["live"]["acknowledged"]
+
+            try:
+                return _timed(work, reps)
+            finally:
+                if collector is not None:
+                    os.kill(server, signal.SIGTERM)
+                    os.waitpid(server, 0)
+
+    return case
+
+
+def _limit(fmt: str) -> Callable:
+    """The writer alone on the bench stream's events: orjson writing the parsed rows as JSON
+    lines, or pyarrow writing the Arrow table as Parquet (zstd), into a file."""
+
+    def case(_users: int, reps: int, stream: Path | None) -> dict:
+        assert stream is not None  # limits are measured on the bench stream
+        with tempfile.TemporaryDirectory() as d:
+            target = Path(d) / f"out.{fmt}"
+            if fmt == "parquet":
+                import pyarrow.parquet as pq
+
+                table = pq.read_table(stream.with_suffix(".parquet"))
+
+                def work() -> int:
+                    pq.write_table(table, target, compression="zstd")
+                    return table.num_rows
+
+            else:
+                with open(stream, "rb") as f:
+                    rows = [orjson.loads(line) for line in f]
+
+                def work() -> int:
+                    dumps, nl = orjson.dumps, orjson.OPT_APPEND_NEWLINE
+                    with open(target, "wb") as f:
+                        f.write(b"".join(dumps(row, option=nl) for row in rows))
+                    return len(rows)
+
+            return _timed(work, reps)
 
     return case
 
@@ -236,7 +318,7 @@ def run_bench(
 
     ``sizes`` (users, repetitions, scaling users) replaces the quick or full sizes.
     """
-    # Quick: two full cohorts of users (4,096 each), so that two processes have work each.
+    # Quick: two full cohorts of users (4,096 each).
     users, reps, scaling_users = sizes or (
         (8192, 1, [2000, 10_000]) if quick else (50_000, 3, [10_000, 100_000, 1_000_000])
     )
@@ -249,6 +331,8 @@ def run_bench(
         "users": users,
         "repetitions": reps,
         "simulator": {},
+        "live": {},
+        "limits": {},
         "sessionizers": {},
         "missing": MISSING,
     }
@@ -269,9 +353,15 @@ def run_bench(
     for key, case in simulators:
         r = results["simulator"][key] = _isolated(case, users, reps, None)
         click.echo(_row(f"simulator.{key}", r))
+    for sink in ("stdout", "file", "kafka_mock", "http"):
+        r = results["live"][sink] = _isolated(_live(sink), users, reps, None)
+        click.echo(_row(f"live.{sink}", r))
     with tempfile.TemporaryDirectory() as d:
         stream = Path(d) / "jsonl" / "events.jsonl"
         _isolated(_streams, users, reps, stream)  # in a child: this process stays small
+        for fmt in ("jsonl", "parquet"):
+            r = results["limits"][f"{fmt}_writer"] = _isolated(_limit(fmt), users, reps, stream)
+            click.echo(_row(f"limits.{fmt}_writer", r))
         for key, name, options, inputs, limit in SESSIONIZERS:
             if name in ENGINES and importlib.util.find_spec(ENGINES[name]) is None:
                 MISSING[f"sessionizers.{key}"] = "pip install 'sessionsim[engines]'"

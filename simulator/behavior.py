@@ -16,7 +16,7 @@ import numpy as np
 
 from simulator.events import APP_CLOSE, APP_OPEN, CLICK, RESULTS, SEARCH
 from simulator.plan import MIN_STEP_S, VisitBatch
-from simulator.streams import COHORT
+from simulator.streams import GROUP
 from simulator.visit import Happening, PlayedSearch, Visit
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ class Actors:
     def _searches(self, b: VisitBatch, i: int, u: int, seq: int, route, events: list):
         """Play the visit's searches: one yield to SimPy each, to meet the backend in order."""
         env, send = self.env, self.delivery.send
-        backend = self.backends[u // COHORT % len(self.backends)]  # a sticky load balancer
+        backend = self.backends[u // GROUP % len(self.backends)]  # a sticky load balancer
         patience = self.patience[u]
         t = start = last = events[0][0]
         sent = 0

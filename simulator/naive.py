@@ -15,6 +15,7 @@ from simulator.arrivals import expected_visits
 from simulator.clickmodels import click_model
 from simulator.population import Population, build_population
 from simulator.scenario import Scenario
+from simulator.streams import GROUP
 from simulator.vocabulary import Vocabulary, build_vocabulary
 
 __all__ = ["simulate_naive"]
@@ -31,7 +32,8 @@ def simulate_naive(  # noqa: C901 - the yardstick is the one straightforward pro
     satisfaction = np.asarray(sc.clicks.satisfaction)
     rng = np.random.default_rng(sc.seed)
     env = simpy.Environment()
-    backend = simpy.Resource(env, sc.backend.servers)
+    # One Resource per replica; a user reaches its group's (``streams.replica_of``).
+    backends = [simpy.Resource(env, sc.backend.servers) for _ in range(sc.backend.replicas)]
     v = sc.visit
     hourly = np.asarray(sc.arrivals.hourly_weights)
     weekday = np.asarray(sc.arrivals.weekday_weights)
@@ -61,7 +63,7 @@ def simulate_naive(  # noqa: C901 - the yardstick is the one straightforward pro
             emit("search", u)
             page = vocab.pages(rng, vocab.sample(rng, 1))
             clicked = False
-            with backend.request() as req:
+            with backends[u // GROUP % len(backends)].request() as req:
                 got = yield req | env.timeout(float(pop.patience_s[u]))
                 if req not in got:
                     continue

@@ -239,11 +239,11 @@ class Queries(Model):
 
 class Backend(Model):
     """The shared search service: ``replicas`` behind a sticky load balancer (a user always
-    reaches the same one: the user's cohort of 4,096 modulo ``replicas``), each with
+    reaches the same one: the user's group of 256 modulo ``replicas``), each with
     ``servers`` FCFS servers. Replicas are what ``--processes`` shards by."""
 
-    replicas: int = Field(1, gt=0, le=4096)
-    servers: int = Field(4, gt=0, le=1_000_000)
+    replicas: int = Field(8, gt=0, le=4096)
+    servers: int = Field(1, gt=0, le=1_000_000)
     service_time: DurationDist = Exponential(dist="exponential", mean="120ms")
 
 

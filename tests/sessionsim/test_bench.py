@@ -17,6 +17,11 @@ def test_bench_writes_every_promised_key_and_a_plot(tmp_path):
     for key in ("null", "jsonl", "parquet", "processes_1", "processes_2", "naive_simpy"):
         assert r["simulator"][key]["events"] > 100
         assert r["simulator"][key]["events_per_s"] > 0 and r["simulator"][key]["peak_rss_mb"] > 0
+    stream = r["simulator"]["jsonl"]["events"]
+    for sink in ("stdout", "file", "kafka_mock", "http"):  # every copy acknowledged
+        assert r["live"][sink]["events"] == stream and r["live"][sink]["events_per_s"] > 0
+    for writer in ("jsonl_writer", "parquet_writer"):  # the writer alone, same events
+        assert r["limits"][writer]["events"] == stream and r["limits"][writer]["events_per_s"] > 0
     expected = {
         "reference": ("records", "jsonl", "parquet"),
         "vectorized": ("records", "jsonl", "parquet"),

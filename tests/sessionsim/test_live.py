@@ -384,3 +384,29 @@ def test_the_collector_refuses_a_bad_content_length(collector):
     assert conn.getresponse().status == 400
     conn.close()
     assert c.lines == 0
+
+
+def test_the_collector_answers_on_sockets_without_nagle(collector):
+    """Each accepted connection has TCP_NODELAY: a keep-alive client's requests are not
+    held by Nagle's algorithm against its delayed ACK (a 40 ms stall per request)."""
+    import http.client
+    import socket
+
+    c = collector()
+    accepted: list[socket.socket] = []
+    get_request = c.server.get_request
+
+    def recording() -> tuple[socket.socket, object]:
+        conn, address = get_request()
+        accepted.append(conn)
+        return conn, address
+
+    c.server.get_request = recording  # the standard library's accept, observed
+    host, port = c.address.split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=5)
+    for k in range(3):  # one connection, kept alive
+        conn.request("POST", "/e", body=b'{"event_id":"%d"}\n' % k)
+        assert conn.getresponse().read() and c.lines == k + 1
+    assert len(accepted) == 1
+    assert accepted[0].getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    conn.close()

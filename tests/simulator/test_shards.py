@@ -32,6 +32,16 @@ SHARDED = {
 }
 
 
+def test_the_bundled_baseline_shards_over_8_processes_into_the_bytes_of_one(tmp_path):
+    """2,000 users are 8 replica groups: every process has users, the bytes are one's."""
+    sc = load_scenario(SCENARIOS / "baseline.yaml", {"duration": "4h"})
+    one = simulate_to_dir(sc, tmp_path / "one")
+    eight = simulate_sharded(sc, tmp_path / "n8", 8)
+    assert eight == one and one["events"] > 1000
+    for name in FILES:
+        assert (tmp_path / "n8" / name).read_bytes() == (tmp_path / "one" / name).read_bytes()
+
+
 def test_shards_merge_to_the_bytes_of_one_process(tmp_path):
     sc = load_scenario(SCENARIOS / "baseline.yaml", SHARDED)
     one = simulate_to_dir(sc, tmp_path / "one")
@@ -49,7 +59,7 @@ def test_shards_merge_to_the_bytes_of_one_process(tmp_path):
 @pytest.mark.parametrize(
     "flags, needle",
     [
-        (("--processes", "2"), "backend.replicas (1)"),
+        (("--processes", "9"), "backend.replicas (8)"),
         (("--processes", "2", "--format", "parquet"), "--format jsonl"),
     ],
 )
