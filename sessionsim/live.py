@@ -14,7 +14,6 @@ sending anything more, and everything not acknowledged is marked undelivered.
 
 from __future__ import annotations
 
-import functools
 import signal
 import threading
 import time
@@ -34,6 +33,7 @@ from sessionsim.live_stats import LiveStats
 from sessionsim.pacing import Pacer
 from simulator import (
     AtomicFile,
+    EventCodec,
     JsonlRows,
     Ledger,
     OutputSet,
@@ -101,8 +101,6 @@ def run_live(
     prepare_dir(out)
     sim = Simulation(scenario)
     codec = sim.codec
-    event_id = codec.event_id
-    encode = functools.partial(_encode, codec.to_dict, codec.epoch_ms)
     rng = np.random.default_rng([scenario.seed, _LIVE_STREAM])
     requested: list[tuple[str, int | None]] = []
     stopping = threading.Event()  # wakes a paced wait at once
@@ -149,23 +147,30 @@ def run_live(
                 pacer = Pacer(speed, clock, pause) if speed else None
                 stopped = False
                 for batch in sim.batches(ledger):
+                    n = len(batch["received"]) if batch else 0
                     done = 0  # events of the batch handed to the sink
-                    if not stopped:
-                        slices = pacer.paced(batch, _arrival) if pacer else iter([batch])
-                        for part in slices:
+                    if not stopped and n:
+                        times = batch["received"].tolist()
+                        spans = (
+                            ((s[0], s[-1] + 1) for s in pacer.paced(range(n), times.__getitem__))
+                            if pacer
+                            else iter([(0, n)])
+                        )
+                        for lo, hi in spans:
                             if halted():
                                 break
-                            done += len(part)
-                            items = encode(part)
+                            done = hi
+                            items = _outgoing(codec, _rows(batch, lo, hi))
                             stats.scheduled(len(items), pacer.lag_s if pacer else 0.0)
                             sink.send(items)
                             sink.poll()
                             stats.tick()
-                        if halted():
-                            stopped = True
-                            sim.stop()  # the rest is simulated to its end, not sent
-                    for rec in batch[done:]:
-                        unsent[event_id(rec[4], rec[5], rec[6])] += 1
+                    if not stopped and halted():
+                        stopped = True
+                        sim.stop()  # the rest is simulated to its end, not sent
+                    if done < n:
+                        rest = _rows(batch, done, n)
+                        unsent.update(codec.event_id_strings(rest["user"], rest["seq"], rest["n"]))
                 sink.close(CLOSE_TIMEOUT_S)
                 stats.tick(force=True)
             line = stats.summary()
@@ -201,23 +206,18 @@ def _timer(after_s: float | None, then: Callable[[], None]) -> Iterator[None]:
         timer.cancel()
 
 
-def _encode(
-    to_dict: Callable[[tuple], dict], epoch_ms: Callable[[float], int], part: list[tuple]
-) -> list[Outgoing]:
+def _rows(batch: dict, lo: int, hi: int) -> dict:
+    """Rows ``lo:hi`` of a batch of arrivals (columns)."""
+    return {k: v[lo:hi] for k, v in batch.items()}
+
+
+def _outgoing(codec: EventCodec, part: dict) -> list[Outgoing]:
     """The arrivals as outgoing copies: id, copy, user key, arrival ms, JSON line."""
-    dumps, nl = orjson.dumps, orjson.OPT_APPEND_NEWLINE
-    items = []
-    for rec in part:
-        d = to_dict(rec)
-        line = dumps(d, option=nl)
-        items.append(
-            Outgoing(d["event_id"], rec[10], d["user_id"].encode(), epoch_ms(rec[0]), line)
-        )
-    return items
-
-
-def _arrival(rec: tuple) -> float:
-    return rec[0]
+    ids, users, received_ms, lines = codec.lines(part)
+    return [
+        Outgoing(eid, copy, user, ms, line)
+        for eid, copy, user, ms, line in zip(ids, part["copy"].tolist(), users, received_ms, lines)
+    ]
 
 
 def _rewrite_truth_events(draft: Path, out: AtomicFile, unsent: Counter[str]) -> dict:

@@ -16,6 +16,7 @@ from simulator.engine import (
 )
 from simulator.errors import SimulatorError
 from simulator.estimate import estimate, refuse_if_too_big
+from simulator.events import EventCodec
 from simulator.naive import simulate_naive
 from simulator.orphans import die_with_parent
 from simulator.scenario import Burst, Scenario, load_scenario, resolved_yaml
@@ -35,6 +36,7 @@ __all__ = [
     "AtomicFile",
     "Burst",
     "Duration",
+    "EventCodec",
     "EventSink",
     "JsonlRows",
     "Ledger",

@@ -18,15 +18,15 @@ import simpy
 
 from simulator.arrivals import chunks, expected_visits, visit_arrivals
 from simulator.backend import LatencyHistogram, SearchBackend
-from simulator.behavior import Actors
 from simulator.clickmodels import click_model
-from simulator.delivery import Delivery
 from simulator.errors import SimulatorError
 from simulator.events import EventCodec
-from simulator.plan import VisitBatch, plan_visits
+from simulator.plan import plan_visits
+from simulator.play import Kernel
 from simulator.population import build_population
 from simulator.scenario import Scenario, resolved_yaml
 from simulator.schemas import schema
+from simulator.sdk import Events, Sdk, size
 from simulator.sinks import (
     EventRows,
     EventSink,
@@ -51,7 +51,15 @@ __all__ = [
     "write_summary",
 ]
 
-TICK_S = 60.0  # how often arrived events are released to the sink
+TICK_S = 60.0  # the shortest step of the run loop
+
+
+def step_s(scenario: Scenario) -> float:
+    """The run loop's step: a whole number of minutes, up to an hour, so that a step holds
+    thousands of events (columns pay per batch, not per event). It depends only on the
+    scenario's population, never on how the users are sharded."""
+    return min(3600.0, TICK_S * max(1, 1_000_000 // scenario.population.users))
+
 
 Progress = Callable[[float, int], None]
 
@@ -112,8 +120,9 @@ class Simulation:
         progress finish and their events are delivered (a live run marks them unsent)."""
         self._stop = True
 
-    def _plan_chunk(self, j: int, chunk_start: float, length: float):
-        """Draw chunk ``j``'s arrivals and plans, cohort by cohort; return them by start."""
+    def _plan_chunk(self, j: int, chunk_start: float, length: float) -> list[tuple]:
+        """Draw chunk ``j``'s arrivals and plans, cohort by cohort: a list of (batch, its
+        arrivals as (row, time)) of this shard's users."""
         sc, pop = self.scenario, self.population
         hourly = np.asarray(sc.arrivals.hourly_weights)
         weekday = np.asarray(sc.arrivals.weekday_weights)
@@ -122,8 +131,7 @@ class Simulation:
         for b in sc.arrivals.bursts:
             if b.at <= chunk_start + length / 2 < b.at + b.length:
                 burst *= b.factor
-        batches: list[VisitBatch] = []
-        starts, owner, rows = [], [], []
+        planned: list[tuple] = []
         replicas = sc.backend.replicas
         for c, members in enumerate(cohorts(pop.size)):
             users = np.arange(members.start, members.stop)
@@ -149,27 +157,19 @@ class Simulation:
                 # only this shard's users arrive.
                 batch = plan_visits(rng, sc, idx + members.start, pop, self.vocabulary, self.model)
                 mine = own[idx]
-                starts.append(times[mine])
-                rows.append(batch.primary[mine])
-                owner.append(np.full(int(mine.sum()), len(batches)))
-                batches.append(batch)
-        if not batches:
-            return []
-        all_starts = np.concatenate(starts)
-        owners = np.concatenate(owner)
-        local = np.concatenate(rows)
-        order = np.argsort(all_starts, kind="stable")
-        return [
-            (batches[o], i, t)
-            for o, i, t in zip(
-                owners[order].tolist(), local[order].tolist(), all_starts[order].tolist()
-            )
-        ]
+                rows = batch.primary[mine].tolist()
+                planned.append((batch, list(zip(rows, times[mine].tolist()))))
+        return planned
 
-    def batches(self, ledger: Ledger, progress: Progress | None = None) -> Iterator[list[tuple]]:
-        """Simulate the whole scenario, yielding arrived events in arrival-ordered batches.
+    def batches(self, ledger: Ledger, progress: Progress | None = None) -> Iterator[Events]:
+        """Simulate the whole scenario, yielding arrived events in arrival-ordered batches
+        (columns: ``sdk.Events``).
 
-        When the iterator is exhausted, ``summary`` holds the run's summary.
+        SimPy's clock runs the world tick by tick: a process plans each chunk of arrivals
+        as its time comes, and each tick the kernel plays every step due in it (the
+        backend's queue, in time order), the SDKs deliver what was played, the ledger
+        records the visits whose delivery is known, and what arrived is released. When
+        the iterator is exhausted, ``summary`` holds the run's summary.
         """
         sc = self.scenario
         self._summary = None
@@ -177,66 +177,58 @@ class Simulation:
         env = simpy.Environment()
         latency = LatencyHistogram()
         backends = [SearchBackend(sc.backend.servers, latency) for _ in range(sc.backend.replicas)]
-        delivery = Delivery(sc, self.population)
-        actors = Actors(
-            env,
-            backends,
-            delivery,
-            ledger,
-            self.population,
-            sc.population.min_visit_gap,
-            sc.duration,
-        )
+        kernel = Kernel(backends, self.population, sc.population.min_visit_gap, sc.duration)
+        step = step_s(sc)
+        sdk = Sdk(sc, self.population, step)
+        bids = iter(range(1 << 62))
 
-        def scheduler():
-            try:
-                yield from schedule()
-            except simpy.Interrupt:  # stopped early
-                return
-
-        def schedule():
+        def arrivals():
             cuts = tuple(c for b in sc.arrivals.bursts for c in (b.at, b.at + b.length))
             for j, (chunk_start, length) in enumerate(
                 chunks(sc.start.timestamp(), sc.duration, cuts)
             ):
-                yield env.timeout(chunk_start - env.now)
-                for batch, i, t in self._plan_chunk(j, chunk_start, length):
-                    yield env.timeout(t - env.now)
-                    if self._stop:
-                        return
-                    body = actors.start(batch, i, t)
-                    if body is not None:
-                        env.process(body)
+                if chunk_start > env.now:
+                    yield env.timeout(chunk_start - env.now)
+                if self._stop:
+                    return
+                for batch, rows in self._plan_chunk(j, chunk_start, length):
+                    kernel.add_batch(next(bids), batch, rows)
 
-        arrivals = env.process(scheduler())
+        def record(visits: list[int]) -> None:
+            if visits:
+                ledger.visits(sdk.take_visits(visits), sdk.visits)
+                for vid in visits:
+                    del sdk.visits[vid]
+
+        planner = env.process(arrivals())
         t = 0.0
         events = 0
         with _rare_collections():
-            while arrivals.is_alive or actors.busy:
-                if self._stop and not actors.closed:
-                    actors.closed = True  # follow-up visits due later do not start
-                    if arrivals.is_alive:
-                        arrivals.interrupt()
-                t += TICK_S
+            while planner.is_alive or kernel.busy or kernel.next_time() < math.inf:
+                if self._stop and not kernel.closed:
+                    kernel.stop()  # follow-up visits due later do not start
+                t += step
                 env.run(until=t)
+                kernel.run_until(t)
+                record(sdk.step(kernel, t))
                 ledger.tick()
-                batch = delivery.release(t)
-                events += len(batch)
+                batch = sdk.release(t)
+                events += size(batch)
                 yield batch
                 if progress is not None:
                     progress(t, events)
-        for visit in delivery.unsent():
-            ledger.visit(visit)
+        record(sdk.step(kernel, math.inf))
+        record(sdk.unsent())
         ledger.tick(final=True)
-        batch = delivery.release(math.inf)
-        events += len(batch)
+        batch = sdk.release(math.inf)
+        events += size(batch)
         yield batch
         ledger.flush()
         latency.flush()
         self.state = {
             "ledger": ledger.totals,
             "events": events,
-            "dropped_visits": actors.dropped,
+            "dropped_visits": kernel.dropped,
             "backend_served": sum(b.served for b in backends),
             "latency_counts": latency.counts,
             "arrivals_by_hour": self._arrivals_by_hour,
@@ -247,7 +239,8 @@ class Simulation:
     def run(self, sink: EventSink, ledger: Ledger, progress: Progress | None = None) -> dict:
         """Simulate the whole scenario into ``sink``; return the summary."""
         for batch in self.batches(ledger, progress):
-            sink.write(batch)
+            if size(batch):
+                sink.write(batch)
         return self.summary
 
 

@@ -1,41 +1,35 @@
 """The event records and their JSON codec (the contract in SESSIONS.md section 1).
 
-Inside the simulator an event is a tuple, cheap to build:
-``(received_s, key, ts_s, type, user, visit, n, payload, search_n, rank, copy)``: times are
-float seconds from the scenario start; ``n`` numbers the event within its visit; ``payload``
-is the query index on a search, the tuple of item ids shown on results (empty: zero
-results) and the clicked item id on a click; ``search_n`` is the ``n`` of the search the
-event belongs to; ``rank`` is the 0-based clicked rank; ``copy`` numbers repeated deliveries
-(0: the first); ``key`` packs (user, visit, n, copy) into one int that orders equal arrival
-times. Strings exist only when a sink encodes.
+Inside the simulator arrived events are columns (``sdk.Events``): times are float seconds
+from the scenario start (``received``; ``ts``, the device's stamp); ``user``, ``seq`` (the
+user's visit number) and ``n`` (the event within its visit) name an event; ``kind`` is the
+type's code; ``query`` (on a search), ``items`` and ``shown`` (on results: the page, and how
+many of it were shown), ``item`` and ``rank`` (0-based, on a click) are the payload; ``sn``
+is the ``n`` of the search the event belongs to; ``copy`` numbers repeated deliveries (0:
+the first). Text is made from those columns, a batch at a time (``text``).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from itertools import chain
 from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
+from simulator.codes import EVENT_TYPES
 from simulator.text import Column, hex_ids, json_lines, padded_numbers, splitmix64
 
 if TYPE_CHECKING:
     from simulator.population import Population
     from simulator.scenario import Scenario
+    from simulator.sdk import Events
     from simulator.vocabulary import Vocabulary
 
 __all__ = ["APP_CLOSE", "APP_OPEN", "CLICK", "EVENT_TYPES", "RESULTS", "SEARCH", "EventCodec"]
 
-APP_OPEN = "app_open"
-SEARCH = "search"
-RESULTS = "results"
-CLICK = "click"
-APP_CLOSE = "app_close"
-EVENT_TYPES = (APP_OPEN, SEARCH, RESULTS, CLICK, APP_CLOSE)
+APP_OPEN, SEARCH, RESULTS, CLICK, APP_CLOSE = EVENT_TYPES  # the schema's type names
 
-_HAS_SEARCH = frozenset({SEARCH, RESULTS, CLICK})
 _CODE = {kind: k for k, kind in enumerate(EVENT_TYPES)}
 _TYPE_NAMES = np.array([kind.encode() for kind in EVENT_TYPES])
 _M64 = (1 << 64) - 1
@@ -50,11 +44,11 @@ class EventCodec:
         self.population = population
         self.vocabulary = vocabulary
         self.emit_search_id = scenario.emit_search_id
+        self.has_satisfaction = scenario.clicks.model == "dbn"  # the model's latent values
         self._item_width = len(str(scenario.queries.catalog - 1))
         self.start_ms = round(scenario.start.timestamp() * 1000)
         self._salt = (scenario.seed * 0x9E3779B97F4A7C15) & _M64
         self._seconds: dict[int, str] = {}
-        self._items: dict[int, str] = {}
         self._user_ids = padded_numbers(np.arange(population.size), 7, b"u")
         if population.size > 10**7:  # wider ids: each rendered as user_id renders it
             self._user_ids = np.array(
@@ -83,6 +77,10 @@ class EventCodec:
         )
         return hex_ids(splitmix64(coords ^ np.uint64(self._salt)))
 
+    def event_id_strings(self, user: np.ndarray, visit: np.ndarray, n: np.ndarray) -> list[str]:
+        """``event_id`` of many events at once, as ``str``."""
+        return self.event_ids(user, visit, n).astype("U16").tolist()
+
     def user_ids(self, users: np.ndarray) -> np.ndarray:
         """``user_id`` of many users at once (an ``S`` array)."""
         return self._user_ids[np.asarray(users, dtype=np.int64)]
@@ -94,15 +92,6 @@ class EventCodec:
     def epoch_ms_of(self, t_s: np.ndarray) -> np.ndarray:
         """Sim times as epoch milliseconds (truncated, as ``epoch_ms``)."""
         return self.start_ms + (np.asarray(t_s, dtype=np.float64) * 1000.0).astype(np.int64)
-
-    def item(self, i: int) -> str:
-        """Return catalog item ``i``'s id (popular items repeat: their ids are cached)."""
-        text = self._items.get(i)
-        if text is None:
-            if len(self._items) > 1_000_000:
-                self._items.clear()
-            text = self._items[i] = f"it{i:0{self._item_width}d}"
-        return text
 
     def epoch_ms(self, t_s: float) -> int:
         """Return sim time ``t_s`` as epoch milliseconds (truncated, as ``iso``)."""
@@ -118,106 +107,33 @@ class EventCodec:
             prefix = self._seconds[sec] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
         return prefix + _MILLIS[ms]
 
-    def to_dict(self, rec: tuple, time=None) -> dict:
-        """Return the JSON object of one event tuple (times by ``time``, default ISO)."""
-        received, _, ts, kind, u, visit, n, payload, sn, rank, _ = rec
-        pop = self.population
-        time = time or self.iso
-        d = {
-            "event_id": self.event_id(u, visit, n),
-            "type": kind,
-            "user_id": pop.user_id(u),
-            "ts": time(ts),
-            "received_at": time(received),
-        }
-        if kind == SEARCH:
-            d["query"] = self.vocabulary.text(payload)
-        elif kind == RESULTS:
-            item = self.item
-            d["items"] = [item(i) for i in payload]
-        elif kind == CLICK:
-            d["item"] = self.item(payload)
-            d["position"] = rank + 1
-        elif kind == APP_OPEN:
-            platform, device = pop.devices[pop.device[u]]
-            d["platform"] = platform
-            d["device"] = device
-            d["app_version"] = pop.app_versions[pop.app_version[u]]
-            d["country"] = pop.country(u)
-        if self.emit_search_id and kind in _HAS_SEARCH:
-            d["search_id"] = self.event_id(u, visit, sn)
-        return d
-
-    def records(
-        self,
-        batch: list[tuple],
-        make: Callable[..., T],
-        first: Callable[[str, int, int], None] | None = None,
-    ) -> list[T]:
-        """Decode arrivals into the event schema's fields, built by ``make`` in this order:
-        event_id, type, user_id, ts (epoch ms, floored as ``iso``), search_id (when the
-        scenario emits it), items (how many were shown, on results), position (1-based, on
-        clicks). ``first(event_id, user, visit)`` sees each event's first delivery.
-
-        The in-process twin of ``to_dict``: the same fields, without the JSON.
-        """
-        event_id, user_id, start_ms = self.event_id, self.population.user_id, self.start_ms
-        with_search_id = self.emit_search_id
-        out = []
-        for _, _, ts, kind, u, visit, n, payload, sn, rank, copy in batch:
-            eid = event_id(u, visit, n)
-            if first is not None and not copy:
-                first(eid, u, visit)
-            out.append(
-                make(  # by position: keywords double the cost of this per-event call
-                    eid,
-                    kind,
-                    user_id(u),
-                    start_ms + int(ts * 1000.0),
-                    event_id(u, visit, sn) if with_search_id and kind in _HAS_SEARCH else None,
-                    len(payload) if kind == RESULTS else None,
-                    rank + 1 if kind == CLICK else None,
-                )
-            )
-        return out
-
-    def to_row(self, rec: tuple) -> dict:
-        """Return one event tuple as a row of typed columns (times in epoch ms)."""
-        return self.to_dict(rec, self.epoch_ms)
-
-    def columns(self, records: list[tuple]) -> list[Column]:
-        """Return a batch of event tuples as the event schema's typed columns, in the order
-        ``to_dict`` writes them (absent fields are nulls, left out of JSON)."""
-        received, _, ts, kind, u, visit, n, payload, sn, rank, _ = zip(*records)
-        code = np.array([_CODE[k] for k in kind], dtype=np.int64)
-        users = np.array(u, dtype=np.int64)
-        visits = np.array(visit, dtype=np.int64)
+    def columns(self, ev: Events) -> list[Column]:
+        """Return arrivals (``sdk.Events``) as the event schema's typed columns, in the
+        order of the schema (absent fields are nulls, left out of JSON)."""
+        code = ev["kind"].astype(np.int64)
+        users, visits = ev["user"], ev["seq"]
         pop = self.population
         search, results = code == _CODE[SEARCH], code == _CODE[RESULTS]
         click, opening = code == _CODE[CLICK], code == _CODE[APP_OPEN]
         text = self.vocabulary.text
-        queries: list[str] = [""] * len(records)
-        for i in np.flatnonzero(search).tolist():
-            queries[i] = text(payload[i])
-        shown = [payload[i] for i in np.flatnonzero(results).tolist()]
-        offsets = np.zeros(len(records) + 1, dtype=np.int64)
-        offsets[1:][results] = [len(p) for p in shown]
-        offsets = np.cumsum(offsets)
-        flat = np.array(list(chain.from_iterable(shown)), dtype=np.int64)
-        clicked = np.zeros(len(records), dtype=np.int64)
-        at = np.flatnonzero(click)
-        clicked[at] = [payload[i] for i in at.tolist()]
+        queries: list[str] = [""] * len(code)
+        for i, q in zip(np.flatnonzero(search).tolist(), ev["query"][search].tolist()):
+            queries[i] = text(q)
+        shown = np.where(results, ev["shown"], 0)
+        offsets = np.concatenate(([0], np.cumsum(shown)))
+        width = ev["items"].shape[1] if ev["items"].ndim == 2 else 0
+        flat = ev["items"][np.arange(width) < shown[:, None]] if width else np.zeros(0, int)
         device = pop.device[users]
         cols = [
-            Column("event_id", "str", self.event_ids(users, visits, np.array(n))),
+            Column("event_id", "str", self.event_ids(users, visits, ev["n"])),
             Column("type", "str", _TYPE_NAMES[code]),
             Column("user_id", "str", self.user_ids(users)),
-            Column("ts", "time", self.epoch_ms_of(np.array(ts))),
-            Column("received_at", "time", self.epoch_ms_of(np.array(received))),
+            Column("ts", "time", self.epoch_ms_of(ev["ts"])),
+            Column("received_at", "time", self.epoch_ms_of(ev["received"])),
             Column("query", "text", queries, null=~search, omit=True),
             Column("items", "strs", self.items(flat), null=~results, offsets=offsets, omit=True),
-            Column("item", "str", self.items(clicked), null=~click, omit=True),
-            Column("position", "int", np.array(rank) + 1, null=~click, omit=True),
+            Column("item", "str", self.items(ev["item"]), null=~click, omit=True),
+            Column("position", "int", ev["rank"] + 1, null=~click, omit=True),
             Column(
                 "platform", "enum", self._platform[device], ~opening, None, True, 4, self._platforms
             ),
@@ -239,16 +155,64 @@ class EventCodec:
                 Column(
                     "search_id",
                     "str",
-                    self.event_ids(users, visits, np.array(sn)),
+                    self.event_ids(users, visits, ev["sn"]),
                     null=~(search | results | click),
                     omit=True,
                 )
             )
         return cols
 
-    def encode(self, records: list[tuple], keys: np.ndarray | None = None) -> bytes:
-        """Return the JSON lines of a batch of event tuples (each after its key in ``keys``,
+    def encode(self, ev: Events, keys: np.ndarray | None = None) -> bytes:
+        """Return the JSON lines of a batch of arrivals (each after its key in ``keys``,
         when given)."""
-        if not records:
-            return b""
-        return b"".join(json_lines(self.columns(records), len(records), keys))
+        n = len(ev["kind"]) if ev else 0
+        return b"".join(json_lines(self.columns(ev), n, keys)) if n else b""
+
+    def lines(self, ev: Events) -> tuple[list[str], list[bytes], list[int], list[bytes]]:
+        """Each arrival's event id, user id, arrival time (epoch ms) and JSON line."""
+        columns = self.columns(ev)
+        ids = columns[0].values.astype("U16").tolist()  # type: ignore[union-attr]
+        users = columns[2].values.tolist()  # type: ignore[union-attr]
+        received = columns[4].values.tolist()  # type: ignore[union-attr]
+        return ids, users, received, json_lines(columns, len(ids))
+
+    def records(
+        self,
+        ev: Events,
+        make: Callable[..., T],
+        first: Callable[[str, int, int], None] | None = None,
+    ) -> list[T]:
+        """Decode arrivals into the event schema's fields, built by ``make`` in this order:
+        event_id, type, user_id, ts (epoch ms, floored as ``iso``), search_id (when the
+        scenario emits it), items (how many were shown, on results), position (1-based, on
+        clicks). ``first(event_id, user, visit)`` sees each event's first delivery.
+
+        The in-process twin of ``columns``: the same fields, without the JSON.
+        """
+        if not ev or not len(ev["kind"]):
+            return []
+        code = ev["kind"].astype(np.int64)
+        users, visits = ev["user"], ev["seq"]
+        ids = self.event_ids(users, visits, ev["n"]).astype("U16").tolist()
+        kinds = [EVENT_TYPES[k] for k in code.tolist()]
+        user_ids = self.user_ids(users).astype("U").tolist()
+        ts = self.epoch_ms_of(ev["ts"]).tolist()
+        has_search = (code == _CODE[SEARCH]) | (code == _CODE[RESULTS]) | (code == _CODE[CLICK])
+        search_ids: list[str | None] = [None] * len(ids)
+        if self.emit_search_id:
+            sids = self.event_ids(users, visits, ev["sn"]).astype("U16").tolist()
+            for i in np.flatnonzero(has_search).tolist():
+                search_ids[i] = sids[i]
+        items = np.where(code == _CODE[RESULTS], ev["shown"], -1).tolist()
+        positions = np.where(code == _CODE[CLICK], ev["rank"] + 1, -1).tolist()
+        if first is not None:
+            for i, u, v in zip(
+                np.flatnonzero(ev["copy"] == 0).tolist(),
+                users[ev["copy"] == 0].tolist(),
+                visits[ev["copy"] == 0].tolist(),
+            ):
+                first(ids[i], u, v)
+        return [
+            make(e, k, u, t, s, None if c < 0 else c, None if p < 0 else p)
+            for e, k, u, t, s, c, p in zip(ids, kinds, user_ids, ts, search_ids, items, positions)
+        ]

@@ -1,6 +1,6 @@
 """The visit plan: everything random about a batch of arrivals, drawn at once with numpy.
 
-The user actors (``behavior``) play a plan out in SimPy; the delivery stage draws its own
+The kernel (``play``) plays a plan out; the delivery stage draws its own
 randomness (``delivery.draw_delivery``) at the point of the plan where it always has, so a
 seed gives the same stream.
 """
@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from simulator.delivery import DeliveryDraws, draw_delivery
+from simulator.codes import MIN_STEP_S
+from simulator.draws import DeliveryDraws, draw_delivery
 
 if TYPE_CHECKING:
     from simulator.clickmodels import ClickModel
@@ -20,26 +21,19 @@ if TYPE_CHECKING:
     from simulator.scenario import Scenario
     from simulator.vocabulary import Vocabulary
 
-__all__ = ["MIN_STEP_S", "PlannedSearch", "VisitBatch", "plan_visits"]
-
-# (pause after a click, pause after no click, query, service time, P(any click), first click,
-# end of clicks, row of the search's page): one planned search, as the actor plays it.
-PlannedSearch = tuple[float, float, int, float, float, int, int, int]
-
-# Two events of one device are at least this far apart, so their millisecond stamps differ
-# and sorting a device's events by time never ties (a search and its results included).
-MIN_STEP_S = 0.002
+__all__ = ["MIN_STEP_S", "VisitBatch", "plan_visits"]
 
 
 @dataclass(slots=True)
 class VisitBatch:
-    """Pre-drawn randomness of a batch of visits (rows), flattened into Python lists.
+    """Pre-drawn randomness of a batch of visits (rows).
 
     Row i owns searches ``search_lo[i]:search_lo[i+1]``; search s owns clicks
-    ``searches[s][6]:searches[s][7]``; row i's n-th event takes its delivery draws (``delivery``) at
-    ``event_lo[i] + n``. ``follow[i]`` is the row of the visit that follows row i
-    ``return_gap[i]`` after it ends (-1: none); follow-up rows have no arrival of their own.
-    The numpy arrays keep each shown page's latent values for the ledger.
+    ``click_lo[s]:click_lo[s+1]``; row i's n-th event slot takes its delivery draws
+    (``delivery``) at ``event_lo[i] + n``. ``follow[i]`` is the row of the visit that follows
+    row i ``return_gap[i]`` after it ends (-1: none); follow-up rows have no arrival of their
+    own. What the kernel reads one value at a time is in lists; what the events and the
+    ledger take by the column is in arrays.
     """
 
     user: list[int]
@@ -47,13 +41,20 @@ class VisitBatch:
     follow: list[int]
     return_gap: list[float]
     search_lo: list[int]
-    searches: list[PlannedSearch]
-    pages: list[tuple]  # items shown by each search, by rank
-    click_rank: list[int]
-    click_gap: list[float]
+    after_click: list[float]  # per search: the pause before it when the last search had clicks
+    after_none: list[float]  # ... and when it had none (the first search: after the open)
+    service: list[float]
+    click_lo: list[int]  # per search, and one past the last
+    click_gap: list[float]  # per click: the pause before it
     close_after: list[float]
     silent: list[bool]
     event_lo: list[int]
+    tail_held: list[bool]
+    query: np.ndarray  # per search
+    p_any: np.ndarray  # per search: the click model's P(any click) (0 for an empty page)
+    items: np.ndarray  # (searches, page size): the items shown, by rank
+    zero: np.ndarray  # per search: an empty page
+    click_rank: np.ndarray  # per click, 0-based
     delivery: DeliveryDraws  # the delivery stage's own draws, per row and per event
     # For the ledger, rounded to 4 decimals: (searches, ranks) attractiveness the model used,
     # satisfaction (for models that use it: DBN), marginal examination probability.
@@ -149,24 +150,20 @@ def plan_visits(
         follow=follow.tolist(),
         return_gap=return_gap.tolist(),
         search_lo=search_lo.tolist(),
-        searches=list(
-            zip(
-                after_click.tolist(),
-                after_none.tolist(),
-                query.tolist(),
-                service.tolist(),
-                p_any.tolist(),
-                click_lo[:-1].tolist(),
-                click_lo[1:].tolist(),
-                range(total),
-            )
-        ),
-        pages=[() if z else tuple(p) for z, p in zip(zero.tolist(), page.items.tolist())],
-        click_rank=click_rank.tolist(),
+        after_click=after_click.tolist(),
+        after_none=after_none.tolist(),
+        service=service.tolist(),
+        click_lo=click_lo.tolist(),
         click_gap=click_gap.tolist(),
         close_after=close_after.tolist(),
         silent=silent.tolist(),
         event_lo=event_lo.tolist(),
+        tail_held=draws.tail_held.tolist(),
+        query=query,
+        p_any=p_any,
+        items=page.items,
+        zero=zero,
+        click_rank=click_rank,
         delivery=draws,
         alpha=np.round(alpha, 4),
         sat=np.round(sat, 4) if model.name == "dbn" else None,

@@ -32,6 +32,7 @@ from simulator.engine import (
 )
 from simulator.orphans import die_with_parent
 from simulator.scenario import Scenario
+from simulator.sdk import Events, arrival_keys, size
 from simulator.sinks import AtomicFile, EventRows, JsonlRows, OutputSet
 from simulator.text import hex_bytes
 from simulator.truth import Ledger
@@ -42,13 +43,14 @@ __all__ = ["simulate_sharded"]
 _KEY = np.dtype([("received", ">f8"), ("key", ">u8")])
 
 
-def _event_keys(records: list[tuple]) -> np.ndarray:
+def _event_keys(events: Events) -> np.ndarray:
     """Each event's merge key, (arrival time, user-visit-event-copy key), as 32
     hexadecimal digits and a tab: big-endian, so the digits sort as the values."""
-    k = np.empty(len(records), dtype=_KEY)
-    k["received"] = [r[0] for r in records]
-    k["key"] = [r[1] for r in records]
-    return np.strings.add(hex_bytes(k.view(np.uint8).reshape(len(records), 16)), b"\t")
+    n = size(events)
+    k = np.empty(n, dtype=_KEY)
+    k["received"] = events["received"]
+    k["key"] = arrival_keys(events)
+    return np.strings.add(hex_bytes(k.view(np.uint8).reshape(n, 16)), b"\t")
 
 
 def _shard(

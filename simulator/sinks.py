@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, BinaryIO, Protocol
 import numpy as np
 
 from simulator.errors import SimulatorError
+from simulator.sdk import Events, concat, size
 from simulator.text import Column, json_lines
 
 if TYPE_CHECKING:
@@ -128,11 +129,11 @@ class OutputSet:
 
 
 class EventSink(Protocol):
-    """Where arrived events go: a file, or nowhere (counted only)."""
+    """Where arrived events go (a batch of columns): a file, or nowhere (counted only)."""
 
     count: int
 
-    def write(self, records: list[tuple]) -> None: ...
+    def write(self, events: Events) -> None: ...
 
 
 class NullSink:
@@ -141,8 +142,8 @@ class NullSink:
     def __init__(self) -> None:
         self.count = 0
 
-    def write(self, records: list[tuple]) -> None:
-        self.count += len(records)
+    def write(self, events: Events) -> None:
+        self.count += size(events)
 
 
 class RowWriter(Protocol):
@@ -215,9 +216,9 @@ class ParquetRows:
 
 
 class EventRows:
-    """Event tuples into a row writer, gathered into batches of ``BATCH`` events and turned
-    into columns (``columns_of``) once per batch, each row after its merge key when ``key``
-    is given."""
+    """Arrived events into a row writer, gathered into batches of ``BATCH`` events and
+    turned into typed columns (``columns_of``) once per batch, each row after its merge key
+    when ``key`` is given."""
 
     BATCH = 16_384
 
@@ -225,26 +226,30 @@ class EventRows:
         self,
         rows: RowWriter,
         out: AtomicFile,
-        columns_of: Callable[[list[tuple]], list[Column]],
-        key: Callable[[list[tuple]], np.ndarray] | None = None,
+        columns_of: Callable[[Events], list[Column]],
+        key: Callable[[Events], np.ndarray] | None = None,
     ) -> None:
         self.rows = rows
         self.columns_of = columns_of
         self.key = key
         self.count = 0
-        self._batch: list[tuple] = []
+        self._chunks: list[Events] = []
+        self._gathered = 0
         out.finishers.insert(0, self.flush)  # before the writer's own finisher
 
-    def write(self, records: list[tuple]) -> None:
-        self._batch += records
-        self.count += len(records)
-        if len(self._batch) >= self.BATCH:
-            self.flush()
+    def write(self, events: Events) -> None:
+        n = size(events)
+        if n:
+            self._chunks.append(events)
+            self.count += n
+            self._gathered += n
+            if self._gathered >= self.BATCH:
+                self.flush()
 
     def flush(self) -> None:
         """Write the gathered events."""
-        batch = self._batch
-        if batch:
-            self._batch = []
+        if self._chunks:
+            batch = concat(self._chunks)
+            self._chunks, self._gathered = [], 0
             keys = self.key(batch) if self.key is not None else None
-            self.rows.add_columns(self.columns_of(batch), len(batch), keys)
+            self.rows.add_columns(self.columns_of(batch), size(batch), keys)

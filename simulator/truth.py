@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import operator
 from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from simulator.events import CLICK, SEARCH
+import numpy as np
+
+from simulator.codes import CLICK, EVENT_TYPES, SEARCH
+from simulator.sdk import Events, concat, size, take
 from simulator.truth_rows import truth_tables
-from simulator.visit import Fate, Happening, Visit
 
 if TYPE_CHECKING:
     from simulator.events import EventCodec
@@ -20,7 +21,6 @@ __all__ = ["Ledger", "summarize", "visit_label"]
 ROWS_PER_WRITE = 16_384  # truth rows are rendered in batches of at least this many events
 FINAL_TICK = 0xFFFFFFFF  # the end of the run: visits whose delivery is known only then
 P_UNITS = 10**12  # click probabilities are summed as integers of this unit (exact in any order)
-_BY_VISIT = operator.itemgetter(0, 1)
 
 
 def visit_label(user: int, visit: int) -> int:
@@ -28,21 +28,31 @@ def visit_label(user: int, visit: int) -> int:
     return (user << 20) | visit
 
 
-def _observable(events: list[Happening], fates: list[Fate]) -> tuple[int, int, int]:
-    """SESSIONS.md section 4 on the delivered events of one visit: (searches, clicked, clicks)."""
-    searches = clicked = clicks = 0
-    owned = None  # clicks of the current delivered search; None before the first
-    for (_, kind, *_), (_, _, deliveries, *_) in zip(events, fates):
-        if not deliveries:
-            continue
-        if kind == SEARCH:
-            clicked += bool(owned)
-            searches += 1
-            owned = 0
-        elif kind == CLICK and owned is not None:
-            owned += 1
-            clicks += 1
-    return searches, clicked + bool(owned), clicks
+def _segments(vid: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Rows sorted by visit: (first row of each visit, visit of each row as 0..k-1, k)."""
+    first = np.flatnonzero(np.r_[True, vid[1:] != vid[:-1]])
+    index = np.cumsum(np.r_[True, vid[1:] != vid[:-1]]) - 1
+    return first, index, len(first)
+
+
+def _observable(ev: Events, delivered: np.ndarray, index: np.ndarray, k: int) -> tuple:
+    """SESSIONS.md section 4 on each visit's delivered events: (searches, clicked searches,
+    clicks) per visit. A delivered click counts for the last delivered search before it."""
+    kind = ev["kind"]
+    search = delivered & (kind == SEARCH)
+    # Number the delivered searches; a click owns the latest one of its own visit.
+    number = np.cumsum(search)
+    first_number = np.zeros(k, dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, index[1:] != index[:-1]])
+    first_number[index[starts]] = (number - search)[starts]
+    owner = number - first_number[index]
+    click = delivered & (kind == CLICK) & (owner > 0)
+    searches = np.bincount(index, weights=search, minlength=k).astype(np.int64)
+    clicks = np.bincount(index, weights=click, minlength=k).astype(np.int64)
+    owned = np.unique(number[click])  # global numbers of the searches with a click
+    clicked_at = np.searchsorted(number, owned)  # the first row carrying that number
+    clicked = np.bincount(index[clicked_at], minlength=k).astype(np.int64)
+    return searches, clicked, clicks
 
 
 class Ledger:
@@ -70,57 +80,64 @@ class Ledger:
         self.on_visit = on_visit
         self.totals: Counter[str] = Counter()  # integers only: shards' totals add up exactly
         self.keyed = keyed
-        self._pending: list[tuple] = []
-        self._ready: list[tuple[int, list[tuple]]] = []  # (tick, its visits), not yet written
+        self._pending: list[tuple[Events, list[list]]] = []  # visits recorded since the tick
+        self._ready: list[tuple[int, Events, list[list]]] = []  # (tick, ...), not written yet
         self._ready_events = 0
         self._ticks = 0
 
-    def visit(self, v: Visit) -> None:
-        """Record one finished visit (its rows are written at the next ``tick``)."""
-        events, searches, route = v.events, v.searches, v.route
+    def visits(self, ev: Events, info: dict[int, list]) -> None:
+        """Record finished visits: ``ev`` holds all their events (columns, in any order),
+        ``info`` each visit's [user, visit number, launch, last event time]. Their rows are
+        written at the next ``tick``."""
+        if not size(ev):
+            return
+        ev = take(ev, np.lexsort((ev["n"], ev["vid"])))
+        first, index, k = _segments(ev["vid"])
         n = self.totals
-        clicked = clicks = 0
-        for _, _, _, results, c, p, _ in searches:
-            clicks += c
-            clicked += c > 0
-            if results is None:
-                n["timed_out"] += 1
-                continue
-            n["shown"] += 1
-            n["p_click_units"] += round(p * P_UNITS)  # type: ignore[operator]  # shown: p set
-            if results == 0:
-                n["zero_result"] += 1
-            elif c == 0:
-                n["abandoned"] += 1
-        n["sessions"] += 1
-        n["searches"] += len(searches)
-        n["clicked_searches"] += clicked
-        n["clicks"] += clicks
-        n["generated"] += len(events)
-        if route.faultless:  # every event delivered once: observable = behavioural
-            delivered = len(events)
-            n["deliveries"] += delivered
-            observable = (len(searches), clicked, clicks)
-        else:
-            delivered = 0
-            for (t, kind, *_), (stamped, _, deliveries, offline, *_) in zip(events, route.fates):
-                n["skewed"] += abs(stamped - t) >= 0.001
-                if deliveries:
-                    delivered += 1
-                    n["deliveries"] += deliveries
-                    n["offline_buffered"] += offline
-                elif offline:
-                    n["unsent"] += 1
-                else:
-                    n[f"lost:{kind}"] += 1
-            observable = _observable(events, route.fates)
-        n["delivered"] += delivered
+        kind = ev["kind"]
+        search = kind == SEARCH
+        gave_up = ev["gave_up"] & search
+        served = search & ~gave_up
+        clicks_of = np.where(served, ev["clicks"], 0)
+        shown = ev["shown"][np.minimum(np.arange(len(kind)) + 1, len(kind) - 1)]
+        n_shown = int(served.sum())
+        total = {
+            "timed_out": int(gave_up.sum()),
+            "shown": n_shown,
+            "p_click_units": int(np.rint(ev["p_any"][served] * P_UNITS).astype(np.int64).sum()),
+            "zero_result": int((served & (shown == 0)).sum()),
+            "abandoned": int((served & (shown > 0) & (clicks_of == 0)).sum()),
+            "sessions": k,
+            "searches": int(search.sum()),
+            "clicked_searches": int((clicks_of > 0).sum()),
+            "clicks": int(clicks_of.sum()),
+            "generated": len(kind),
+        }
+        deliveries = ev["deliveries"]
+        delivered = deliveries > 0
+        offline = ev["offline"]
+        total["skewed"] = int((np.abs(ev["stamped"] - ev["t"]) >= 0.001).sum())
+        total["deliveries"] = int(deliveries.sum())
+        total["offline_buffered"] = int((delivered & offline).sum())
+        total["unsent"] = int((~delivered & offline).sum())
+        total["delivered"] = int(delivered.sum())
+        lost = ~delivered & ~offline
+        for code in np.unique(kind[lost]).tolist():
+            total[f"lost:{EVENT_TYPES[code]}"] = int((lost & (kind == code)).sum())
+        observable = _observable(ev, delivered, index, k)
         for key, value in zip(("obs_searches", "obs_clicked", "obs_clicks"), observable):
-            n[key] += value
+            total[key] = int(value.sum())
+        for key, count in total.items():
+            if count:
+                n[key] += count
+        vids = ev["vid"][first].tolist()
         if self.on_visit is not None:
-            self.on_visit(visit_label(v.user, v.visit), delivered)
+            per_visit = np.bincount(index, weights=delivered, minlength=k).astype(np.int64)
+            for vid, count in zip(vids, per_visit.tolist()):
+                user, seq = info[vid][0], info[vid][1]
+                self.on_visit(visit_label(user, seq), count)
         if self._writers is not None:
-            self._pending.append((v.user, v.visit, v, clicked, clicks))
+            self._pending.append((ev, [info[v] for v in vids]))
 
     def tick(self, final: bool = False) -> None:
         """Write the rows of the visits recorded since the last tick, by (user, visit).
@@ -132,10 +149,11 @@ class Ledger:
         if final:
             self._ticks = FINAL_TICK
         if self._pending:
-            self._pending.sort(key=_BY_VISIT)
-            self._ready.append((self._ticks, self._pending))
-            self._ready_events += sum(len(p[2].events) for p in self._pending)
+            ev = concat([p[0] for p in self._pending])
+            infos = [i for p in self._pending for i in p[1]]
             self._pending = []
+            self._ready.append((self._ticks, ev, infos))
+            self._ready_events += size(ev)
         if final or self._ready_events >= ROWS_PER_WRITE:
             self._write_ready()
         self._ticks = min(self._ticks + 1, FINAL_TICK)  # nothing sorts after the final tick
@@ -144,10 +162,8 @@ class Ledger:
         if not self._ready:
             return
         assert self._writers is not None  # visits are pending only when there are writers
-        ticks = [t for t, group in self._ready for _ in group]
-        visits = [p for _, group in self._ready for p in group]
-        self._ready, self._ready_events = [], 0
-        tables = truth_tables(self.codec, ticks, visits)
+        ready, self._ready, self._ready_events = self._ready, [], 0
+        tables = truth_tables(self.codec, ready)
         for writer, (columns, n, keys) in zip(self._writers, tables):
             writer.add_columns(columns, n, keys if self.keyed else None)
 

@@ -9,12 +9,12 @@ rows that name them.
 
 from __future__ import annotations
 
-from itertools import chain
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from simulator.events import CLICK, EVENT_TYPES
+from simulator.codes import SEARCH
+from simulator.sdk import Events, concat, size, take
 from simulator.text import Column, hex_bytes
 
 if TYPE_CHECKING:
@@ -24,8 +24,7 @@ __all__ = ["Table", "truth_tables"]
 
 Table = tuple[list[Column], int, np.ndarray]  # columns, rows, merge keys
 _KEY = np.dtype([("tick", ">u4"), ("user", ">u4"), ("visit", ">u4"), ("row", ">u2")])
-_CODE = {kind: k for k, kind in enumerate(EVENT_TYPES)}
-_TYPES = np.array([kind.encode() for kind in EVENT_TYPES])
+_TYPES = np.array([b"app_open", b"search", b"results", b"click", b"app_close"])  # by code
 
 
 def _keys(tick: np.ndarray, user: np.ndarray, visit: np.ndarray, row: np.ndarray) -> np.ndarray:
@@ -41,68 +40,77 @@ def _offsets(counts: np.ndarray) -> np.ndarray:
     return np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
 
 
-def _repeat(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    return np.repeat(values, counts)
-
-
-def truth_tables(codec: EventCodec, ticks: list[int], visits: list[tuple]) -> list[Table]:
-    """Return the sessions, searches and events tables of ``visits`` (the ledger's
-    ``(user, visit, Visit, clicked searches, clicks)`` records, in row order), recorded at
-    ``ticks``."""
-    vs = [p[2] for p in visits]
-    n_visits = len(vs)
-    user = np.array([v.user for v in vs], dtype=np.int64)
-    seq = np.array([v.visit for v in vs], dtype=np.int64)
-    tick = np.array(ticks, dtype=np.int64)
-    n_events = np.array([len(v.events) for v in vs], dtype=np.int64)
-    n_searches = np.array([len(v.searches) for v in vs], dtype=np.int64)
+def truth_tables(codec: EventCodec, ready: list[tuple[int, Events, list[list]]]) -> list[Table]:
+    """Return the sessions, searches and events tables of the visits in ``ready``: per
+    tick, its visits' events (columns sorted by visit id and n) and each visit's [user,
+    visit number, launch, last event time], in visit id order. Rows go by (tick, user,
+    visit)."""
+    ev = concat([r[1] for r in ready])
+    infos = [i for r in ready for i in r[2]]
+    first = np.flatnonzero(np.r_[True, ev["vid"][1:] != ev["vid"][:-1]])
+    # Chunks may repeat no visit; within the concatenation, visits keep their chunk's order.
+    v_tick = np.repeat([r[0] for r in ready], [len(r[2]) for r in ready]).astype(np.int64)
+    user = np.array([i[0] for i in infos], dtype=np.int64)
+    seq = np.array([i[1] for i in infos], dtype=np.int64)
+    start = np.array([i[2] for i in infos], dtype=np.float64)
+    end = np.array([i[3] for i in infos], dtype=np.float64)
+    n_events = np.diff(np.r_[first, size(ev)])
+    order = np.lexsort((seq, user, v_tick))  # visits in row order
+    rows = np.concatenate([np.arange(first[v], first[v] + n_events[v]) for v in order.tolist()])
+    ev = take(ev, rows)
+    v_tick, user, seq = v_tick[order], user[order], seq[order]
+    start, end, n_events = start[order], end[order], n_events[order]
+    n_visits = len(user)
     ev_lo = _offsets(n_events)
-
-    # Per event: ids, sessions, times and fates.
-    ev_user, ev_seq = _repeat(user, n_events), _repeat(seq, n_events)
-    ev_n = np.arange(int(ev_lo[-1])) - _repeat(ev_lo[:-1], n_events)
+    ev_user, ev_seq, ev_n = ev["user"], ev["seq"], ev["n"]
     ids = codec.event_ids(ev_user, ev_seq, ev_n)
     user_ids = codec.user_ids(user)
     session_ids = np.strings.add(np.strings.add(user_ids, b".v"), seq.astype("S"))
-    happened = list(chain.from_iterable(v.events for v in vs))
-    # A route keeps room for the visit's longest layout: its first len(events) fates are set.
-    fates = list(chain.from_iterable(v.route.fates[: len(v.events)] for v in vs))
-    t, kind, *_ = zip(*happened)
-    stamped, received, deliveries, offline, batch, request = zip(*fates)
-    sent = np.array([r is not None for r in received])
-    received_s = np.array([r if r is not None else np.nan for r in received], dtype=np.float64)
-    t_s = np.array(t, dtype=np.float64)
-    batch_no = np.array([b or 0 for b in batch], dtype=np.int64)
-    request_no = np.array([r or 0 for r in request], dtype=np.int64)
-    unsent = ~sent
+    visit_of = np.repeat(np.arange(n_visits), n_events)
+    sent = ev["deliveries"] > 0
+    t_s = ev["t"]
+    received = np.where(sent, ev["received"], 0.0)
     ms = codec.epoch_ms_of
     events_table: list[Column] = [
         Column("event_id", "str", ids),
-        Column("session_id", "str", _repeat(session_ids, n_events)),
-        Column("type", "str", _TYPES[[_CODE[k] for k in kind]]),
+        Column("session_id", "str", session_ids[visit_of]),
+        Column("type", "str", _TYPES[ev["kind"]]),
         Column("true_ts", "time", ms(t_s)),
-        Column("ts", "time", ms(np.array(stamped, dtype=np.float64))),
-        Column("deliveries", "int", np.array(deliveries, dtype=np.int64)),
-        Column("received_at", "time", ms(np.where(sent, received_s, 0.0)), null=unsent),
-        Column("delay_s", "float", np.where(sent, received_s - t_s, 0.0), null=unsent, decimals=3),
-        Column("offline", "bool", np.array(offline, dtype=bool)),
-        Column("batch", "int", batch_no, null=np.array([b is None for b in batch])),
-        Column("request", "int", request_no, null=np.array([r is None for r in request])),
+        Column("ts", "time", ms(ev["stamped"])),
+        Column("deliveries", "int", ev["deliveries"]),
+        Column("received_at", "time", ms(received), null=~sent),
+        Column("delay_s", "float", received - t_s, null=~sent, decimals=3),
+        Column("offline", "bool", ev["offline"]),
+        Column("batch", "int", np.maximum(ev["batch"], 0), null=ev["batch"] < 0),
+        Column("request", "int", np.maximum(ev["request"], 0), null=ev["request"] < 0),
     ]
-    events_keys = _keys(_repeat(tick, n_events), ev_user, ev_seq, ev_n)
+    events_keys = _keys(v_tick[visit_of], ev_user, ev_seq, ev_n)
 
+    kind = ev["kind"]
+    search = kind == SEARCH
+    served = search & ~ev["gave_up"]
+    clicks_of = np.where(served, ev["clicks"], 0)
+    searches_per_visit = np.bincount(visit_of, weights=search, minlength=n_visits)
     sessions_table: list[Column] = [
         Column("session_id", "str", session_ids),
         Column("user_id", "str", user_ids),
-        Column("start", "time", ms(np.array([v.start_s for v in vs], dtype=np.float64))),
-        Column("end", "time", ms(np.array([v.end_s for v in vs], dtype=np.float64))),
+        Column("start", "time", ms(start)),
+        Column("end", "time", ms(end)),
         Column("event_ids", "strs", ids, offsets=ev_lo),
-        Column("searches", "int", n_searches),
-        Column("clicked_searches", "int", np.array([p[3] for p in visits], dtype=np.int64)),
-        Column("clicks", "int", np.array([p[4] for p in visits], dtype=np.int64)),
+        Column("searches", "int", searches_per_visit.astype(np.int64)),
+        Column(
+            "clicked_searches",
+            "int",
+            np.bincount(visit_of, weights=clicks_of > 0, minlength=n_visits).astype(np.int64),
+        ),
+        Column(
+            "clicks",
+            "int",
+            np.bincount(visit_of, weights=clicks_of, minlength=n_visits).astype(np.int64),
+        ),
     ]
-    sessions_keys = _keys(tick, user, seq, np.zeros(n_visits, dtype=np.int64))
-    searches = _searches_table(codec, vs, ids, ev_lo, session_ids, user_ids, n_searches, tick)
+    sessions_keys = _keys(v_tick, user, seq, np.zeros(n_visits, dtype=np.int64))
+    searches = _searches_table(codec, ev, ids, session_ids, user_ids, visit_of, v_tick)
     return [
         (sessions_table, n_visits, sessions_keys),
         searches,
@@ -112,107 +120,96 @@ def truth_tables(codec: EventCodec, ticks: list[int], visits: list[tuple]) -> li
 
 def _searches_table(
     codec: EventCodec,
-    vs: list,
+    ev: Events,
     ids: np.ndarray,
-    ev_lo: np.ndarray,
     session_ids: np.ndarray,
     user_ids: np.ndarray,
-    n_searches: np.ndarray,
-    tick: np.ndarray,
+    visit_of: np.ndarray,
+    v_tick: np.ndarray,
 ) -> Table:
     """The searches table: one row per played search, with its page's latent values."""
-    text = codec.vocabulary.text
-    n = int(n_searches.sum())
-    first_event = np.empty(n, dtype=np.int64)
-    ts = np.empty(n, dtype=np.float64)
-    queries: list[str] = []
-    results = np.zeros(n, dtype=np.int64)
-    gave_up = np.zeros(n, dtype=bool)
-    clicks = np.zeros(n, dtype=np.int64)
-    p_click = np.zeros(n, dtype=np.float64)
-    shown_items: list = []
-    positions: list[int] = []
-    position_counts = np.zeros(n, dtype=np.int64)
-    latent: list[tuple] = []
-    propensity = np.empty(n, dtype=np.float64)
-    has_sat = True
-    s = 0
-    for i, v in enumerate(vs):
-        plan, events, base = v.plan, v.events, int(ev_lo[i])
-        has_sat = has_sat and plan.sat is not None
-        for sn, search_ts, q, shown, c, p, k in v.searches:
-            first_event[s] = base + sn
-            ts[s] = search_ts
-            queries.append(text(q))
-            clicks[s] = c
-            propensity[s] = plan.propensity[k]
-            if shown is None:
-                gave_up[s] = True
-            else:
-                results[s] = shown
-                p_click[s] = p
-            if shown:
-                page = plan.pages[k]
-                shown_items.append(page)
-                ranks = [e[5] + 1 for e in events[sn + 2 : sn + 2 + c] if e[1] == CLICK]
-                positions += ranks
-                position_counts[s] = len(ranks)
-                latent.append((plan, k))
-            s += 1
+    kind = ev["kind"]
+    rows = np.flatnonzero(kind == SEARCH)
+    gave_up = ev["gave_up"][rows]
+    n = len(rows)
+    after = np.minimum(rows + 1, len(kind) - 1)  # a served search's results event
+    results = np.where(gave_up, 0, ev["shown"][after])
+    clicks = np.where(gave_up, 0, ev["clicks"][rows])
     paged = results > 0
-    item_counts = np.zeros(n, dtype=np.int64)
-    item_counts[paged] = [len(p) for p in shown_items]
-    flat_items = np.array(list(chain.from_iterable(shown_items)), dtype=np.int64)
-    exam = [plan.exam[k] for plan, k in latent]
-    alpha = [plan.alpha[k] for plan, k in latent]
-    sat = [plan.sat[k] for plan, k in latent] if has_sat else []
-    latent_counts = np.zeros(n, dtype=np.int64)
-    latent_counts[paged] = [len(e) for e in exam]
-    latent_lo = _offsets(latent_counts)
-
-    def floats(rows: list) -> np.ndarray:
-        return np.concatenate(rows) if rows else np.zeros(0)
-
-    row_user = np.repeat(np.arange(len(vs)), n_searches)
-    visit_no = np.array([v.visit for v in vs], dtype=np.int64)
-    user = np.array([v.user for v in vs], dtype=np.int64)
-    seq_in_visit = np.arange(n) - np.repeat(_offsets(n_searches)[:-1], n_searches)
+    page = ev["items"].shape[1] if ev["items"].ndim == 2 else 0
+    text = codec.vocabulary.text
+    queries = [text(q) for q in ev["query"][rows].tolist()]
+    paged_rows = rows[paged]
+    owner = visit_of[rows]
+    firsts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]]) if n else np.zeros(0, int)
+    seq_in_visit = np.arange(n) - np.repeat(firsts, np.diff(np.r_[firsts, n]))
+    position_counts = np.where(paged, clicks, 0)
     ms = codec.epoch_ms_of
+    latent_lo = _offsets(np.where(paged, page, 0))
     table = [
-        Column("search_id", "str", ids[first_event]),
-        Column("session_id", "str", session_ids[row_user]),
-        Column("user_id", "str", user_ids[row_user]),
-        Column("ts", "time", ms(ts)),
+        Column("search_id", "str", ids[rows]),
+        Column("session_id", "str", session_ids[visit_of[rows]]),
+        Column("user_id", "str", user_ids[visit_of[rows]]),
+        Column("ts", "time", ms(ev["t"][rows])),
         Column("query", "text", queries),
         Column("results", "int", results, null=gave_up),
         Column("clicks", "int", clicks),
         Column("clicked", "bool", clicks > 0),
-        Column("p_click", "float", p_click, null=gave_up, decimals=6),
+        Column("p_click", "float", ev["p_any"][rows], null=gave_up, decimals=6),
         Column(
             "items",
             "strs",
-            codec.items(flat_items),
+            codec.items(ev["items"][after[paged]].ravel()),
             null=~paged,
-            offsets=_offsets(item_counts),
+            offsets=latent_lo,
             omit=True,
         ),
         Column(
             "clicked_positions",
             "ints",
-            np.array(positions, dtype=np.int64),
+            _positions(ev, paged_rows, position_counts[paged]),
             null=~paged,
             offsets=_offsets(position_counts),
             omit=True,
         ),
-        Column("examination", "floats", floats(exam), null=~paged, offsets=latent_lo, omit=True),
         Column(
-            "attractiveness", "floats", floats(alpha), null=~paged, offsets=latent_lo, omit=True
+            "examination",
+            "floats",
+            ev["exam"][paged_rows].ravel(),
+            null=~paged,
+            offsets=latent_lo,
+            omit=True,
+        ),
+        Column(
+            "attractiveness",
+            "floats",
+            ev["alpha"][paged_rows].ravel(),
+            null=~paged,
+            offsets=latent_lo,
+            omit=True,
         ),
     ]
-    if has_sat:
+    if codec.has_satisfaction:
         table.append(
-            Column("satisfaction", "floats", floats(sat), null=~paged, offsets=latent_lo, omit=True)
+            Column(
+                "satisfaction",
+                "floats",
+                ev["sat"][paged_rows].ravel(),
+                null=~paged,
+                offsets=latent_lo,
+                omit=True,
+            )
         )
-    table.append(Column("propensity", "float", propensity, decimals=4))
-    keys = _keys(tick[row_user], user[row_user], visit_no[row_user], seq_in_visit)
+    table.append(Column("propensity", "float", ev["propensity"][rows], decimals=4))
+    keys = _keys(v_tick[visit_of[rows]], ev["user"][rows], ev["seq"][rows], seq_in_visit)
     return table, n, keys
+
+
+def _positions(ev: Events, paged_rows: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """1-based ranks of the clicks of each paged search (they follow its results event)."""
+    if not len(paged_rows):
+        return np.zeros(0, dtype=np.int64)
+    take_rows = np.repeat(paged_rows + 2, counts) + (
+        np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    )
+    return ev["rank"][take_rows] + 1

@@ -1,0 +1,511 @@
+"""Delivery from devices to the collector, the way analytics SDKs send, on columns.
+
+Each device queues its events and flushes the queue as one batch when it holds ``flush_at``
+events, when the SDK's periodic timer fires (every ``flush_interval`` since the app
+launched), and when the app closes or goes to the background; a request holds at most
+``max_batch`` events. A request takes one network delay, and a device has one request in
+flight (``parallel_requests`` > 1 allows more, so batches overtake each other): without
+faults, a device's events reach the collector in the order they happened.
+
+Faults are named: loss per event type, duplicate deliveries of an event (a beacon fired
+again) or of a whole batch (a retry after a lost acknowledgement, which may land after
+newer batches), outages (batches wait on the device until the connection returns), killed
+apps (the unflushed queue goes out at the user's next launch), and clock skew.
+
+Once per tick the kernel's new events become columns (``Events``) and the SDK queues are
+resolved for all of them at once: an event's timer period and its rank in that period's
+queue decide its batch; a queue is flushed when full, when its period ends before the
+visit's next search (the kernel's horizon: nothing else of the visit happens before it),
+or when the app closes; what cannot be decided yet waits for the next tick. Only the
+device's channel (one request after another, outages) is a loop, one step per request.
+Arrivals wait in buckets by tick and are released in (arrival time, user, visit, event,
+copy) order, so memory holds only events in flight.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from simulator.codes import CLICK, EVENT_TYPES, RESULTS, SEARCH
+from simulator.draws import DeliveryDraws, draw_delivery
+
+if TYPE_CHECKING:
+    from simulator.play import Kernel
+    from simulator.population import Population
+    from simulator.scenario import Scenario
+
+__all__ = [
+    "DeliveryDraws",
+    "Events",
+    "Sdk",
+    "arrival_keys",
+    "concat",
+    "draw_delivery",
+    "size",
+    "take",
+]
+
+MAX_COPIES = 10
+
+Events = dict[str, np.ndarray]  # columns of equal length (2-D columns: one row an event)
+
+# What an event carries while queued on its device (and then as an arrival), and what the
+# ledger keeps of it until its visit's delivery is all known.
+_SENT = ("vid", "user", "seq", "n", "kind", "sn", "query", "item", "rank", "shown", "items")
+_QUEUED = (*_SENT, "t", "stamped", "delay", "dup_u", "dup_delay", "retry_u")
+_FATES = ("stamped", "received", "deliveries", "offline", "batch", "request", "resolved")
+_STORED = (
+    "vid", "user", "seq", "n", "kind", "t", "sn", "query", "rank", "shown", "items",
+    "clicks", "p_any", "gave_up", "propensity", "exam", "alpha", "sat", *_FATES,
+)  # fmt: skip
+
+
+def concat(tables: list[Events]) -> Events:
+    """Stack tables with the same columns."""
+    tables = [t for t in tables if len(t["vid"])]
+    if len(tables) == 1:
+        return tables[0]
+    if not tables:
+        return {}
+    return {k: np.concatenate([t[k] for t in tables]) for k in tables[0]}
+
+
+def take(table: Events, idx: np.ndarray) -> Events:
+    """The rows ``idx`` of a table (an index array or a boolean mask)."""
+    return {k: v[idx] for k, v in table.items()}
+
+
+def size(table: Events) -> int:
+    """Rows in a table."""
+    return len(table["vid"]) if table else 0
+
+
+class Sdk:
+    """The devices' SDK queues, their upload channels and the collector's reorder buffer."""
+
+    def __init__(self, scenario: Scenario, population: Population, tick_s: float) -> None:
+        d = scenario.delivery
+        self.tick_s = tick_s
+        self.perfect = d.perfect
+        self.skew = bool(d.clock_skew.offset_sd or d.clock_skew.drift_ppm_sd)
+        loss, dup = d.loss.model_dump(), d.duplicates.prob.model_dump()
+        self.loss = np.array([loss[k] for k in EVENT_TYPES])
+        self.dup_p = np.array([dup[k] for k in EVENT_TYPES])
+        self.log_dup_p = np.log(np.where(self.dup_p > 0, self.dup_p, 0.5))
+        self.retry_p = d.duplicates.batch_retry_prob
+        self.outages = d.offline.rate_per_day > 0
+        self.offset, self.drift = population.clock_offset_s, population.clock_drift
+        policies: dict[str, tuple[int, float, int]] = {
+            name: (p.flush_at, p.flush_interval, p.max_batch) for name, p in d.sdk.items()
+        }
+        per_device = np.array([policies[platform] for platform, _ in population.devices])
+        per_user = per_device[population.device]
+        self.flush_at = per_user[:, 0].astype(np.int64)
+        self.interval = per_user[:, 1].astype(np.float64)
+        self.max_batch = per_user[:, 2].astype(np.int64).tolist()
+        self.lanes = d.parallel_requests
+        n = population.size
+        self.free = [-math.inf] * n  # arrival of each device's last request (one lane)
+        self.lane_free: dict[int, list[float]] = {}
+        self.batches = [0] * n
+        self.requests = [0] * n
+        self.off_start = [math.inf] * n  # the current or next outage of each device
+        self.off_end = [-math.inf] * n
+        self.open_s: dict[int, float] = {}  # visit id -> launch time, while it sends
+        self.queued: Events = {}  # events in a device queue, not flushed yet
+        self.held: dict[int, list[tuple[float, Events]]] = {}  # user -> (close, cached queue)
+        self.store: Events = {}  # events of visits whose delivery is not all known yet
+        self.waiting: set[int] = set()  # visits ended whose delivery is not all known yet
+        self._buckets: dict[int, list[Events]] = defaultdict(list)
+        self._released_tick = -1
+        self._flushing: Events = {}  # the queued rows being flushed this step
+        # visit id -> [user, visit number, launch, last event], until its truth is written
+        self.visits: dict[int, list] = {}
+
+    # -- columns of the kernel's events ------------------------------------------------
+
+    def columns(self, kernel: Kernel) -> Events:
+        """The kernel's new events as columns, with what each needs from its plan."""
+        rows = kernel.events
+        if not rows:
+            return {}
+        vid, user, seq, n, kind, t, bid, ref, draw, sn = (np.array(c) for c in zip(*rows))
+        kernel.events = []
+        m = len(vid)
+        page = next(iter(kernel.batches.values())).items.shape[1] if kernel.batches else 0
+        ev: Events = {
+            "vid": vid,
+            "user": user,
+            "seq": seq,
+            "n": n,
+            "kind": kind.astype(np.int8),
+            "t": t.astype(np.float64),
+            "sn": sn,
+            "query": np.zeros(m, dtype=np.int64),
+            "item": np.zeros(m, dtype=np.int64),
+            "rank": np.zeros(m, dtype=np.int64),
+            "shown": np.zeros(m, dtype=np.int64),  # items on a results page
+            "items": np.zeros((m, page), dtype=np.int64),
+            "clicks": np.zeros(m, dtype=np.int64),  # on a search: its clicks
+            "p_any": np.zeros(m),
+            "gave_up": np.zeros(m, dtype=bool),
+            "propensity": np.zeros(m),
+            "exam": np.zeros((m, page)),
+            "alpha": np.zeros((m, page)),
+            "sat": np.zeros((m, page)),
+            "delay": np.zeros(m),
+            "loss_u": np.ones(m),
+            "dup_u": np.ones(m),
+            "dup_delay": np.zeros(m),
+            "retry_u": np.ones(m),
+        }
+        for b in np.unique(bid).tolist():
+            at = np.flatnonzero(bid == b)
+            self._fill(ev, at, kernel.batches[b], kind[at], ref[at], draw[at])
+        if kernel.gave_up:
+            gave = np.array(kernel.gave_up, dtype=np.int64)
+            kernel.gave_up = []
+            ev["gave_up"] = (kind == SEARCH) & np.isin((vid << 20) | n, gave)
+        return ev
+
+    @staticmethod
+    def _fill(ev: Events, at: np.ndarray, b, kind, ref, draw) -> None:
+        d = b.delivery
+        for name, values in (
+            ("delay", d.delay),
+            ("loss_u", d.loss_u),
+            ("dup_u", d.dup_u),
+            ("dup_delay", d.dup_delay),
+            ("retry_u", d.retry_u),
+        ):
+            ev[name][at] = values[draw]
+        searching = kind == SEARCH
+        s = at[searching]
+        q = ref[searching]
+        ev["query"][s] = b.query[q]
+        ev["p_any"][s] = b.p_any[q]
+        ev["propensity"][s] = b.propensity[q]
+        lo = np.asarray(b.click_lo)
+        ev["clicks"][s] = lo[q + 1] - lo[q]
+        ev["exam"][s] = b.exam[q]
+        ev["alpha"][s] = b.alpha[q]
+        if b.sat is not None:
+            ev["sat"][s] = b.sat[q]
+        shown = kind == RESULTS
+        r, q = at[shown], ref[shown]
+        ev["items"][r] = b.items[q]
+        ev["shown"][r] = np.where(b.zero[q], 0, b.items.shape[1])
+        clicked = kind == CLICK
+        c, k = at[clicked], ref[clicked]
+        of = np.searchsorted(lo, k, side="right") - 1  # the click's search
+        rank = b.click_rank[k]
+        ev["rank"][c] = rank
+        ev["item"][c] = b.items[of, rank]
+
+    # -- one tick ---------------------------------------------------------------------
+
+    def step(self, kernel: Kernel, until: float) -> list[int]:
+        """Deliver what the kernel played since the last step; return the visits whose
+        delivery became fully known (their rows are in ``store``)."""
+        new = self.columns(kernel)
+        opened = kernel.opened
+        kernel.opened = []
+        ended = kernel.ended
+        kernel.ended = {}
+        for vid, u, seq, t0, _, _ in opened:
+            self.open_s[vid] = t0
+            self.visits[vid] = [u, seq, t0, t0]
+        for vid, (_, last, _) in ended.items():
+            self.visits[vid][3] = last
+        if size(new):
+            new.update(self._fates_of(new))
+            if self.perfect:
+                lost = np.zeros(size(new), dtype=bool)
+            else:
+                lost = new["loss_u"] < self.loss[new["kind"]]
+            new["resolved"] = lost.copy()
+            stored = {k: new[k] for k in _STORED}
+            self.store = concat([self.store, stored]) if self.store else stored
+            queued = {k: new[k][~lost] for k in _QUEUED}
+            self.queued = concat([self.queued, queued]) if self.queued else queued
+        flushes = self._batch(kernel.horizon, ended)
+        self.waiting.update(ended)
+        self._send(flushes, opened, kernel)
+        for vid in ended:
+            self.open_s.pop(vid, None)
+        kernel.forget()
+        return self._complete()
+
+    def _fates_of(self, ev: Events) -> Events:
+        """Fate columns, unknown yet (a lost event's stay so: never sent)."""
+        m = size(ev)
+        t = ev["t"]
+        stamped = t + self.offset[ev["user"]] + self.drift[ev["user"]] * t if self.skew else t
+        return {
+            "stamped": stamped,
+            "received": np.full(m, np.nan),
+            "deliveries": np.zeros(m, dtype=np.int64),
+            "offline": np.zeros(m, dtype=bool),
+            "batch": np.full(m, -1, dtype=np.int64),
+            "request": np.full(m, -1, dtype=np.int64),
+        }
+
+    def _batch(self, horizon: dict[int, float], ended: dict) -> list[tuple]:
+        """Resolve the queues: return the flushes decided now, as (user, time, 1, number,
+        first row, end row) of ``_flushing``, and keep what waits; killed apps' tails go to
+        ``held``."""
+        q = self.queued
+        if not size(q):
+            return []
+        order = np.lexsort((q["n"], q["vid"]))
+        q = take(q, order)
+        vid, user, t = q["vid"], q["user"], q["t"]
+        opens = np.array([self.open_s[v] for v in vid.tolist()])
+        interval = self.interval[user]
+        period = np.floor((t - opens) / interval)
+        new_group = np.r_[True, (vid[1:] != vid[:-1]) | (period[1:] != period[:-1])]
+        group = np.cumsum(new_group) - 1
+        rank = np.arange(len(vid)) - np.flatnonzero(new_group)[group]
+        chunk = rank // self.flush_at[user]
+        new_chunk = np.r_[True, (group[1:] != group[:-1]) | (chunk[1:] != chunk[:-1])]
+        lo = np.flatnonzero(new_chunk)
+        hi = np.r_[lo[1:], len(vid)]
+        chunk_user, chunk_vid = user[lo], vid[lo]
+        full = (hi - lo) == self.flush_at[chunk_user]
+        tick = opens[lo] + interval[lo] * (period[lo] + 1)
+        # What bounds a queue's timer: the app's close, or the visit's next search.
+        end = [ended.get(v) for v in chunk_vid.tolist()]
+        closed = np.array([e is not None for e in end], dtype=bool)
+        bound = np.array([e[0] if e is not None else horizon[v] for e, v in zip(end, chunk_vid)])
+        killed = np.array([e is not None and e[2] for e in end], dtype=bool)
+        timer = ~full & (tick <= bound)
+        at_close = ~full & ~timer & closed & ~killed
+        when = np.where(full, t[hi - 1], np.where(timer, tick, bound))
+        flushed = full | timer | at_close
+        for k in np.flatnonzero(~flushed & closed).tolist():  # a killed app's cached queue
+            cached = (float(bound[k]), take(q, np.arange(lo[k], hi[k])))
+            self.held.setdefault(int(chunk_user[k]), []).append(cached)
+        waits = ~flushed & ~closed  # the period runs past the next search: it waits
+        self._flushing = q
+        self.queued = take(q, np.repeat(waits, hi - lo))
+        f = np.flatnonzero(flushed)
+        return list(
+            zip(
+                chunk_user[f].tolist(),
+                when[f].tolist(),
+                [1] * len(f),
+                range(len(f)),
+                lo[f].tolist(),
+                hi[f].tolist(),
+            )
+        )
+
+    def _send(self, flushes: list[tuple], opened: list, kernel: Kernel) -> None:
+        """Send the flushes as requests, one device channel at a time, with the launches
+        between them (a launch draws the next outage and sends a killed app's cache)."""
+        actions = [(u, t0, 0, vid, row, bid) for vid, u, _, t0, bid, row in opened]
+        actions += flushes
+        actions.sort()
+        sources: list[Events] = [self._flushing]
+        requests: list[tuple] = []  # (source, lo, hi, received, offline, batch, request, again)
+        simple = self.lanes == 1 and not self.outages and self.perfect
+        if size(self._flushing):
+            delay = self._flushing["delay"].tolist()
+        free, batches, numbers, max_batch = self.free, self.batches, self.requests, self.max_batch
+        nan = math.nan
+        for u, at, what, _, a, b in actions:
+            if what == 0:  # a launch: a is its row, b its batch
+                if self.outages and self.off_end[u] <= at:
+                    d = kernel.batches[b].delivery
+                    self.off_start[u] = at + float(d.offline_gap[a])
+                    self.off_end[u] = self.off_start[u] + float(d.offline_len[a])
+                for close, rows in self.held.pop(u, []):
+                    if close >= at:  # cached after this launch: it waits for the next
+                        self.held.setdefault(u, []).append((close, rows))
+                        continue
+                    sources.append(rows)
+                    src = len(sources) - 1
+                    self._requests(requests, src, rows, 0, size(rows), u, at, True)
+                continue
+            if simple and b - a <= max_batch[u]:  # the common case, inline
+                f = free[u]
+                received = (at if at > f else f) + delay[a]
+                free[u] = received
+                batches[u] += 1
+                numbers[u] += 1
+                requests.append((0, a, b, received, False, batches[u], numbers[u], nan))
+            else:
+                self._requests(requests, 0, sources[0], a, b, u, at, False)
+        self._flushing = {}
+        if requests:
+            self._arrive(sources, requests)
+
+    def _requests(
+        self,
+        out: list,
+        src: int,
+        source: Events,
+        a: int,
+        b: int,
+        u: int,
+        at: float,
+        offline: bool,
+    ) -> None:
+        """One flush of a device's queue at ``at`` (rows ``a:b`` of ``source``, number
+        ``src``): a request per ``max_batch`` events."""
+        step = self.max_batch[u]
+        for lo in range(a, b, step):
+            out.append((src, lo, min(lo + step, b), *self._request(source, lo, u, at, offline)))
+
+    def _request(self, rows: Events, first: int, u: int, at: float, offline: bool) -> tuple:
+        """Put one request on the device's channel: when it arrives, its numbers."""
+        if self.lanes == 1:
+            start = max(at, self.free[u])
+        else:
+            lanes = self.lane_free.setdefault(u, [-math.inf] * self.lanes)
+            lane = lanes.index(min(lanes))
+            start = max(at, lanes[lane])
+        if self.outages:
+            if self.off_start[u] <= start < self.off_end[u]:
+                start, offline = self.off_end[u], True
+            elif self.off_start[u] <= at < self.off_end[u]:
+                offline = True  # flushed in the outage: it waited behind the backlog
+        received = start + float(rows["delay"][first])  # the batch takes its first event's
+        if self.lanes == 1:
+            self.free[u] = received
+        else:
+            lanes[lane] = received
+        self.batches[u] += 1
+        self.requests[u] += 1
+        batch_no, request = self.batches[u], self.requests[u]
+        again = math.nan
+        if not self.perfect and float(rows["retry_u"][first]) < self.retry_p:
+            self.requests[u] += 1
+            again = received + float(rows["dup_delay"][first])
+        return received, offline, batch_no, request, again
+
+    def _arrive(self, sources: list[Events], requests: list[tuple]) -> None:
+        """Record the requests' fates and queue every copy for release."""
+        src, lo, hi, received, offline, batch_no, request, again = (
+            np.array(c) for c in zip(*requests)
+        )
+        counts = hi - lo
+        parts = []
+        for k in np.unique(src).tolist():
+            mine = np.flatnonzero(src == k)
+            spans = counts[mine]
+            idx = np.repeat(lo[mine] - (np.cumsum(spans) - spans), spans) + np.arange(spans.sum())
+            parts.append((mine, take(sources[k], idx)))
+        order = np.concatenate([p[0] for p in parts])
+        rows = concat([p[1] for p in parts])
+        per_request = np.repeat(np.arange(len(counts))[order], counts[order])
+        received = received.astype(np.float64)[per_request]
+        again = again.astype(np.float64)[per_request]
+        kind = rows["kind"]
+        copies = np.zeros(size(rows), dtype=np.int64)
+        if not self.perfect:
+            dup_u = rows["dup_u"]
+            dup = dup_u < self.dup_p[kind]
+            many = np.log(np.where(dup, dup_u, 0.5)) / self.log_dup_p[kind]
+            copies = np.where(dup, np.minimum(MAX_COPIES, many.astype(np.int64)), 0)
+        retried = ~np.isnan(again)
+        deliveries = 1 + copies + retried
+        self._record(
+            rows,
+            received,
+            offline.astype(bool)[per_request],
+            deliveries,
+            batch_no.astype(np.int64)[per_request],
+            request.astype(np.int64)[per_request],
+        )
+        # Every copy: (arrival, copy number); duplicates come dup_delay apart, a retry last.
+        which = np.repeat(np.arange(size(rows)), deliveries)
+        copy = np.arange(len(which)) - np.repeat(np.cumsum(deliveries) - deliveries, deliveries)
+        arrival = received[which] + copy * rows["dup_delay"][which]
+        is_retry = (copy == deliveries[which] - 1) & retried[which]
+        arrival = np.where(is_retry, again[which], arrival)
+        out = {k: rows[k][which] for k in _SENT}
+        out["ts"] = rows["stamped"][which]
+        out["received"] = arrival
+        out["copy"] = copy
+        bucket = np.maximum(np.ceil(arrival / self.tick_s), self._released_tick + 1)
+        for k in np.unique(bucket).tolist():
+            self._buckets[int(k)].append(take(out, bucket == k))
+
+    def _record(self, rows: Events, received, offline, deliveries, batch_no, request) -> None:
+        """Write the fates of sent events into the store (found by visit and n)."""
+        store = self.store
+        key = (store["vid"] << 20) | store["n"]
+        order = np.argsort(key, kind="stable")
+        at = order[np.searchsorted(key[order], (rows["vid"] << 20) | rows["n"])]
+        store["received"][at] = received
+        store["offline"][at] = offline
+        store["deliveries"][at] = deliveries
+        store["batch"][at] = batch_no
+        store["request"][at] = request
+        store["resolved"][at] = True
+
+    def _complete(self) -> list[int]:
+        """The visits ended whose every event has its fate (none queued or held)."""
+        if not self.waiting:
+            return []
+        busy = set(self.queued["vid"].tolist()) if size(self.queued) else set()
+        busy.update(int(rows["vid"][0]) for cached in self.held.values() for _, rows in cached)
+        done = [v for v in self.waiting if v not in busy]
+        self.waiting.difference_update(done)
+        return done
+
+    def unsent(self) -> list[int]:
+        """End the run: queues still cached by killed apps are never delivered; return the
+        visits that were waiting for them."""
+        visits = []
+        for user in sorted(self.held):
+            for _, rows in self.held[user]:
+                key = (self.store["vid"] << 20) | self.store["n"]
+                at = np.isin(key, (rows["vid"] << 20) | rows["n"])
+                self.store["offline"][at] = True
+                self.store["resolved"][at] = True
+                visits.append(int(rows["vid"][0]))
+        self.held.clear()
+        self.waiting.difference_update(visits)
+        return visits
+
+    def take_visits(self, vids: list[int]) -> Events:
+        """Remove the completed visits' events from the store and return them."""
+        if not vids or not size(self.store):
+            return {}
+        mine = np.isin(self.store["vid"], np.array(vids, dtype=np.int64))
+        out = take(self.store, mine)
+        self.store = take(self.store, ~mine)
+        return out
+
+    def release(self, until: float) -> Events:
+        """Every copy that has arrived by ``until``, in arrival order (then user, visit,
+        event, copy)."""
+        k = math.ceil(until / self.tick_s) if math.isfinite(until) else None
+        if k is None:
+            ready = [c for j in sorted(self._buckets) for c in self._buckets[j]]
+            self._buckets.clear()
+        else:
+            ready = []
+            for j in sorted(j for j in self._buckets if j <= k):
+                ready += self._buckets.pop(j)
+            self._released_tick = k
+        out = concat(ready)
+        if not size(out):
+            return {}
+        key = arrival_keys(out)
+        order = np.lexsort((key, out["received"]))
+        out = take(out, order)
+        out["key"] = key[order]
+        return out
+
+
+def arrival_keys(ev: Events) -> np.ndarray:
+    """(user, visit, event, copy) packed into one integer: it orders equal arrival times
+    the same way whatever the sharding."""
+    return (ev["user"] << 40) | (ev["seq"] << 20) | (ev["n"] << 5) | ev["copy"]
