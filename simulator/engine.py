@@ -21,7 +21,7 @@ from simulator.backend import LatencyHistogram, SearchBackend
 from simulator.clickmodels import click_model
 from simulator.errors import SimulatorError
 from simulator.events import EventCodec
-from simulator.plan import plan_visits
+from simulator.plan import merge_batches, plan_visits
 from simulator.play import Kernel
 from simulator.population import build_population
 from simulator.scenario import Scenario, resolved_yaml
@@ -191,8 +191,9 @@ class Simulation:
                     yield env.timeout(chunk_start - env.now)
                 if self._stop:
                     return
-                for batch, rows in self._plan_chunk(j, chunk_start, length):
-                    kernel.add_batch(next(bids), batch, rows)
+                planned = self._plan_chunk(j, chunk_start, length)
+                if planned:
+                    kernel.add_batch(next(bids), *merge_batches(planned))
 
         def record(visits: list[int]) -> None:
             if visits:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from simulator.scenario import Scenario
     from simulator.vocabulary import Vocabulary
 
-__all__ = ["MIN_STEP_S", "VisitBatch", "plan_visits"]
+__all__ = ["MIN_STEP_S", "VisitBatch", "merge_batches", "plan_visits"]
 
 
 @dataclass(slots=True)
@@ -45,6 +45,7 @@ class VisitBatch:
     after_none: list[float]  # ... and when it had none (the first search: after the open)
     service: list[float]
     click_lo: list[int]  # per search, and one past the last
+    click_lo_array: np.ndarray  # the same, as an array
     click_gap: list[float]  # per click: the pause before it
     close_after: list[float]
     silent: list[bool]
@@ -154,6 +155,7 @@ def plan_visits(
         after_none=after_none.tolist(),
         service=service.tolist(),
         click_lo=click_lo.tolist(),
+        click_lo_array=click_lo,
         click_gap=click_gap.tolist(),
         close_after=close_after.tolist(),
         silent=silent.tolist(),
@@ -170,3 +172,61 @@ def plan_visits(
         exam=np.round(model.examination(alpha, sat), 4),
         propensity=propensity,
     )
+
+
+def merge_batches(parts: list[tuple[VisitBatch, list[tuple[int, float]]]]) -> tuple:
+    """Join several batches (a chunk's cohorts) into one, with their arrivals ``(row,
+    time)`` renumbered: the kernel and the SDK then pay per chunk, not per cohort."""
+    if len(parts) == 1:
+        return parts[0]
+    rows = np.cumsum([0] + [len(b.user) for b, _ in parts])
+    searches = np.cumsum([0] + [len(b.query) for b, _ in parts])
+    clicks = np.cumsum([0] + [len(b.click_gap) for b, _ in parts])
+    slots = np.cumsum([0] + [b.event_lo[-1] for b, _ in parts])
+    batches = [b for b, _ in parts]
+
+    def lists(name: str) -> list:
+        return [x for b in batches for x in getattr(b, name)]
+
+    def arrays(name: str) -> np.ndarray:
+        return np.concatenate([getattr(b, name) for b in batches])
+
+    def offsets(name: str, shift: np.ndarray) -> list:
+        out = [x + int(shift[k]) for k, b in enumerate(batches) for x in getattr(b, name)[:-1]]
+        return out + [int(shift[-1])]
+
+    click_lo = offsets("click_lo", clicks)
+    d = [b.delivery for b in batches]
+    merged = VisitBatch(
+        user=lists("user"),
+        primary=np.concatenate([b.primary + rows[k] for k, b in enumerate(batches)]),
+        follow=[
+            f + int(rows[k]) if f >= 0 else -1 for k, b in enumerate(batches) for f in b.follow
+        ],
+        return_gap=lists("return_gap"),
+        search_lo=offsets("search_lo", searches),
+        after_click=lists("after_click"),
+        after_none=lists("after_none"),
+        service=lists("service"),
+        click_lo=click_lo,
+        click_lo_array=np.array(click_lo, dtype=np.int64),
+        click_gap=lists("click_gap"),
+        close_after=lists("close_after"),
+        silent=lists("silent"),
+        event_lo=offsets("event_lo", slots),
+        tail_held=lists("tail_held"),
+        query=arrays("query"),
+        p_any=arrays("p_any"),
+        items=arrays("items"),
+        zero=arrays("zero"),
+        click_rank=arrays("click_rank"),
+        delivery=DeliveryDraws(
+            *(np.concatenate([getattr(x, f) for x in d]) for f in DeliveryDraws.__slots__)
+        ),
+        alpha=arrays("alpha"),
+        sat=arrays("sat") if batches[0].sat is not None else None,
+        exam=arrays("exam"),
+        propensity=arrays("propensity"),
+    )
+    arrivals = [(r + int(rows[k]), t) for k, (_, a) in enumerate(parts) for r, t in a]
+    return merged, arrivals

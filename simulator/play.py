@@ -6,8 +6,8 @@ of what is due (an arrival, a user's return, a visit's next search) and plays ea
 order up to a horizon (``run_until``); the engine's SimPy clock calls it once per tick, so
 SimPy orders the ticks and the kernel the backend interactions within one. Everything
 between two searches (results, clicks with their scan and dwell times) is emitted at once;
-each event is one tuple appended to ``events`` (``Emitted``), turned into columns by the
-delivery stage once per tick.
+each search is one tuple (``Played``; its clicks' times are floats in ``click_times``),
+turned into the events' columns by the delivery stage once per step.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import heapq
 import math
 from typing import TYPE_CHECKING
 
-from simulator.codes import APP_CLOSE, APP_OPEN, CLICK, MIN_STEP_S, RESULTS, SEARCH
+from simulator.codes import MIN_STEP_S
 from simulator.streams import GROUP
 
 if TYPE_CHECKING:
@@ -24,15 +24,19 @@ if TYPE_CHECKING:
     from simulator.plan import VisitBatch
     from simulator.population import Population
 
-__all__ = ["Kernel", "Opened"]
+__all__ = ["Closed", "Kernel", "Opened", "Played"]
 
-# One emitted event: (visit id, user, visit number, n in the visit, type code, true time,
-# batch id, reference (search index for search and results, click index for a click, the
-# row otherwise), delivery draw index, n of its search (0: none)).
-Emitted = tuple[int, int, int, int, int, float, int, int, int, int]
+# A visit that began: (visit id, user, visit number, launch time, batch id, row, the
+# delivery draw index of its first event).
+Opened = tuple[int, int, int, float, int, int, int]
 
-# A visit that began: (visit id, user, visit number, launch time, batch id, row).
-Opened = tuple[int, int, int, float, int, int]
+# A played search: (visit id, user, visit number, n of its search event, its time, its
+# results' time (nan: the user gave up), batch id, search index, draw index of the visit's
+# first event). Its clicks' times follow, in order, in ``click_times``.
+Played = tuple[int, int, int, int, float, float, int, int, int]
+
+# A visit's app_close event: (visit id, user, visit number, n, time, batch id, row, draw).
+Closed = tuple[int, int, int, int, float, int, int, int]
 
 _ARRIVE, _RETURN, _SEARCH = 0, 1, 2
 
@@ -40,10 +44,10 @@ _ARRIVE, _RETURN, _SEARCH = 0, 1, 2
 class Kernel:
     """The users' shared state (backend replicas, who is in the app) and the visits in play.
 
-    After each ``run_until``, ``events``, ``opened``, ``horizon`` (visit id -> the time of
-    its next search: nothing else of it happens before) and ``closed`` (visit id -> (close
-    time, last action time, killed app)) hold what that step produced; the caller takes
-    them (``take``).
+    After each ``run_until``, ``opened``, ``played``, ``click_times``, ``closes``,
+    ``horizon`` (visit id -> the time of its next search: nothing else of it happens
+    before) and ``ended`` (visit id -> (close time, last event time, killed app)) hold what
+    that step produced; the caller takes them.
     """
 
     def __init__(
@@ -67,13 +71,14 @@ class Kernel:
         self.waiting = 0  # follow-up visits scheduled but not started
         self.dropped = 0
         self.closed = False  # the run was stopped: no further visit starts
-        self.events: list[Emitted] = []
         self.opened: list[Opened] = []
+        self.played: list[Played] = []
+        self.click_times: list[float] = []
+        self.closes: list[Closed] = []
         self.horizon: dict[int, float] = {}
         self.ended: dict[int, tuple[float, float, bool]] = {}
         self._rows_left: dict[int, int] = {}  # batch id -> rows not yet done with
         self.retired: list[int] = []
-        self.gave_up: list[int] = []  # (visit id << 20) | n of each search that timed out
 
     @property
     def busy(self) -> bool:
@@ -140,8 +145,7 @@ class Kernel:
         vid = self._next_vid
         self._next_vid += 1
         draw = b.event_lo[row]
-        self.opened.append((vid, u, seq, t, bid, row))
-        self.events.append((vid, u, seq, 0, APP_OPEN, t, bid, row, draw, 0))
+        self.opened.append((vid, u, seq, t, bid, row, draw))
         s = b.search_lo[row]
         state = [vid, bid, row, u, seq, t, s, 1, False, draw]
         if s == b.search_lo[row + 1]:
@@ -157,28 +161,26 @@ class Kernel:
         """Play one search of a visit at ``t``: the backend, then its results and clicks."""
         vid, bid, row, u, seq, _, s, n, _, draw = state
         b = self.batches[bid]
-        out = self.events
-        out.append((vid, u, seq, n, SEARCH, t, bid, s, draw + n, n))
         backend = self.backends[u // GROUP % len(self.backends)]  # a sticky load balancer
         done = backend.submit(t, b.service[s], self.patience[u])
         if done is None:  # gave up waiting: no results, no click
-            self.gave_up.append((vid << 20) | n)
+            self.played.append((vid, u, seq, n, t, math.nan, bid, s, draw))
             last = t
             t += self.patience[u]
             state[7] = n + 1
             state[8] = False
         else:
+            search_t = t
             t = last = done if done > t + MIN_STEP_S else t + MIN_STEP_S
-            out.append((vid, u, seq, n + 1, RESULTS, t, bid, s, draw + n + 1, n))
+            self.played.append((vid, u, seq, n, search_t, t, bid, s, draw))
             c0, c1 = b.click_lo[s], b.click_lo[s + 1]
-            gaps = b.click_gap
-            k = n + 2
-            for c in range(c0, c1):
-                t += gaps[c]
-                out.append((vid, u, seq, k, CLICK, t, bid, c, draw + k, n))
-                k += 1
-            last = t
-            state[7] = k
+            if c1 > c0:
+                gaps, times = b.click_gap, self.click_times
+                for c in range(c0, c1):
+                    t += gaps[c]
+                    times.append(t)
+                last = t
+            state[7] = n + 2 + c1 - c0
             state[8] = c1 > c0
         s += 1
         state[6] = s
@@ -196,7 +198,7 @@ class Kernel:
         b = self.batches[bid]
         t += b.close_after[row]
         if not b.silent[row]:
-            self.events.append((vid, u, seq, n, APP_CLOSE, t, bid, row, draw + n, 0))
+            self.closes.append((vid, u, seq, n, t, bid, row, draw))
             last = t
         self.horizon.pop(vid, None)
         self.ended[vid] = (t, last, b.tail_held[row])

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from simulator.codes import CLICK, EVENT_TYPES, RESULTS, SEARCH
+from simulator.codes import APP_CLOSE, APP_OPEN, CLICK, EVENT_TYPES, RESULTS, SEARCH
 from simulator.draws import DeliveryDraws, draw_delivery
 
 if TYPE_CHECKING:
@@ -52,6 +52,20 @@ __all__ = [
 MAX_COPIES = 10
 
 Events = dict[str, np.ndarray]  # columns of equal length (2-D columns: one row an event)
+
+# The kernel's records (``play.Opened``, ``Played``, ``Closed``) as structured arrays.
+_OPENED = np.dtype(
+    [("vid", "i8"), ("user", "i8"), ("seq", "i8"), ("t", "f8"), ("bid", "i8"), ("row", "i8"),
+     ("draw", "i8")]
+)  # fmt: skip
+_PLAYED = np.dtype(
+    [("vid", "i8"), ("user", "i8"), ("seq", "i8"), ("n", "i8"), ("t", "f8"), ("t_res", "f8"),
+     ("bid", "i8"), ("s", "i8"), ("draw", "i8")]
+)  # fmt: skip
+_CLOSED = np.dtype(
+    [("vid", "i8"), ("user", "i8"), ("seq", "i8"), ("n", "i8"), ("t", "f8"), ("bid", "i8"),
+     ("row", "i8"), ("draw", "i8")]
+)  # fmt: skip
 
 # What an event carries while queued on its device (and then as an arrival), and what the
 # ledger keeps of it until its visit's delivery is all known.
@@ -130,46 +144,73 @@ class Sdk:
 
     def columns(self, kernel: Kernel) -> Events:
         """The kernel's new events as columns, with what each needs from its plan."""
-        rows = kernel.events
-        if not rows:
+        if not (kernel.opened or kernel.played or kernel.closes):
             return {}
-        vid, user, seq, n, kind, t, bid, ref, draw, sn = (np.array(c) for c in zip(*rows))
-        kernel.events = []
-        m = len(vid)
+        opened = np.array(kernel.opened, dtype=_OPENED).reshape(-1)
+        played = np.array(kernel.played, dtype=_PLAYED).reshape(-1)
+        closes = np.array(kernel.closes, dtype=_CLOSED).reshape(-1)
+        click_t = np.array(kernel.click_times, dtype=np.float64)
+        kernel.played, kernel.closes, kernel.click_times = [], [], []
+        served = ~np.isnan(played["t_res"])
+        lo = np.zeros(len(played), dtype=np.int64)  # the first click of each search
+        clicks = np.zeros(len(played), dtype=np.int64)
+        for b in np.unique(played["bid"]).tolist():
+            at = np.flatnonzero(played["bid"] == b)
+            click_lo = kernel.batches[b].click_lo_array
+            s = played["s"][at]
+            lo[at] = click_lo[s]
+            clicks[at] = click_lo[s + 1] - click_lo[s]
+        clicks *= served
+        # Per search: the search, its results when served, then its clicks.
+        per = 1 + served + clicks
+        which = np.repeat(np.arange(len(played)), per)
+        k = np.arange(len(which)) - np.repeat(np.cumsum(per) - per, per)  # 0, 1, 2...
+        p = played[which]
+        is_click = k >= 2
+        click_no = np.cumsum(is_click) - 1  # clicks come in played order
+        kind = np.where(k == 0, SEARCH, np.where(k == 1, RESULTS, CLICK))
+        t = np.where(k == 0, p["t"], p["t_res"])
+        t[is_click] = click_t[click_no[is_click]]
+        ref = np.where(is_click, lo[which] + k - 2, p["s"])
+        m = len(opened) + len(which) + len(closes)
+        cat = np.concatenate
+        vid = cat([opened["vid"], p["vid"], closes["vid"]])
+        n = cat([np.zeros(len(opened), dtype=np.int64), p["n"] + k, closes["n"]])
+        kinds = cat([np.full(len(opened), APP_OPEN), kind, np.full(len(closes), APP_CLOSE)])
+        bid = cat([opened["bid"], p["bid"], closes["bid"]])
+        refs = cat([opened["row"], ref, closes["row"]])
+        draw = cat([opened["draw"], p["draw"], closes["draw"]]) + n
         page = next(iter(kernel.batches.values())).items.shape[1] if kernel.batches else 0
         ev: Events = {
             "vid": vid,
-            "user": user,
-            "seq": seq,
+            "user": cat([opened["user"], p["user"], closes["user"]]),
+            "seq": cat([opened["seq"], p["seq"], closes["seq"]]),
             "n": n,
-            "kind": kind.astype(np.int8),
-            "t": t.astype(np.float64),
-            "sn": sn,
+            "kind": kinds.astype(np.int8),
+            "t": cat([opened["t"], t, closes["t"]]),
+            "sn": cat([np.zeros(len(opened), dtype=np.int64), p["n"], np.zeros(len(closes), int)]),
             "query": np.zeros(m, dtype=np.int64),
             "item": np.zeros(m, dtype=np.int64),
             "rank": np.zeros(m, dtype=np.int64),
             "shown": np.zeros(m, dtype=np.int64),  # items on a results page
-            "items": np.zeros((m, page), dtype=np.int64),
+            "items": np.zeros((m, page), dtype=np.int32),
             "clicks": np.zeros(m, dtype=np.int64),  # on a search: its clicks
             "p_any": np.zeros(m),
-            "gave_up": np.zeros(m, dtype=bool),
+            "gave_up": cat([np.zeros(len(opened), bool), (k == 0) & ~served[which],
+                            np.zeros(len(closes), bool)]),
             "propensity": np.zeros(m),
-            "exam": np.zeros((m, page)),
-            "alpha": np.zeros((m, page)),
-            "sat": np.zeros((m, page)),
+            "exam": np.zeros((m, page), dtype=np.float32),
+            "alpha": np.zeros((m, page), dtype=np.float32),
+            "sat": np.zeros((m, page), dtype=np.float32),
             "delay": np.zeros(m),
             "loss_u": np.ones(m),
             "dup_u": np.ones(m),
             "dup_delay": np.zeros(m),
             "retry_u": np.ones(m),
-        }
+        }  # fmt: skip
         for b in np.unique(bid).tolist():
             at = np.flatnonzero(bid == b)
-            self._fill(ev, at, kernel.batches[b], kind[at], ref[at], draw[at])
-        if kernel.gave_up:
-            gave = np.array(kernel.gave_up, dtype=np.int64)
-            kernel.gave_up = []
-            ev["gave_up"] = (kind == SEARCH) & np.isin((vid << 20) | n, gave)
+            self._fill(ev, at, kernel.batches[b], kinds[at], refs[at], draw[at])
         return ev
 
     @staticmethod
@@ -189,7 +230,7 @@ class Sdk:
         ev["query"][s] = b.query[q]
         ev["p_any"][s] = b.p_any[q]
         ev["propensity"][s] = b.propensity[q]
-        lo = np.asarray(b.click_lo)
+        lo = b.click_lo_array
         ev["clicks"][s] = lo[q + 1] - lo[q]
         ev["exam"][s] = b.exam[q]
         ev["alpha"][s] = b.alpha[q]
@@ -216,7 +257,7 @@ class Sdk:
         kernel.opened = []
         ended = kernel.ended
         kernel.ended = {}
-        for vid, u, seq, t0, _, _ in opened:
+        for vid, u, seq, t0, *_ in opened:
             self.open_s[vid] = t0
             self.visits[vid] = [u, seq, t0, t0]
         for vid, (_, last, _) in ended.items():
@@ -307,7 +348,7 @@ class Sdk:
     def _send(self, flushes: list[tuple], opened: list, kernel: Kernel) -> None:
         """Send the flushes as requests, one device channel at a time, with the launches
         between them (a launch draws the next outage and sends a killed app's cache)."""
-        actions = [(u, t0, 0, vid, row, bid) for vid, u, _, t0, bid, row in opened]
+        actions = [(u, t0, 0, vid, row, bid) for vid, u, _, t0, bid, row, _ in opened]
         actions += flushes
         actions.sort()
         sources: list[Events] = [self._flushing]

@@ -51,7 +51,8 @@ def _play(sc, pop, click_loss_u: float = 1.0):
     )
     batch = VisitBatch(
         user=[0], primary=np.array([0]), follow=[-1], return_gap=[1e9], search_lo=[0, 1],
-        after_click=[1.0], after_none=[1.0], service=[0.2], click_lo=[0, 1], click_gap=[3.8],
+        after_click=[1.0], after_none=[1.0], service=[0.2], click_lo=[0, 1],
+        click_lo_array=np.array([0, 1]), click_gap=[3.8],
         close_after=[2.0], silent=[False], event_lo=[0, 5], tail_held=[False],
         query=np.array([7]), p_any=np.array([0.4]), items=np.array([[11, 12, 13]]),
         zero=np.array([False]), click_rank=np.array([1]), delivery=draws,
