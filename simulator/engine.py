@@ -21,7 +21,7 @@ from simulator.backend import LatencyHistogram, SearchBackend
 from simulator.clickmodels import click_model
 from simulator.errors import SimulatorError
 from simulator.events import EventCodec
-from simulator.plan import merge_batches, plan_visits
+from simulator.plan import draw_plan, merge_plans
 from simulator.play import Kernel
 from simulator.population import build_population
 from simulator.scenario import Scenario, resolved_yaml
@@ -121,8 +121,8 @@ class Simulation:
         self._stop = True
 
     def _plan_chunk(self, j: int, chunk_start: float, length: float) -> list[tuple]:
-        """Draw chunk ``j``'s arrivals and plans, cohort by cohort: a list of (batch, its
-        arrivals as (row, time)) of this shard's users."""
+        """Draw chunk ``j``'s arrivals and plans, cohort by cohort: a list of (plan, its
+        arrivals' rows, their times) of this shard's users."""
         sc, pop = self.scenario, self.population
         hourly = np.asarray(sc.arrivals.hourly_weights)
         weekday = np.asarray(sc.arrivals.weekday_weights)
@@ -155,10 +155,9 @@ class Simulation:
             if len(idx):
                 # The whole cohort's plan is drawn (the draws do not depend on sharding);
                 # only this shard's users arrive.
-                batch = plan_visits(rng, sc, idx + members.start, pop, self.vocabulary, self.model)
+                plan = draw_plan(rng, sc, idx + members.start, pop, self.vocabulary, self.model)
                 mine = own[idx]
-                rows = batch.primary[mine].tolist()
-                planned.append((batch, list(zip(rows, times[mine].tolist()))))
+                planned.append((plan, plan["primary"][mine], times[mine]))
         return planned
 
     def batches(self, ledger: Ledger, progress: Progress | None = None) -> Iterator[Events]:
@@ -193,7 +192,7 @@ class Simulation:
                     return
                 planned = self._plan_chunk(j, chunk_start, length)
                 if planned:
-                    kernel.add_batch(next(bids), *merge_batches(planned))
+                    kernel.add_batch(next(bids), *merge_plans(planned))
 
         def record(visits: list[int]) -> None:
             if visits:

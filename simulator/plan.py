@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from simulator.scenario import Scenario
     from simulator.vocabulary import Vocabulary
 
-__all__ = ["MIN_STEP_S", "VisitBatch", "merge_batches", "plan_visits"]
+__all__ = ["MIN_STEP_S", "VisitBatch", "batch_of", "draw_plan", "merge_plans", "plan_visits"]
 
 
 @dataclass(slots=True)
@@ -93,16 +93,16 @@ def _rows(rng: np.random.Generator, n: int, p: float) -> tuple[np.ndarray, np.nd
     return owner, follow
 
 
-def plan_visits(
+def draw_plan(
     rng: np.random.Generator,
     scenario: Scenario,
     users: np.ndarray,
     population: Population,
     vocabulary: Vocabulary,
     model: ClickModel,
-) -> VisitBatch:
+) -> dict:
     """Draw everything random about these arrivals (of ``users``, in time order) and their
-    follow-up visits."""
+    follow-up visits, as arrays (``batch_of`` gives the kernel's view)."""
     v, sc = scenario.visit, scenario
     owner, follow = _rows(rng, len(users), v.return_prob)
     row_user = users[owner]
@@ -145,88 +145,94 @@ def plan_visits(
     clicks_per_row = np.diff(click_lo[search_lo])
     event_lo = _offsets(2 + 2 * count + clicks_per_row)
     draws = draw_delivery(rng, sc.delivery, int(event_lo[-1]), n)
+    return {
+        "user": row_user,
+        "primary": np.flatnonzero(np.r_[True, follow[:-1] < 0]),
+        "follow": follow,
+        "return_gap": return_gap,
+        "search_lo": search_lo,
+        "after_click": after_click,
+        "after_none": after_none,
+        "service": service,
+        "click_lo": click_lo,
+        "click_gap": click_gap,
+        "close_after": close_after,
+        "silent": silent,
+        "event_lo": event_lo,
+        "query": query,
+        "p_any": p_any,
+        "items": page.items,
+        "zero": zero,
+        "click_rank": click_rank,
+        "delivery": draws,
+        "alpha": np.round(alpha, 4),
+        "sat": np.round(sat, 4) if model.name == "dbn" else None,
+        "exam": np.round(model.examination(alpha, sat), 4),
+        "propensity": propensity,
+    }
+
+
+def plan_visits(
+    rng: np.random.Generator,
+    scenario: Scenario,
+    users: np.ndarray,
+    population: Population,
+    vocabulary: Vocabulary,
+    model: ClickModel,
+) -> VisitBatch:
+    """Draw everything random about these arrivals (of ``users``, in time order) and their
+    follow-up visits."""
+    return batch_of(draw_plan(rng, scenario, users, population, vocabulary, model))
+
+
+_LISTS = (
+    "user", "follow", "return_gap", "search_lo", "after_click", "after_none", "service",
+    "click_lo", "click_gap", "close_after", "silent", "event_lo",
+)  # fmt: skip
+_ARRAYS = (
+    "primary", "query", "p_any", "items", "zero", "click_rank", "delivery", "alpha", "sat",
+    "exam", "propensity",
+)  # fmt: skip
+
+
+def batch_of(plan: dict) -> VisitBatch:
+    """The kernel's view of a drawn plan: what it reads one value at a time as lists."""
     return VisitBatch(
-        user=row_user.tolist(),
-        primary=np.flatnonzero(np.r_[True, follow[:-1] < 0]),
-        follow=follow.tolist(),
-        return_gap=return_gap.tolist(),
-        search_lo=search_lo.tolist(),
-        after_click=after_click.tolist(),
-        after_none=after_none.tolist(),
-        service=service.tolist(),
-        click_lo=click_lo.tolist(),
-        click_lo_array=click_lo,
-        click_gap=click_gap.tolist(),
-        close_after=close_after.tolist(),
-        silent=silent.tolist(),
-        event_lo=event_lo.tolist(),
-        tail_held=draws.tail_held.tolist(),
-        query=query,
-        p_any=p_any,
-        items=page.items,
-        zero=zero,
-        click_rank=click_rank,
-        delivery=draws,
-        alpha=np.round(alpha, 4),
-        sat=np.round(sat, 4) if model.name == "dbn" else None,
-        exam=np.round(model.examination(alpha, sat), 4),
-        propensity=propensity,
+        **{k: plan[k].tolist() for k in _LISTS},
+        **{k: plan[k] for k in _ARRAYS},
+        click_lo_array=plan["click_lo"],
+        tail_held=plan["delivery"].tail_held.tolist(),
     )
 
 
-def merge_batches(parts: list[tuple[VisitBatch, list[tuple[int, float]]]]) -> tuple:
-    """Join several batches (a chunk's cohorts) into one, with their arrivals ``(row,
-    time)`` renumbered: the kernel and the SDK then pay per chunk, not per cohort."""
-    if len(parts) == 1:
-        return parts[0]
-    rows = np.cumsum([0] + [len(b.user) for b, _ in parts])
-    searches = np.cumsum([0] + [len(b.query) for b, _ in parts])
-    clicks = np.cumsum([0] + [len(b.click_gap) for b, _ in parts])
-    slots = np.cumsum([0] + [b.event_lo[-1] for b, _ in parts])
-    batches = [b for b, _ in parts]
-
-    def lists(name: str) -> list:
-        return [x for b in batches for x in getattr(b, name)]
-
-    def arrays(name: str) -> np.ndarray:
-        return np.concatenate([getattr(b, name) for b in batches])
-
-    def offsets(name: str, shift: np.ndarray) -> list:
-        out = [x + int(shift[k]) for k, b in enumerate(batches) for x in getattr(b, name)[:-1]]
-        return out + [int(shift[-1])]
-
-    click_lo = offsets("click_lo", clicks)
-    d = [b.delivery for b in batches]
-    merged = VisitBatch(
-        user=lists("user"),
-        primary=np.concatenate([b.primary + rows[k] for k, b in enumerate(batches)]),
-        follow=[
-            f + int(rows[k]) if f >= 0 else -1 for k, b in enumerate(batches) for f in b.follow
-        ],
-        return_gap=lists("return_gap"),
-        search_lo=offsets("search_lo", searches),
-        after_click=lists("after_click"),
-        after_none=lists("after_none"),
-        service=lists("service"),
-        click_lo=click_lo,
-        click_lo_array=np.array(click_lo, dtype=np.int64),
-        click_gap=lists("click_gap"),
-        close_after=lists("close_after"),
-        silent=lists("silent"),
-        event_lo=offsets("event_lo", slots),
-        tail_held=lists("tail_held"),
-        query=arrays("query"),
-        p_any=arrays("p_any"),
-        items=arrays("items"),
-        zero=arrays("zero"),
-        click_rank=arrays("click_rank"),
-        delivery=DeliveryDraws(
-            *(np.concatenate([getattr(x, f) for x in d]) for f in DeliveryDraws.__slots__)
-        ),
-        alpha=arrays("alpha"),
-        sat=arrays("sat") if batches[0].sat is not None else None,
-        exam=arrays("exam"),
-        propensity=arrays("propensity"),
+def merge_plans(parts: list[tuple[dict, np.ndarray, np.ndarray]]) -> tuple[VisitBatch, list]:
+    """Join several drawn plans (a chunk's cohorts, each with its arrivals' rows and times)
+    into one batch, rows renumbered: the kernel and the SDK then pay per chunk, not per
+    cohort. Return the batch and its arrivals as (row, time)."""
+    plans = [p for p, _, _ in parts]
+    rows = np.cumsum([0] + [len(p["user"]) for p in plans])
+    merged: dict = {}
+    for name in ("search_lo", "click_lo"):
+        totals = np.cumsum([0] + [int(p[name][-1]) for p in plans])
+        merged[name] = np.concatenate(
+            [p[name][:-1] + totals[k] for k, p in enumerate(plans)] + [totals[-1:]]
+        )
+    slots = np.cumsum([0] + [int(p["event_lo"][-1]) for p in plans])
+    merged["event_lo"] = np.concatenate(
+        [p["event_lo"][:-1] + slots[k] for k, p in enumerate(plans)] + [slots[-1:]]
     )
-    arrivals = [(r + int(rows[k]), t) for k, (_, a) in enumerate(parts) for r, t in a]
-    return merged, arrivals
+    merged["primary"] = np.concatenate([p["primary"] + rows[k] for k, p in enumerate(plans)])
+    merged["follow"] = np.concatenate(
+        [np.where(p["follow"] >= 0, p["follow"] + rows[k], -1) for k, p in enumerate(plans)]
+    )
+    for name in _LISTS + _ARRAYS:
+        if name not in merged and name != "delivery":
+            values = [p[name] for p in plans]
+            merged[name] = None if values[0] is None else np.concatenate(values)
+    d = [p["delivery"] for p in plans]
+    merged["delivery"] = DeliveryDraws(
+        *(np.concatenate([getattr(x, f) for x in d]) for f in DeliveryDraws.__slots__)
+    )
+    arrival_rows = np.concatenate([r + rows[k] for k, (_, r, _) in enumerate(parts)])
+    times = np.concatenate([t for _, _, t in parts])
+    return batch_of(merged), list(zip(arrival_rows.tolist(), times.tolist()))

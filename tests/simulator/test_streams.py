@@ -20,15 +20,15 @@ def test_a_cohorts_traits_and_arrivals_do_not_depend_on_population_size():
         a, b = getattr(small.population, name), getattr(large.population, name)
         assert np.array_equal(a[:COHORT], b[:COHORT]), name
     first_small = [
-        (t, batch.user[i])
-        for batch, arrivals in small._plan_chunk(3, 3 * 3600.0, 3600.0)
-        for i, t in arrivals
-        if batch.user[i] < COHORT
+        (t, plan["user"][i])
+        for plan, rows, times in small._plan_chunk(3, 3 * 3600.0, 3600.0)
+        for i, t in zip(rows, times)
+        if plan["user"][i] < COHORT
     ]
     first_large = [
-        (t, batch.user[i])
-        for batch, arrivals in large._plan_chunk(3, 3 * 3600.0, 3600.0)
-        for i, t in arrivals
-        if batch.user[i] < COHORT
+        (t, plan["user"][i])
+        for plan, rows, times in large._plan_chunk(3, 3 * 3600.0, 3600.0)
+        for i, t in zip(rows, times)
+        if plan["user"][i] < COHORT
     ]
     assert first_small == first_large and len(first_small) > 50
