@@ -32,11 +32,12 @@ Opened = tuple[int, int, int, float, int, int, int]
 
 # A played search: (visit id, user, visit number, n of its search event, its time, its
 # results' time (nan: the user gave up), batch id, search index, draw index of the visit's
-# first event). Its clicks' times follow, in order, in ``click_times``.
-Played = tuple[int, int, int, int, float, float, int, int, int]
+# first event, its launch time). Its clicks' times follow, in order, in ``click_times``.
+Played = tuple[int, int, int, int, float, float, int, int, int, float]
 
-# A visit's app_close event: (visit id, user, visit number, n, time, batch id, row, draw).
-Closed = tuple[int, int, int, int, float, int, int, int]
+# A visit's app_close event: (visit id, user, visit number, n, time, batch id, row, draw,
+# launch time).
+Closed = tuple[int, int, int, int, float, int, int, int, float]
 
 _ARRIVE, _RETURN, _SEARCH = 0, 1, 2
 
@@ -159,12 +160,12 @@ class Kernel:
 
     def _search(self, state: list, t: float) -> None:
         """Play one search of a visit at ``t``: the backend, then its results and clicks."""
-        vid, bid, row, u, seq, _, s, n, _, draw = state
+        vid, bid, row, u, seq, t0, s, n, _, draw = state
         b = self.batches[bid]
         backend = self.backends[u // GROUP % len(self.backends)]  # a sticky load balancer
         done = backend.submit(t, b.service[s], self.patience[u])
         if done is None:  # gave up waiting: no results, no click
-            self.played.append((vid, u, seq, n, t, math.nan, bid, s, draw))
+            self.played.append((vid, u, seq, n, t, math.nan, bid, s, draw, t0))
             last = t
             t += self.patience[u]
             state[7] = n + 1
@@ -172,7 +173,7 @@ class Kernel:
         else:
             search_t = t
             t = last = done if done > t + MIN_STEP_S else t + MIN_STEP_S
-            self.played.append((vid, u, seq, n, search_t, t, bid, s, draw))
+            self.played.append((vid, u, seq, n, search_t, t, bid, s, draw, t0))
             c0, c1 = b.click_lo[s], b.click_lo[s + 1]
             if c1 > c0:
                 gaps, times = b.click_gap, self.click_times
@@ -194,11 +195,11 @@ class Kernel:
 
     def _finish(self, state: list, t: float, last: float) -> None:
         """Close the visit after its last action at ``t`` (``last``: its last event's time)."""
-        vid, bid, row, u, seq, _, _, n, _, draw = state
+        vid, bid, row, u, seq, t0, _, n, _, draw = state
         b = self.batches[bid]
         t += b.close_after[row]
         if not b.silent[row]:
-            self.closes.append((vid, u, seq, n, t, bid, row, draw))
+            self.closes.append((vid, u, seq, n, t, bid, row, draw, t0))
             last = t
         self.horizon.pop(vid, None)
         self.ended[vid] = (t, last, b.tail_held[row])

@@ -60,17 +60,17 @@ _OPENED = np.dtype(
 )  # fmt: skip
 _PLAYED = np.dtype(
     [("vid", "i8"), ("user", "i8"), ("seq", "i8"), ("n", "i8"), ("t", "f8"), ("t_res", "f8"),
-     ("bid", "i8"), ("s", "i8"), ("draw", "i8")]
+     ("bid", "i8"), ("s", "i8"), ("draw", "i8"), ("t0", "f8")]
 )  # fmt: skip
 _CLOSED = np.dtype(
     [("vid", "i8"), ("user", "i8"), ("seq", "i8"), ("n", "i8"), ("t", "f8"), ("bid", "i8"),
-     ("row", "i8"), ("draw", "i8")]
+     ("row", "i8"), ("draw", "i8"), ("t0", "f8")]
 )  # fmt: skip
 
 # What an event carries while queued on its device (and then as an arrival), and what the
 # ledger keeps of it until its visit's delivery is all known.
 _SENT = ("vid", "user", "seq", "n", "kind", "sn", "query", "item", "rank", "shown", "items")
-_QUEUED = (*_SENT, "t", "stamped", "delay", "dup_u", "dup_delay", "retry_u")
+_QUEUED = (*_SENT, "t", "open", "stamped", "delay", "dup_u", "dup_delay", "retry_u")
 _FATES = ("stamped", "received", "deliveries", "offline", "batch", "request", "resolved")
 _STORED = (
     "vid", "user", "seq", "n", "kind", "t", "sn", "query", "rank", "shown", "items",
@@ -129,7 +129,6 @@ class Sdk:
         self.requests = [0] * n
         self.off_start = [math.inf] * n  # the current or next outage of each device
         self.off_end = [-math.inf] * n
-        self.open_s: dict[int, float] = {}  # visit id -> launch time, while it sends
         self.queued: Events = {}  # events in a device queue, not flushed yet
         self.held: dict[int, list[tuple[float, Events]]] = {}  # user -> (close, cached queue)
         self.store: Events = {}  # events of visits whose delivery is not all known yet
@@ -188,6 +187,7 @@ class Sdk:
             "n": n,
             "kind": kinds.astype(np.int8),
             "t": cat([opened["t"], t, closes["t"]]),
+            "open": cat([opened["t"], p["t0"], closes["t0"]]),  # the visit's launch
             "sn": cat([np.zeros(len(opened), dtype=np.int64), p["n"], np.zeros(len(closes), int)]),
             "query": np.zeros(m, dtype=np.int64),
             "item": np.zeros(m, dtype=np.int64),
@@ -258,7 +258,6 @@ class Sdk:
         ended = kernel.ended
         kernel.ended = {}
         for vid, u, seq, t0, *_ in opened:
-            self.open_s[vid] = t0
             self.visits[vid] = [u, seq, t0, t0]
         for vid, (_, last, _) in ended.items():
             self.visits[vid][3] = last
@@ -276,8 +275,6 @@ class Sdk:
         flushes = self._batch(kernel.horizon, ended)
         self.waiting.update(ended)
         self._send(flushes, opened, kernel)
-        for vid in ended:
-            self.open_s.pop(vid, None)
         kernel.forget()
         return self._complete()
 
@@ -305,7 +302,7 @@ class Sdk:
         order = np.lexsort((q["n"], q["vid"]))
         q = take(q, order)
         vid, user, t = q["vid"], q["user"], q["t"]
-        opens = np.array([self.open_s[v] for v in vid.tolist()])
+        opens = q["open"]
         interval = self.interval[user]
         period = np.floor((t - opens) / interval)
         new_group = np.r_[True, (vid[1:] != vid[:-1]) | (period[1:] != period[:-1])]
