@@ -36,6 +36,14 @@ _SMALL = 1 << 16
 _INTS = np.array([b"%d" % i for i in range(_SMALL)], dtype=object)  # JSON text of 0..65535
 _DEC4 = np.array([orjson.dumps(round(k / 10_000, 4)) for k in range(10_001)], dtype=object)
 _BOOLS = np.array([b"false", b"true"], dtype=object)
+# ".f" of each fraction k / 10^d: d digits, trailing zeros dropped (one digit at least).
+_FRACTIONS = {
+    d: np.array(
+        [b"." + (b"%0*d" % (d, k)).rstrip(b"0") if k else b".0" for k in range(10**d)],
+        dtype=object,
+    )
+    for d in (3, 4)
+}
 
 
 def splitmix64(x: np.ndarray) -> np.ndarray:
@@ -137,6 +145,12 @@ def _numbers(values: np.ndarray, kind: str, decimals: int) -> np.ndarray:
     v = np.asarray(values, dtype=np.float64)
     if decimals == 4 and len(v) and 0.0 <= v.min() and v.max() <= 1.0:
         return _DEC4[np.rint(v * 10_000).astype(np.int64)]
+    fractions = _FRACTIONS.get(decimals)
+    if fractions is not None and len(v) and 0.0 <= v.min() and v.max() < _SMALL:
+        # k / 10^d prints as its integer part, a point and its digits without trailing
+        # zeros (one at least): what repr and orjson print for round(x, d) in this range.
+        whole, part = np.divmod(np.rint(v * 10**decimals).astype(np.int64), 10**decimals)
+        return _INTS[whole] + fractions[part]
     dumps = orjson.dumps
     return np.array([dumps(round(x, decimals)) for x in v.tolist()], dtype=object)
 
@@ -239,10 +253,24 @@ def json_lines(columns: list[Column], n: int, prefix: np.ndarray | None = None) 
         if c.null is not None:
             bits[id(c)] = len(bits)
             pattern |= np.asarray(c.null, dtype=np.int64) << bits[id(c)]
+    # Rows whose plain strings differ in width go to different groups, so that within a
+    # group every such string is fixed-width (one byte matrix, no join per row).
+    widths = [
+        w
+        for c in columns
+        if c.kind == "str" and c.null is None and not _uniform(np.asarray(c.values))
+        for w in [np.strings.str_len(c.values)]
+        if w.max() < 64
+    ]
+    for w in widths:
+        pattern = pattern * 64 + w
     patterns = np.unique(pattern)
     out = np.empty(n, dtype=object)
-    for p in patterns.tolist():
-        rows = np.flatnonzero(pattern == p) if len(patterns) > 1 else np.arange(n)
+    for key_of_group in patterns.tolist():
+        p = key_of_group
+        for _ in widths:
+            p //= 64
+        rows = np.flatnonzero(pattern == key_of_group) if len(patterns) > 1 else np.arange(n)
         parts: list[tuple[bytes, _Rendered | None]] = []
         for c in columns:
             missing = c.null is not None and (p >> bits[id(c)]) & 1
