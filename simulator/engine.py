@@ -210,14 +210,14 @@ class Simulation:
                 t += step
                 env.run(until=t)
                 kernel.run_until(t)
-                record(sdk.step(kernel, t))
+                record(sdk.step(kernel))
                 ledger.tick()
                 batch = sdk.release(t)
                 events += size(batch)
                 yield batch
                 if progress is not None:
                     progress(t, events)
-        record(sdk.step(kernel, math.inf))
+        record(sdk.step(kernel))
         record(sdk.unsent())
         ledger.tick(final=True)
         batch = sdk.release(math.inf)

@@ -71,7 +71,7 @@ _CLOSED = np.dtype(
 # ledger keeps of it until its visit's delivery is all known.
 _SENT = ("vid", "user", "seq", "n", "kind", "sn", "query", "item", "rank", "shown", "items")
 _QUEUED = (*_SENT, "t", "open", "stamped", "delay", "dup_u", "dup_delay", "retry_u")
-_FATES = ("stamped", "received", "deliveries", "offline", "batch", "request", "resolved")
+_FATES = ("stamped", "received", "deliveries", "offline", "batch", "request")
 _STORED = (
     "vid", "user", "seq", "n", "kind", "t", "sn", "query", "rank", "shown", "items",
     "clicks", "p_any", "gave_up", "propensity", "exam", "alpha", "sat", *_FATES,
@@ -249,7 +249,7 @@ class Sdk:
 
     # -- one tick ---------------------------------------------------------------------
 
-    def step(self, kernel: Kernel, until: float) -> list[int]:
+    def step(self, kernel: Kernel) -> list[int]:
         """Deliver what the kernel played since the last step; return the visits whose
         delivery became fully known (their rows are in ``store``)."""
         new = self.columns(kernel)
@@ -267,7 +267,6 @@ class Sdk:
                 lost = np.zeros(size(new), dtype=bool)
             else:
                 lost = new["loss_u"] < self.loss[new["kind"]]
-            new["resolved"] = lost.copy()
             stored = {k: new[k] for k in _STORED}
             self.store = concat([self.store, stored]) if self.store else stored
             queued = {k: new[k][~lost] for k in _QUEUED}
@@ -485,7 +484,6 @@ class Sdk:
         store["deliveries"][at] = deliveries
         store["batch"][at] = batch_no
         store["request"][at] = request
-        store["resolved"][at] = True
 
     def _complete(self) -> list[int]:
         """The visits ended whose every event has its fate (none queued or held)."""
@@ -506,7 +504,6 @@ class Sdk:
                 key = (self.store["vid"] << 20) | self.store["n"]
                 at = np.isin(key, (rows["vid"] << 20) | rows["n"])
                 self.store["offline"][at] = True
-                self.store["resolved"][at] = True
                 visits.append(int(rows["vid"][0]))
         self.held.clear()
         self.waiting.difference_update(visits)

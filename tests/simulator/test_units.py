@@ -62,7 +62,7 @@ def _play(sc, pop, click_loss_u: float = 1.0):
     kernel.add_batch(0, batch, [(0, 0.0)])
     kernel.run_until(60.0)
     sdk = Sdk(sc, pop, 60.0)
-    done = sdk.step(kernel, 60.0)
+    done = sdk.step(kernel)
     assert done == [0]  # the visit's delivery is all known
     return sdk, sdk.take_visits(done), sdk.release(float("inf"))
 
