@@ -67,11 +67,13 @@ def _cpu_s() -> float:
     return t.user + t.system + t.children_user + t.children_system
 
 
-def _scenario(users: int, replicas: int | None = None) -> RunScenario:
-    """The baseline at ``users`` users for one day (its own 8 replicas unless given)."""
+def _scenario(users: int, scaled: bool = False) -> RunScenario:
+    """The baseline at ``users`` users for one day, on its 8 backend replicas; ``scaled``
+    gives each replica a server per 250,000 users (so that a large population does not
+    just saturate the baseline's 8 servers)."""
     overrides: dict = {"population.users": users, "duration": "1d"}
-    if replicas is not None:
-        overrides["backend.replicas"] = replicas
+    if scaled:
+        overrides["backend.servers"] = max(1, -(-users // 250_000))
     return load_scenario(BASELINE, overrides, RunScenario)
 
 
@@ -94,10 +96,9 @@ def _timed(work: Callable[[], int], reps: int) -> dict:
     }
 
 
-def _sim_null(users: int, reps: int, _stream: Path | None, per_replica: int = 0) -> dict:
-    """The simulator into a null sink; with ``per_replica``, a backend replica per that many
-    users (so that a large population does not just saturate the baseline's 4 servers)."""
-    sc = _scenario(users, replicas=max(1, users // per_replica) if per_replica else 1)
+def _sim_null(users: int, reps: int, _stream: Path | None, scaled: bool = False) -> dict:
+    """The simulator into a null sink (``scaled``: the backend sized for the users)."""
+    sc = _scenario(users, scaled)
 
     def work() -> int:
         sim = Simulation(sc)
@@ -121,7 +122,7 @@ def _sim_files(fmt: str) -> Callable:
 
 def _sim_processes(processes: int) -> Callable:
     def case(users: int, reps: int, _stream: Path | None) -> dict:
-        sc = _scenario(users, replicas=processes)
+        sc = _scenario(users)
 
         def work() -> int:
             with tempfile.TemporaryDirectory() as d:
@@ -389,7 +390,7 @@ def run_bench(
     click.echo(f"2 processes / 1 (JSONL, wall), same run: {speedup:.2f}x")
     results["scaling"] = []
     for n in scaling_users:
-        r = _isolated(_sim_null, n, 1, None, 100_000)
+        r = _isolated(_sim_null, n, 1, None, True)
         results["scaling"].append(
             {k: r[k] for k in ("events", "events_per_s", "peak_rss_mb")} | {"users": n}
         )
