@@ -11,7 +11,6 @@ the first). Text is made from those columns, a batch at a time (``text``).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
@@ -34,11 +33,11 @@ _CODE = {kind: k for k, kind in enumerate(EVENT_TYPES)}
 _TYPE_NAMES = np.array([kind.encode() for kind in EVENT_TYPES])
 _M64 = (1 << 64) - 1
 T = TypeVar("T")
-_MILLIS = tuple(f".{ms:03d}Z" for ms in range(1000))
 
 
 class EventCodec:
-    """Turn event tuples into JSON lines; owns event ids and ISO times."""
+    """Turn arrived events (columns) into the event schema's typed columns and JSON lines;
+    owns event ids, user and item ids, and times."""
 
     def __init__(self, scenario: Scenario, population: Population, vocabulary: Vocabulary) -> None:
         self.population = population
@@ -48,7 +47,6 @@ class EventCodec:
         self._item_width = len(str(scenario.queries.catalog - 1))
         self.start_ms = round(scenario.start.timestamp() * 1000)
         self._salt = (scenario.seed * 0x9E3779B97F4A7C15) & _M64
-        self._seconds: dict[int, str] = {}
         self._user_ids = padded_numbers(np.arange(population.size), 7, b"u")
         if population.size > 10**7:  # wider ids: each rendered as user_id renders it
             self._user_ids = np.array(
@@ -90,22 +88,8 @@ class EventCodec:
         return padded_numbers(items, self._item_width, b"it")
 
     def epoch_ms_of(self, t_s: np.ndarray) -> np.ndarray:
-        """Sim times as epoch milliseconds (truncated, as ``epoch_ms``)."""
+        """Sim times as epoch milliseconds (truncated toward zero)."""
         return self.start_ms + (np.asarray(t_s, dtype=np.float64) * 1000.0).astype(np.int64)
-
-    def epoch_ms(self, t_s: float) -> int:
-        """Return sim time ``t_s`` as epoch milliseconds (truncated, as ``iso``)."""
-        return self.start_ms + int(t_s * 1000.0)
-
-    def iso(self, t_s: float) -> str:
-        """Return sim time ``t_s`` as ISO 8601 UTC with milliseconds (truncated)."""
-        sec, ms = divmod(self.start_ms + int(t_s * 1000.0), 1000)
-        prefix = self._seconds.get(sec)
-        if prefix is None:
-            if len(self._seconds) > 200_000:  # times cluster near sim time: a small cache
-                self._seconds.clear()
-            prefix = self._seconds[sec] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
-        return prefix + _MILLIS[ms]
 
     def columns(self, ev: Events) -> list[Column]:
         """Return arrivals (``sdk.Events``) as the event schema's typed columns, in the
@@ -161,12 +145,6 @@ class EventCodec:
                 )
             )
         return cols
-
-    def encode(self, ev: Events, keys: np.ndarray | None = None) -> bytes:
-        """Return the JSON lines of a batch of arrivals (each after its key in ``keys``,
-        when given)."""
-        n = len(ev["kind"]) if ev else 0
-        return b"".join(json_lines(self.columns(ev), n, keys)) if n else b""
 
     def lines(self, ev: Events) -> tuple[list[str], list[bytes], list[int], list[bytes]]:
         """Each arrival's event id, user id, arrival time (epoch ms) and JSON line."""
