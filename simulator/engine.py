@@ -21,7 +21,7 @@ from simulator.backend import LatencyHistogram, SearchBackend
 from simulator.clickmodels import click_model
 from simulator.errors import SimulatorError
 from simulator.events import EventCodec
-from simulator.plan import draw_plan, merge_plans
+from simulator.plan import draw_plan, keep_rows, merge_plans
 from simulator.play import Kernel
 from simulator.population import build_population
 from simulator.scenario import Scenario, resolved_yaml
@@ -157,7 +157,12 @@ class Simulation:
                 # only this shard's users arrive.
                 plan = draw_plan(rng, sc, idx + members.start, pop, self.vocabulary, self.model)
                 mine = own[idx]
-                planned.append((plan, plan["primary"][mine], times[mine]))
+                rows = plan["primary"][mine]
+                if not mine.all():  # keep only this shard's users' visits
+                    plan, new_row = keep_rows(plan, own[plan["user"] - members.start])
+                    rows = new_row[rows]
+                if len(rows):
+                    planned.append((plan, rows, times[mine]))
         return planned
 
     def batches(self, ledger: Ledger, progress: Progress | None = None) -> Iterator[Events]:

@@ -21,7 +21,15 @@ if TYPE_CHECKING:
     from simulator.scenario import Scenario
     from simulator.vocabulary import Vocabulary
 
-__all__ = ["MIN_STEP_S", "VisitBatch", "batch_of", "draw_plan", "merge_plans", "plan_visits"]
+__all__ = [
+    "MIN_STEP_S",
+    "VisitBatch",
+    "batch_of",
+    "draw_plan",
+    "keep_rows",
+    "merge_plans",
+    "plan_visits",
+]
 
 
 @dataclass(slots=True)
@@ -236,3 +244,47 @@ def merge_plans(parts: list[tuple[dict, np.ndarray, np.ndarray]]) -> tuple[Visit
     arrival_rows = np.concatenate([r + rows[k] for k, (_, r, _) in enumerate(parts)])
     times = np.concatenate([t for _, _, t in parts])
     return batch_of(merged), list(zip(arrival_rows.tolist(), times.tolist()))
+
+
+def _ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """The indices ``lo[k]:hi[k]`` for every k, concatenated."""
+    counts = hi - lo
+    starts = np.cumsum(counts) - counts
+    return np.repeat(lo - starts, counts) + np.arange(int(counts.sum()))
+
+
+def keep_rows(plan: dict, keep: np.ndarray) -> tuple[dict, np.ndarray]:
+    """The plan of the rows ``keep`` (a mask) only, with their searches, clicks and event
+    slots; return it and each old row's new index (-1: dropped). A shard keeps its own
+    users' rows of a cohort whose plan it drew whole."""
+    new_row = np.cumsum(keep) - 1
+    new_row[~keep] = -1
+    rows = np.flatnonzero(keep)
+    search_lo, click_lo, event_lo = plan["search_lo"], plan["click_lo"], plan["event_lo"]
+    searches = _ranges(search_lo[rows], search_lo[rows + 1])
+    clicks = _ranges(click_lo[searches], click_lo[searches + 1])
+    slots = _ranges(event_lo[rows], event_lo[rows + 1])
+
+    def offsets(lo: np.ndarray, picked: np.ndarray) -> np.ndarray:
+        return np.concatenate(([0], np.cumsum(lo[picked + 1] - lo[picked])))
+
+    out = {
+        "search_lo": offsets(search_lo, rows),
+        "click_lo": offsets(click_lo, searches),
+        "event_lo": offsets(event_lo, rows),
+        "follow": np.where(plan["follow"][rows] >= 0, new_row[plan["follow"][rows]], -1),
+        "primary": new_row[plan["primary"]][keep[plan["primary"]]],
+    }
+    for name in ("user", "return_gap", "close_after", "silent"):
+        out[name] = plan[name][rows]
+    for name in ("after_click", "after_none", "service", "query", "p_any", "items", "zero"):
+        out[name] = plan[name][searches]
+    for name in ("alpha", "sat", "exam", "propensity"):
+        out[name] = None if plan[name] is None else plan[name][searches]
+    out["click_gap"], out["click_rank"] = plan["click_gap"][clicks], plan["click_rank"][clicks]
+    d = plan["delivery"]
+    out["delivery"] = DeliveryDraws(
+        *(getattr(d, f)[slots] for f in ("delay", "loss_u", "dup_u", "dup_delay", "retry_u")),
+        *(getattr(d, f)[rows] for f in ("offline_gap", "offline_len", "tail_held")),
+    )
+    return out, new_row
