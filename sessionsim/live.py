@@ -179,8 +179,8 @@ def run_live(
             for finish in simulated.finishers:
                 finish()
             simulated.file.flush()
-            observable = _rewrite_truth_events(
-                simulated.partial, outputs.open("truth/events.jsonl"), unsent
+            observable = _truth_events(
+                simulated.partial, outputs.open("truth/events.jsonl"), unsent, sim.summary
             )
         finally:
             simulated.abort()  # the simulated truth events were only a draft
@@ -218,6 +218,29 @@ def _outgoing(codec: EventCodec, part: dict) -> list[Outgoing]:
         Outgoing(eid, copy, user, ms, line)
         for eid, copy, user, ms, line in zip(ids, part["copy"].tolist(), users, received_ms, lines)
     ]
+
+
+def _truth_events(draft: Path, out: AtomicFile, unsent: Counter[str], summary: dict) -> dict:
+    """Write the truth's event rows of what was acknowledged; return its observable totals."""
+    if unsent:
+        return _rewrite_truth_events(draft, out, unsent)
+    return _copy_truth_events(draft, out, summary)  # the simulated truth is the truth
+
+
+def _copy_truth_events(draft: Path, out: AtomicFile, summary: dict) -> dict:
+    """Copy the truth's event rows as simulated (every copy was acknowledged); return the
+    observable totals, the simulation's own."""
+    with open(draft, "rb") as f:
+        while block := f.read(1 << 20):
+            out.write(block)
+    delivered = summary["delivered_events"]
+    return {
+        "delivered": delivered,
+        "deliveries": delivered + summary["duplicate_deliveries"],
+        "searches": summary["observable_searches"],
+        "clicked": summary["observable_clicked_searches"],
+        "clicks": summary["observable_clicks"],
+    }
 
 
 def _rewrite_truth_events(draft: Path, out: AtomicFile, unsent: Counter[str]) -> dict:

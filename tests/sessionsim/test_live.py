@@ -410,3 +410,26 @@ def test_the_collector_answers_on_sockets_without_nagle(collector):
     assert len(accepted) == 1
     assert accepted[0].getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
     conn.close()
+
+
+def test_a_run_with_every_copy_acknowledged_keeps_the_simulated_truth(tmp_path):
+    """The fast path (nothing unsent: the draft is copied, the totals are the simulation's)
+    gives the bytes and totals of the row-by-row rewrite."""
+    from collections import Counter
+
+    from sessionsim.live import _copy_truth_events, _rewrite_truth_events
+    from simulator import AtomicFile, simulate_to_dir
+    from tests.helpers import load_scenario
+
+    sc = load_scenario(SCENARIOS / "duplicates.yaml", {"population.users": 300, "duration": "6h"})
+    summary = simulate_to_dir(sc, tmp_path / "run")
+    draft = tmp_path / "run" / "truth" / "events.jsonl"
+    slow, fast = AtomicFile(tmp_path / "slow.jsonl"), AtomicFile(tmp_path / "fast.jsonl")
+    totals = _rewrite_truth_events(draft, slow, Counter())
+    assert _copy_truth_events(draft, fast, summary) == {
+        k: totals.get(k, 0) for k in ("delivered", "deliveries", "searches", "clicked", "clicks")
+    }
+    assert summary["duplicate_deliveries"] > 0 and totals["clicked"] > 0
+    slow.commit()
+    fast.commit()
+    assert (tmp_path / "fast.jsonl").read_bytes() == (tmp_path / "slow.jsonl").read_bytes()
