@@ -21,7 +21,7 @@ from simulator.backend import LatencyHistogram, SearchBackend
 from simulator.clickmodels import click_model
 from simulator.errors import SimulatorError
 from simulator.events import EventCodec
-from simulator.plan import draw_plan, keep_rows, merge_plans
+from simulator.plan import batch_of, draw_plan, keep_rows
 from simulator.play import Kernel
 from simulator.population import build_population
 from simulator.scenario import Scenario, resolved_yaml
@@ -195,9 +195,11 @@ class Simulation:
                     yield env.timeout(chunk_start - env.now)
                 if self._stop:
                     return
-                planned = self._plan_chunk(j, chunk_start, length)
-                if planned:
-                    kernel.add_batch(next(bids), *merge_plans(planned))
+                # A cohort's batch is kept until its last follow-up visit has played: one
+                # batch per cohort, so that a long chain of returns keeps little.
+                for plan, rows, times in self._plan_chunk(j, chunk_start, length):
+                    arrivals = list(zip(rows.tolist(), times.tolist()))
+                    kernel.add_batch(next(bids), batch_of(plan), arrivals)
 
         def record(visits: list[int]) -> None:
             if visits:

@@ -27,7 +27,6 @@ __all__ = [
     "batch_of",
     "draw_plan",
     "keep_rows",
-    "merge_plans",
     "plan_visits",
 ]
 
@@ -211,39 +210,6 @@ def batch_of(plan: dict) -> VisitBatch:
         click_lo_array=plan["click_lo"],
         tail_held=plan["delivery"].tail_held.tolist(),
     )
-
-
-def merge_plans(parts: list[tuple[dict, np.ndarray, np.ndarray]]) -> tuple[VisitBatch, list]:
-    """Join several drawn plans (a chunk's cohorts, each with its arrivals' rows and times)
-    into one batch, rows renumbered: the kernel and the SDK then pay per chunk, not per
-    cohort. Return the batch and its arrivals as (row, time)."""
-    plans = [p for p, _, _ in parts]
-    rows = np.cumsum([0] + [len(p["user"]) for p in plans])
-    merged: dict = {}
-    for name in ("search_lo", "click_lo"):
-        totals = np.cumsum([0] + [int(p[name][-1]) for p in plans])
-        merged[name] = np.concatenate(
-            [p[name][:-1] + totals[k] for k, p in enumerate(plans)] + [totals[-1:]]
-        )
-    slots = np.cumsum([0] + [int(p["event_lo"][-1]) for p in plans])
-    merged["event_lo"] = np.concatenate(
-        [p["event_lo"][:-1] + slots[k] for k, p in enumerate(plans)] + [slots[-1:]]
-    )
-    merged["primary"] = np.concatenate([p["primary"] + rows[k] for k, p in enumerate(plans)])
-    merged["follow"] = np.concatenate(
-        [np.where(p["follow"] >= 0, p["follow"] + rows[k], -1) for k, p in enumerate(plans)]
-    )
-    for name in _LISTS + _ARRAYS:
-        if name not in merged and name != "delivery":
-            values = [p[name] for p in plans]
-            merged[name] = None if values[0] is None else np.concatenate(values)
-    d = [p["delivery"] for p in plans]
-    merged["delivery"] = DeliveryDraws(
-        *(np.concatenate([getattr(x, f) for x in d]) for f in DeliveryDraws.__slots__)
-    )
-    arrival_rows = np.concatenate([r + rows[k] for k, (_, r, _) in enumerate(parts)])
-    times = np.concatenate([t for _, _, t in parts])
-    return batch_of(merged), list(zip(arrival_rows.tolist(), times.tolist()))
 
 
 def _ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
