@@ -11,9 +11,9 @@ from simulator.scenario import Scenario
 
 __all__ = ["LIMIT_EVENTS", "estimate", "refuse_if_too_big"]
 
-LIMIT_EVENTS = 200_000_000  # about 130 GB of JSON lines and over an hour: ask for --force
+LIMIT_EVENTS = 200_000_000  # about 130 GB of JSON lines and most of an hour: ask for --force
 BYTES_PER_EVENT = 650  # JSON lines: events.jsonl about 200, the truth files about 450
-EVENTS_PER_S = 35_000  # simulate into JSON lines, one process (sessionsim bench)
+EVENTS_PER_S = 80_000  # simulate into JSON lines, one process, 50,000 users (sessionsim bench)
 _PILOT_USERS, _PILOT_S = 256, 86_400.0
 
 
