@@ -12,13 +12,13 @@ again) or of a whole batch (a retry after a lost acknowledgement, which may land
 newer batches), outages (batches wait on the device until the connection returns), killed
 apps (the unflushed queue goes out at the user's next launch), and clock skew.
 
-Once per tick the kernel's new events become columns (``Events``) and the SDK queues are
+Once per step the kernel's new events become columns (``Events``) and the SDK queues are
 resolved for all of them at once: an event's timer period and its rank in that period's
 queue decide its batch; a queue is flushed when full, when its period ends before the
 visit's next search (the kernel's horizon: nothing else of the visit happens before it),
-or when the app closes; what cannot be decided yet waits for the next tick. Only the
+or when the app closes; what cannot be decided yet waits for the next step. Only the
 device's channel (one request after another, outages) is a loop, one step per request.
-Arrivals wait in buckets by tick and are released in (arrival time, user, visit, event,
+Arrivals wait in buckets by step and are released in (arrival time, user, visit, event,
 copy) order, so memory holds only events in flight.
 """
 
@@ -31,23 +31,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from simulator.codes import APP_CLOSE, APP_OPEN, CLICK, EVENT_TYPES, RESULTS, SEARCH
-from simulator.draws import DeliveryDraws, draw_delivery
 
 if TYPE_CHECKING:
     from simulator.play import Kernel
     from simulator.population import Population
     from simulator.scenario import Scenario
 
-__all__ = [
-    "DeliveryDraws",
-    "Events",
-    "Sdk",
-    "arrival_keys",
-    "concat",
-    "draw_delivery",
-    "size",
-    "take",
-]
+__all__ = ["Events", "Sdk", "arrival_keys", "concat", "size", "take"]
 
 MAX_COPIES = 10
 
@@ -247,7 +237,7 @@ class Sdk:
         ev["rank"][c] = rank
         ev["item"][c] = b.items[of, rank]
 
-    # -- one tick ---------------------------------------------------------------------
+    # -- one step ---------------------------------------------------------------------
 
     def step(self, kernel: Kernel) -> list[int]:
         """Deliver what the kernel played since the last step; return the visits whose

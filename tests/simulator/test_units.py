@@ -7,11 +7,12 @@ import numpy as np
 from simulator.backend import SearchBackend
 from simulator.clickmodels import click_model
 from simulator.codes import APP_CLOSE, APP_OPEN, CLICK, RESULTS, SEARCH
+from simulator.draws import DeliveryDraws
 from simulator.events import EventCodec
 from simulator.plan import VisitBatch, plan_visits
 from simulator.play import Kernel
 from simulator.population import build_population
-from simulator.sdk import DeliveryDraws, Sdk
+from simulator.sdk import Sdk
 from simulator.truth import Ledger
 from simulator.vocabulary import build_vocabulary
 from tests.conftest import SCENARIOS
