@@ -169,9 +169,9 @@ class Simulation:
         """Simulate the whole scenario, yielding arrived events in arrival-ordered batches
         (columns: ``sdk.Events``).
 
-        SimPy's clock runs the world tick by tick: a process plans each chunk of arrivals
-        as its time comes, and each tick the kernel plays every step due in it (the
-        backend's queue, in time order), the SDKs deliver what was played, the ledger
+        SimPy's clock runs the world step by step (``step_s``): a process plans each chunk
+        of arrivals as its time comes; in each step the kernel plays everything due in it
+        (the backend's queue, in time order), the SDKs deliver what was played, the ledger
         records the visits whose delivery is known, and what arrived is released. When
         the iterator is exhausted, ``summary`` holds the run's summary.
         """
