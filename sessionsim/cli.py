@@ -456,11 +456,9 @@ def simulate(
             retries=retries,
         )
         return
-    if processes > 1 and fmt != "jsonl":
-        raise SimulatorError("--processes: shards are merged as JSON lines (use --format jsonl)")
     with sim_progress(sc.duration) as progress:
         if processes > 1:
-            summary = simulate_sharded(sc, out, processes, progress)
+            summary = simulate_sharded(sc, out, processes, progress, fmt)
         else:
             summary = simulate_to_dir(sc, out, progress, fmt)
     click.echo(format_simulation(summary, str(out)))

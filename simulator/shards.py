@@ -32,8 +32,9 @@ from simulator.engine import (
 )
 from simulator.orphans import die_with_parent
 from simulator.scenario import Scenario
+from simulator.schemas import schema
 from simulator.sdk import Events, arrival_keys, size
-from simulator.sinks import AtomicFile, EventRows, JsonlRows, OutputSet
+from simulator.sinks import KEY, AtomicFile, EventRows, JsonlRows, OutputSet, ParquetRows, RowWriter
 from simulator.text import hex_bytes
 from simulator.truth import Ledger
 
@@ -53,8 +54,24 @@ def _event_keys(events: Events) -> np.ndarray:
     return np.strings.add(hex_bytes(k.view(np.uint8).reshape(n, 16)), b"\t")
 
 
+def _writer(outputs: OutputSet, name: str, fmt: str) -> tuple[RowWriter, AtomicFile]:
+    """A shard's keyed writer of file ``name`` (and the file)."""
+    out = outputs.open(f"{name}.{fmt}")
+    if fmt == "parquet":
+        return ParquetRows(out, schema(name), keyed=True), out
+    return JsonlRows(out), out
+
+
 def _shard(
-    scenario: Scenario, shard: int, shards: int, work: Path, clock, count, conn, parent: int
+    scenario: Scenario,
+    shard: int,
+    shards: int,
+    work: Path,
+    fmt: str,
+    clock,
+    count,
+    conn,
+    parent: int,
 ) -> None:
     """Simulate one shard into ``work/<shard>/``; send its totals (or its error) back."""
     die_with_parent(parent)
@@ -63,9 +80,9 @@ def _shard(
         root = work / str(shard)
         (root / "truth").mkdir(parents=True)
         with OutputSet(root) as outputs:
-            out = outputs.open("events.jsonl")
-            events = EventRows(JsonlRows(out), out, sim.codec.columns, _event_keys)
-            s, q, e = (JsonlRows(outputs.open(f"{name}.jsonl")) for name in TRUTH_FILES)
+            rows, out = _writer(outputs, "events", fmt)
+            events = EventRows(rows, out, sim.codec.columns, _event_keys)
+            s, q, e = (_writer(outputs, name, fmt)[0] for name in TRUTH_FILES)
             ledger = Ledger(sim.codec, s, q, e, keyed=True)
 
             def progress(sim_s: float, n: int) -> None:
@@ -95,11 +112,55 @@ def _merge(parts: list[Path], out: AtomicFile) -> None:
             f.close()
 
 
+def _merge_parquet(parts: list[Path], out: AtomicFile, name: str) -> None:
+    """Merge key-sorted shard Parquet files into ``out`` in key order, without the keys.
+
+    Streams a batch of rows from each shard at a time: rows up to the smallest last key
+    read from a shard that has more are final; only the shard that sets that bound is
+    read further."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    target = schema(name)
+    writer = pq.ParquetWriter(out.file, target, compression="zstd")
+    streams = [pq.ParquetFile(p).iter_batches(batch_size=65_536) for p in parts]
+    last: dict[int, str] = {}  # shard -> the last key read from it, while it has more
+    pool: list[pa.Table] = []
+
+    def pull(k: int) -> None:
+        for batch in streams[k]:
+            if batch.num_rows:
+                pool.append(pa.Table.from_batches([batch]))
+                last[k] = batch.column(KEY)[-1].as_py()
+                return
+        last.pop(k, None)  # exhausted
+
+    for k in range(len(streams)):
+        pull(k)
+    while pool:
+        table = pa.concat_tables(pool)
+        table = table.take(pc.sort_indices(table, [(KEY, "ascending")]))
+        keys = table.column(KEY).to_numpy(zero_copy_only=False)
+        bound = min(last.values()) if last else None
+        n = len(keys) if bound is None else int(np.searchsorted(keys, bound, side="right"))
+        writer.write_table(table.slice(0, n).drop_columns([KEY]).cast(target))
+        pool = [table.slice(n)] if n < len(keys) else []
+        for k in [k for k, key in last.items() if key == bound]:
+            pull(k)
+    writer.close()
+
+
 def simulate_sharded(
-    scenario: Scenario, out: Path, processes: int, progress: Progress | None = None
+    scenario: Scenario,
+    out: Path,
+    processes: int,
+    progress: Progress | None = None,
+    fmt: str = "jsonl",
 ) -> dict:
-    """Simulate ``scenario`` in ``processes`` shards and merge them into ``out`` (JSON
-    lines); the files are byte-identical to one process's. Return the summary."""
+    """Simulate ``scenario`` in ``processes`` shards and merge them into ``out`` as JSON
+    lines (byte-identical to one process's files) or Parquet (the same rows, in the same
+    order, as one process's). Return the summary."""
     check_shards(scenario, processes)
     prepare_dir(out)
     work = out / f".shards-{time.time_ns()}"
@@ -111,7 +172,7 @@ def simulate_sharded(
             parent, child = ctx.Pipe(duplex=False)
             proc = ctx.Process(
                 target=_shard,
-                args=(scenario, k, processes, work, clock, count, child, os.getpid()),
+                args=(scenario, k, processes, work, fmt, clock, count, child, os.getpid()),
             )
             proc.start()
             child.close()
@@ -137,8 +198,11 @@ def simulate_sharded(
         summary = summary_of(merge_states(states), scenario)
         with OutputSet(out) as outputs:
             for name in ("events", *TRUTH_FILES):
-                parts = [work / str(k) / f"{name}.jsonl" for k in range(processes)]
-                _merge(parts, outputs.open(f"{name}.jsonl"))
+                parts = [work / str(k) / f"{name}.{fmt}" for k in range(processes)]
+                if fmt == "parquet":
+                    _merge_parquet(parts, outputs.open(f"{name}.parquet"), name)
+                else:
+                    _merge(parts, outputs.open(f"{name}.jsonl"))
             write_summary(outputs, summary, scenario)
     finally:
         for p in procs:

@@ -36,6 +36,7 @@ __all__ = [
 
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)  # read once: mkstemp makes 0600 files; a finished one gets the usual mode
+KEY = "_key"  # the merge key's column in a shard's Parquet file
 _FLUSH_BYTES = 1 << 20  # orjson returns over-allocated bytes: copy lines into one buffer
 
 
@@ -184,15 +185,16 @@ class JsonlRows:
 class ParquetRows:
     """Rows as a Parquet file with a fixed schema (typed columns), a row group per batch.
 
-    A column the batch does not have is all nulls; merge keys are not used (a sharded run
-    writes JSON lines).
+    A column the batch does not have is all nulls. ``keyed``: each row's merge key goes in
+    a last column, ``_key`` (a shard's file, merged with the others' by it).
     """
 
-    def __init__(self, out: AtomicFile, schema: pa.Schema) -> None:
+    def __init__(self, out: AtomicFile, schema: pa.Schema, keyed: bool = False) -> None:
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        self.schema = schema
-        self._writer = pq.ParquetWriter(out.file, schema, compression="zstd")
+        self.schema = schema.append(pa.field(KEY, pa.string())) if keyed else schema
+        self._writer = pq.ParquetWriter(out.file, self.schema, compression="zstd")
         out.finishers.append(self.close)
 
     def add_columns(self, columns: list[Column], n: int, keys: np.ndarray | None = None) -> None:
@@ -202,6 +204,8 @@ class ParquetRows:
         from simulator.arrow import arrow_array
 
         by_name = {c.name: c for c in columns}
+        if keys is not None:
+            by_name[KEY] = Column(KEY, "str", keys)
         arrays = [
             arrow_array(by_name[f.name], f.type) if f.name in by_name else pa.nulls(n, f.type)
             for f in self.schema
