@@ -3,8 +3,8 @@
 A visit's only contact with other users is the shared search backend, whose FCFS queue
 decides each search's latency and so shifts the rest of the visit. The kernel keeps a heap
 of what is due (an arrival, a user's return, a visit's next search) and plays each in time
-order up to a horizon (``run_until``); the engine's SimPy clock calls it once per tick, so
-SimPy orders the ticks and the kernel the backend interactions within one. Everything
+order up to a horizon (``run_until``); the engine's SimPy clock calls it once per step, so
+SimPy orders the steps and the kernel the backend interactions within one. Everything
 between two searches (results, clicks with their scan and dwell times) is emitted at once;
 each search is one tuple (``Played``; its clicks' times are floats in ``click_times``),
 turned into the events' columns by the delivery stage once per step.
