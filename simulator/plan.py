@@ -27,7 +27,6 @@ __all__ = [
     "batch_of",
     "draw_plan",
     "keep_rows",
-    "plan_visits",
 ]
 
 
@@ -177,19 +176,6 @@ def draw_plan(
         "exam": np.round(model.examination(alpha, sat), 4),
         "propensity": propensity,
     }
-
-
-def plan_visits(
-    rng: np.random.Generator,
-    scenario: Scenario,
-    users: np.ndarray,
-    population: Population,
-    vocabulary: Vocabulary,
-    model: ClickModel,
-) -> VisitBatch:
-    """Draw everything random about these arrivals (of ``users``, in time order) and their
-    follow-up visits."""
-    return batch_of(draw_plan(rng, scenario, users, population, vocabulary, model))
 
 
 _LISTS = (

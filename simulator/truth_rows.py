@@ -172,34 +172,13 @@ def _searches_table(
             offsets=_offsets(position_counts),
             omit=True,
         ),
-        Column(
-            "examination",
-            "floats",
-            ev["exam"][paged_rows].ravel(),
-            null=~paged,
-            offsets=latent_lo,
-            omit=True,
-        ),
-        Column(
-            "attractiveness",
-            "floats",
-            ev["alpha"][paged_rows].ravel(),
-            null=~paged,
-            offsets=latent_lo,
-            omit=True,
-        ),
     ]
+    latent = [("examination", "exam"), ("attractiveness", "alpha")]
     if codec.has_satisfaction:
-        table.append(
-            Column(
-                "satisfaction",
-                "floats",
-                ev["sat"][paged_rows].ravel(),
-                null=~paged,
-                offsets=latent_lo,
-                omit=True,
-            )
-        )
+        latent.append(("satisfaction", "sat"))
+    for name, column in latent:  # the page's latent values the click model used
+        values = ev[column][paged_rows].ravel()
+        table.append(Column(name, "floats", values, null=~paged, offsets=latent_lo, omit=True))
     table.append(Column("propensity", "float", ev["propensity"][rows], decimals=4))
     keys = _keys(v_tick[visit_of[rows]], ev["user"][rows], ev["seq"][rows], seq_in_visit)
     return table, n, keys

@@ -9,7 +9,7 @@ from simulator.clickmodels import click_model
 from simulator.codes import APP_CLOSE, APP_OPEN, CLICK, RESULTS, SEARCH
 from simulator.draws import DeliveryDraws
 from simulator.events import EventCodec
-from simulator.plan import VisitBatch, plan_visits
+from simulator.plan import VisitBatch, batch_of, draw_plan
 from simulator.play import Kernel
 from simulator.population import build_population
 from simulator.sdk import Sdk
@@ -100,7 +100,8 @@ def test_a_plan_without_returns_has_one_row_per_arrival_and_its_events_add_up():
     sc = sc.model_copy(update={"visit": sc.visit.model_copy(update={"return_prob": 0.0})})
     vocab = build_vocabulary(sc)
     users = np.array([0, 1, 2, 0])
-    b = plan_visits(np.random.default_rng(1), sc, users, pop, vocab, click_model(sc.clicks, 10))
+    model = click_model(sc.clicks, 10)
+    b = batch_of(draw_plan(np.random.default_rng(1), sc, users, pop, vocab, model))
     assert b.user == [0, 1, 2, 0] and b.follow == [-1, -1, -1, -1]
     assert b.primary.tolist() == [0, 1, 2, 3]
     for i in range(4):
