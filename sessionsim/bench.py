@@ -180,6 +180,7 @@ def _live(sink: str) -> Callable:
             try:
                 return _timed(work, reps)
             finally:
+                os.close(devnull)
                 if collector is not None:
                     os.kill(server, signal.SIGTERM)
                     os.waitpid(server, 0)

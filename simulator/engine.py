@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import gc
+import itertools
 import math
 import os
 from collections import Counter
@@ -26,16 +27,20 @@ from simulator.play import Kernel
 from simulator.population import build_population
 from simulator.scenario import Scenario, resolved_yaml
 from simulator.schemas import schema
-from simulator.sdk import Events, Sdk, size
+from simulator.sdk import Sdk, arrival_keys
 from simulator.sinks import (
+    AtomicFile,
     EventRows,
     EventSink,
     JsonlRows,
     NullSink,
     OutputSet,
     ParquetRows,
+    RowWriter,
 )
 from simulator.streams import GROUP, VISITS, cohorts, replica_of, stream
+from simulator.table import Events, size
+from simulator.text import hex_bytes
 from simulator.truth import Ledger, summarize
 from simulator.vocabulary import build_vocabulary
 
@@ -184,7 +189,7 @@ class Simulation:
         kernel = Kernel(backends, self.population, sc.population.min_visit_gap, sc.duration)
         step = step_s(sc)
         sdk = Sdk(sc, self.population, step)
-        bids = iter(range(1 << 62))
+        bids = itertools.count()
 
         def arrivals():
             cuts = tuple(c for b in sc.arrivals.bursts for c in (b.at, b.at + b.length))
@@ -341,21 +346,38 @@ FORMATS = ("jsonl", "parquet")
 TRUTH_FILES = ("truth/sessions", "truth/searches", "truth/events")
 
 
+# Arrival times are >= 0: their big-endian IEEE bytes sort as the numbers do.
+_EVENT_KEY = np.dtype([("received", ">f8"), ("key", ">u8")])
+
+
+def event_keys(events: Events) -> np.ndarray:
+    """Each event's merge key, (arrival time, user-visit-event-copy key), as 32
+    hexadecimal digits and a tab: big-endian, so the digits sort as the values."""
+    n = size(events)
+    k = np.empty(n, dtype=_EVENT_KEY)
+    k["received"] = events["received"]
+    k["key"] = arrival_keys(events)
+    return np.strings.add(hex_bytes(k.view(np.uint8).reshape(n, 16)), b"\t")
+
+
 def open_outputs(
-    outputs: OutputSet, sim: Simulation, fmt: str = "jsonl", **ledger_options: Any
+    outputs: OutputSet,
+    sim: Simulation,
+    fmt: str = "jsonl",
+    keyed: bool = False,
+    **ledger_options: Any,
 ) -> tuple[EventSink, Ledger]:
     """Open the simulator's files in ``outputs`` as JSON lines or Parquet: the event sink
-    and the ledger."""
-    codec = sim.codec
-    if fmt == "parquet":
-        s, q, e = (ParquetRows(outputs.open(f"{n}.parquet"), schema(n)) for n in TRUTH_FILES)
-        out = outputs.open("events.parquet")
-        events = EventRows(ParquetRows(out, schema("events")), out, codec.columns)
-        return events, Ledger(codec, s, q, e, **ledger_options)
-    js, jq, je = (JsonlRows(outputs.open(f"{n}.jsonl")) for n in TRUTH_FILES)
-    out = outputs.open("events.jsonl")
-    events = EventRows(JsonlRows(out), out, codec.columns)
-    return events, Ledger(codec, js, jq, je, **ledger_options)
+    and the ledger; ``keyed``: every row with its merge key (a shard's files)."""
+
+    def rows(name: str) -> tuple[RowWriter, AtomicFile]:
+        out = outputs.open(f"{name}.{fmt}")
+        return (ParquetRows(out, schema(name), keyed) if fmt == "parquet" else JsonlRows(out)), out
+
+    s, q, e = (rows(name)[0] for name in TRUTH_FILES)
+    writer, out = rows("events")
+    events = EventRows(writer, out, sim.codec.columns, event_keys if keyed else None)
+    return events, Ledger(sim.codec, s, q, e, keyed=keyed, **ledger_options)
 
 
 def write_summary(outputs: OutputSet, summary: dict, scenario: Scenario) -> None:

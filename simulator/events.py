@@ -16,21 +16,18 @@ from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
-from simulator.codes import EVENT_TYPES
+from simulator.codes import APP_OPEN, CLICK, EVENT_TYPES, RESULTS, SEARCH
 from simulator.text import Column, hex_ids, json_lines, padded_numbers, splitmix64
 
 if TYPE_CHECKING:
     from simulator.population import Population
     from simulator.scenario import Scenario
-    from simulator.sdk import Events
+    from simulator.table import Events
     from simulator.vocabulary import Vocabulary
 
-__all__ = ["APP_CLOSE", "APP_OPEN", "CLICK", "EVENT_TYPES", "RESULTS", "SEARCH", "EventCodec"]
+__all__ = ["TYPE_NAMES", "EventCodec"]
 
-APP_OPEN, SEARCH, RESULTS, CLICK, APP_CLOSE = EVENT_TYPES  # the schema's type names
-
-_CODE = {kind: k for k, kind in enumerate(EVENT_TYPES)}
-_TYPE_NAMES = np.array([kind.encode() for kind in EVENT_TYPES])
+TYPE_NAMES = np.array([kind.encode() for kind in EVENT_TYPES])  # the schema's, by type code
 _M64 = (1 << 64) - 1
 T = TypeVar("T")
 
@@ -97,8 +94,8 @@ class EventCodec:
         code = ev["kind"].astype(np.int64)
         users, visits = ev["user"], ev["seq"]
         pop = self.population
-        search, results = code == _CODE[SEARCH], code == _CODE[RESULTS]
-        click, opening = code == _CODE[CLICK], code == _CODE[APP_OPEN]
+        search, results = code == SEARCH, code == RESULTS
+        click, opening = code == CLICK, code == APP_OPEN
         text = self.vocabulary.text
         queries: list[str] = [""] * len(code)
         for i, q in zip(np.flatnonzero(search).tolist(), ev["query"][search].tolist()):
@@ -110,7 +107,7 @@ class EventCodec:
         device = pop.device[users]
         cols = [
             Column("event_id", "str", self.event_ids(users, visits, ev["n"])),
-            Column("type", "str", _TYPE_NAMES[code]),
+            Column("type", "str", TYPE_NAMES[code]),
             Column("user_id", "str", self.user_ids(users)),
             Column("ts", "time", self.epoch_ms_of(ev["ts"])),
             Column("received_at", "time", self.epoch_ms_of(ev["received"])),
@@ -175,19 +172,18 @@ class EventCodec:
         kinds = [EVENT_TYPES[k] for k in code.tolist()]
         user_ids = self.user_ids(users).astype("U").tolist()
         ts = self.epoch_ms_of(ev["ts"]).tolist()
-        has_search = (code == _CODE[SEARCH]) | (code == _CODE[RESULTS]) | (code == _CODE[CLICK])
+        has_search = (code == SEARCH) | (code == RESULTS) | (code == CLICK)
         search_ids: list[str | None] = [None] * len(ids)
         if self.emit_search_id:
             sids = self.event_ids(users, visits, ev["sn"]).astype("U16").tolist()
             for i in np.flatnonzero(has_search).tolist():
                 search_ids[i] = sids[i]
-        items = np.where(code == _CODE[RESULTS], ev["shown"], -1).tolist()
-        positions = np.where(code == _CODE[CLICK], ev["rank"] + 1, -1).tolist()
+        items = np.where(code == RESULTS, ev["shown"], -1).tolist()
+        positions = np.where(code == CLICK, ev["rank"] + 1, -1).tolist()
         if first is not None:
+            once = ev["copy"] == 0
             for i, u, v in zip(
-                np.flatnonzero(ev["copy"] == 0).tolist(),
-                users[ev["copy"] == 0].tolist(),
-                visits[ev["copy"] == 0].tolist(),
+                np.flatnonzero(once).tolist(), users[once].tolist(), visits[once].tolist()
             ):
                 first(ids[i], u, v)
         return [

@@ -14,6 +14,7 @@ import numpy as np
 
 from simulator.codes import MIN_STEP_S
 from simulator.draws import DeliveryDraws, draw_delivery
+from simulator.table import ranges
 
 if TYPE_CHECKING:
     from simulator.clickmodels import ClickModel
@@ -198,13 +199,6 @@ def batch_of(plan: dict) -> VisitBatch:
     )
 
 
-def _ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """The indices ``lo[k]:hi[k]`` for every k, concatenated."""
-    counts = hi - lo
-    starts = np.cumsum(counts) - counts
-    return np.repeat(lo - starts, counts) + np.arange(int(counts.sum()))
-
-
 def keep_rows(plan: dict, keep: np.ndarray) -> tuple[dict, np.ndarray]:
     """The plan of the rows ``keep`` (a mask) only, with their searches, clicks and event
     slots; return it and each old row's new index (-1: dropped). A shard keeps its own
@@ -213,9 +207,9 @@ def keep_rows(plan: dict, keep: np.ndarray) -> tuple[dict, np.ndarray]:
     new_row[~keep] = -1
     rows = np.flatnonzero(keep)
     search_lo, click_lo, event_lo = plan["search_lo"], plan["click_lo"], plan["event_lo"]
-    searches = _ranges(search_lo[rows], search_lo[rows + 1])
-    clicks = _ranges(click_lo[searches], click_lo[searches + 1])
-    slots = _ranges(event_lo[rows], event_lo[rows + 1])
+    searches = ranges(search_lo[rows], search_lo[rows + 1])
+    clicks = ranges(click_lo[searches], click_lo[searches + 1])
+    slots = ranges(event_lo[rows], event_lo[rows + 1])
 
     def offsets(lo: np.ndarray, picked: np.ndarray) -> np.ndarray:
         return np.concatenate(([0], np.cumsum(lo[picked + 1] - lo[picked])))

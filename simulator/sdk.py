@@ -31,17 +31,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from simulator.codes import APP_CLOSE, APP_OPEN, CLICK, EVENT_TYPES, RESULTS, SEARCH
+from simulator.table import Events, concat, ranges, size, take
 
 if TYPE_CHECKING:
     from simulator.play import Kernel
     from simulator.population import Population
     from simulator.scenario import Scenario
 
-__all__ = ["Events", "Sdk", "arrival_keys", "concat", "size", "take"]
+__all__ = ["Sdk", "arrival_keys"]
 
 MAX_COPIES = 10
-
-Events = dict[str, np.ndarray]  # columns of equal length (2-D columns: one row an event)
 
 # The kernel's records (``play.Opened``, ``Played``, ``Closed``) as structured arrays.
 _OPENED = np.dtype(
@@ -66,26 +65,6 @@ _STORED = (
     "vid", "user", "seq", "n", "kind", "t", "sn", "query", "rank", "shown", "items",
     "clicks", "p_any", "gave_up", "propensity", "exam", "alpha", "sat", *_FATES,
 )  # fmt: skip
-
-
-def concat(tables: list[Events]) -> Events:
-    """Stack tables with the same columns."""
-    tables = [t for t in tables if len(t["vid"])]
-    if len(tables) == 1:
-        return tables[0]
-    if not tables:
-        return {}
-    return {k: np.concatenate([t[k] for t in tables]) for k in tables[0]}
-
-
-def take(table: Events, idx: np.ndarray) -> Events:
-    """The rows ``idx`` of a table (an index array or a boolean mask)."""
-    return {k: v[idx] for k, v in table.items()}
-
-
-def size(table: Events) -> int:
-    """Rows in a table."""
-    return len(table["vid"]) if table else 0
 
 
 class Sdk:
@@ -125,7 +104,6 @@ class Sdk:
         self.waiting: set[int] = set()  # visits ended whose delivery is not all known yet
         self._buckets: dict[int, list[Events]] = defaultdict(list)
         self._released_tick = -1
-        self._flushing: Events = {}  # the queued rows being flushed this step
         # visit id -> [user, visit number, launch, last event], until its truth is written
         self.visits: dict[int, list] = {}
 
@@ -153,21 +131,21 @@ class Sdk:
         # Per search: the search, its results when served, then its clicks.
         per = 1 + served + clicks
         which = np.repeat(np.arange(len(played)), per)
-        k = np.arange(len(which)) - np.repeat(np.cumsum(per) - per, per)  # 0, 1, 2...
+        k = ranges(0, per)  # 0: the search, 1: its results, 2...: its clicks
         p = played[which]
         is_click = k >= 2
-        click_no = np.cumsum(is_click) - 1  # clicks come in played order
         kind = np.where(k == 0, SEARCH, np.where(k == 1, RESULTS, CLICK))
         t = np.where(k == 0, p["t"], p["t_res"])
-        t[is_click] = click_t[click_no[is_click]]
-        ref = np.where(is_click, lo[which] + k - 2, p["s"])
+        t[is_click] = click_t  # clicks come in played order
         m = len(opened) + len(which) + len(closes)
         cat = np.concatenate
+        none, no = np.zeros(len(opened), dtype=np.int64), np.zeros(len(closes), dtype=np.int64)
         vid = cat([opened["vid"], p["vid"], closes["vid"]])
-        n = cat([np.zeros(len(opened), dtype=np.int64), p["n"] + k, closes["n"]])
+        n = cat([none, p["n"] + k, closes["n"]])
         kinds = cat([np.full(len(opened), APP_OPEN), kind, np.full(len(closes), APP_CLOSE)])
         bid = cat([opened["bid"], p["bid"], closes["bid"]])
-        refs = cat([opened["row"], ref, closes["row"]])
+        search = cat([none, p["s"], no])  # the search an event belongs to, in its batch
+        click = cat([none, np.where(is_click, lo[which] + k - 2, 0), no])  # a click's index
         draw = cat([opened["draw"], p["draw"], closes["draw"]]) + n
         page = next(iter(kernel.batches.values())).items.shape[1] if kernel.batches else 0
         ev: Events = {
@@ -178,16 +156,15 @@ class Sdk:
             "kind": kinds.astype(np.int8),
             "t": cat([opened["t"], t, closes["t"]]),
             "open": cat([opened["t"], p["t0"], closes["t0"]]),  # the visit's launch
-            "sn": cat([np.zeros(len(opened), dtype=np.int64), p["n"], np.zeros(len(closes), int)]),
+            "sn": cat([none, p["n"], no]),
             "query": np.zeros(m, dtype=np.int64),
             "item": np.zeros(m, dtype=np.int64),
             "rank": np.zeros(m, dtype=np.int64),
             "shown": np.zeros(m, dtype=np.int64),  # items on a results page
             "items": np.zeros((m, page), dtype=np.int32),
-            "clicks": np.zeros(m, dtype=np.int64),  # on a search: its clicks
+            "clicks": cat([none, np.where(k == 0, clicks[which], 0), no]),  # on a search
             "p_any": np.zeros(m),
-            "gave_up": cat([np.zeros(len(opened), bool), (k == 0) & ~served[which],
-                            np.zeros(len(closes), bool)]),
+            "gave_up": cat([none, (k == 0) & ~served[which], no]).astype(bool),
             "propensity": np.zeros(m),
             "exam": np.zeros((m, page), dtype=np.float32),
             "alpha": np.zeros((m, page), dtype=np.float32),
@@ -197,14 +174,16 @@ class Sdk:
             "dup_u": np.ones(m),
             "dup_delay": np.zeros(m),
             "retry_u": np.ones(m),
-        }  # fmt: skip
+        }
         for b in np.unique(bid).tolist():
             at = np.flatnonzero(bid == b)
-            self._fill(ev, at, kernel.batches[b], kinds[at], refs[at], draw[at])
+            self._fill(ev, at, kernel.batches[b], kinds[at], search[at], click[at], draw[at])
         return ev
 
     @staticmethod
-    def _fill(ev: Events, at: np.ndarray, b, kind, ref, draw) -> None:
+    def _fill(ev: Events, at: np.ndarray, b, kind, search, click, draw) -> None:
+        """The plan's values of events ``at`` of batch ``b``: delivery draws, and per type
+        the query and latent values (search), the page (results), the item (click)."""
         d = b.delivery
         for name, values in (
             ("delay", d.delay),
@@ -215,27 +194,23 @@ class Sdk:
         ):
             ev[name][at] = values[draw]
         searching = kind == SEARCH
-        s = at[searching]
-        q = ref[searching]
+        s, q = at[searching], search[searching]
         ev["query"][s] = b.query[q]
         ev["p_any"][s] = b.p_any[q]
         ev["propensity"][s] = b.propensity[q]
-        lo = b.click_lo_array
-        ev["clicks"][s] = lo[q + 1] - lo[q]
         ev["exam"][s] = b.exam[q]
         ev["alpha"][s] = b.alpha[q]
         if b.sat is not None:
             ev["sat"][s] = b.sat[q]
         shown = kind == RESULTS
-        r, q = at[shown], ref[shown]
+        r, q = at[shown], search[shown]
         ev["items"][r] = b.items[q]
         ev["shown"][r] = np.where(b.zero[q], 0, b.items.shape[1])
         clicked = kind == CLICK
-        c, k = at[clicked], ref[clicked]
-        of = np.searchsorted(lo, k, side="right") - 1  # the click's search
-        rank = b.click_rank[k]
+        c = at[clicked]
+        rank = b.click_rank[click[clicked]]
         ev["rank"][c] = rank
-        ev["item"][c] = b.items[of, rank]
+        ev["item"][c] = b.items[search[clicked], rank]
 
     # -- one step ---------------------------------------------------------------------
 
@@ -261,9 +236,9 @@ class Sdk:
             self.store = concat([self.store, stored]) if self.store else stored
             queued = {k: new[k][~lost] for k in _QUEUED}
             self.queued = concat([self.queued, queued]) if self.queued else queued
-        flushes = self._batch(kernel.horizon, ended)
+        flushing, flushes = self._batch(kernel.horizon, ended)
         self.waiting.update(ended)
-        self._send(flushes, opened, kernel)
+        self._send(flushing, flushes, opened, kernel)
         kernel.forget()
         return self._complete()
 
@@ -281,13 +256,13 @@ class Sdk:
             "request": np.full(m, -1, dtype=np.int64),
         }
 
-    def _batch(self, horizon: dict[int, float], ended: dict) -> list[tuple]:
-        """Resolve the queues: return the flushes decided now, as (user, time, 1, number,
-        first row, end row) of ``_flushing``, and keep what waits; killed apps' tails go to
-        ``held``."""
+    def _batch(self, horizon: dict[int, float], ended: dict) -> tuple[Events, list[tuple]]:
+        """Resolve the queues: return the queued rows, sorted, and the flushes decided now
+        as (user, time, 1, number, first row, end row) of them; keep what waits. Killed
+        apps' tails go to ``held``."""
         q = self.queued
         if not size(q):
-            return []
+            return {}, []
         order = np.lexsort((q["n"], q["vid"]))
         q = take(q, order)
         vid, user, t = q["vid"], q["user"], q["t"]
@@ -317,10 +292,9 @@ class Sdk:
             cached = (float(bound[k]), take(q, np.arange(lo[k], hi[k])))
             self.held.setdefault(int(chunk_user[k]), []).append(cached)
         waits = ~flushed & ~closed  # the period runs past the next search: it waits
-        self._flushing = q
         self.queued = take(q, np.repeat(waits, hi - lo))
         f = np.flatnonzero(flushed)
-        return list(
+        return q, list(
             zip(
                 chunk_user[f].tolist(),
                 when[f].tolist(),
@@ -331,17 +305,18 @@ class Sdk:
             )
         )
 
-    def _send(self, flushes: list[tuple], opened: list, kernel: Kernel) -> None:
-        """Send the flushes as requests, one device channel at a time, with the launches
-        between them (a launch draws the next outage and sends a killed app's cache)."""
+    def _send(self, flushing: Events, flushes: list[tuple], opened: list, kernel: Kernel) -> None:
+        """Send the flushes (of rows of ``flushing``) as requests, one device channel at a
+        time, with the launches between them (a launch draws the next outage and sends a
+        killed app's cache)."""
         actions = [(u, t0, 0, vid, row, bid) for vid, u, _, t0, bid, row, _ in opened]
         actions += flushes
         actions.sort()
-        sources: list[Events] = [self._flushing]
+        sources: list[Events] = [flushing]
         requests: list[tuple] = []  # (source, lo, hi, received, offline, batch, request, again)
         simple = self.lanes == 1 and not self.outages and self.perfect
-        if size(self._flushing):
-            delay = self._flushing["delay"].tolist()
+        if size(flushing):
+            delay = flushing["delay"].tolist()
         free, batches, numbers, max_batch = self.free, self.batches, self.requests, self.max_batch
         nan = math.nan
         for u, at, what, _, a, b in actions:
@@ -358,7 +333,9 @@ class Sdk:
                     src = len(sources) - 1
                     self._requests(requests, src, rows, 0, size(rows), u, at, True)
                 continue
-            if simple and b - a <= max_batch[u]:  # the common case, inline
+            # The common case (one lane, no outage, no fault, one request) is ``_request``
+            # written out: the call per request costs 10-15% of a faultless run.
+            if simple and b - a <= max_batch[u]:
                 f = free[u]
                 received = (at if at > f else f) + delay[a]
                 free[u] = received
@@ -367,7 +344,6 @@ class Sdk:
                 requests.append((0, a, b, received, False, batches[u], numbers[u], nan))
             else:
                 self._requests(requests, 0, sources[0], a, b, u, at, False)
-        self._flushing = {}
         if requests:
             self._arrive(sources, requests)
 
@@ -424,9 +400,7 @@ class Sdk:
         parts = []
         for k in np.unique(src).tolist():
             mine = np.flatnonzero(src == k)
-            spans = counts[mine]
-            idx = np.repeat(lo[mine] - (np.cumsum(spans) - spans), spans) + np.arange(spans.sum())
-            parts.append((mine, take(sources[k], idx)))
+            parts.append((mine, take(sources[k], ranges(lo[mine], hi[mine]))))
         order = np.concatenate([p[0] for p in parts])
         rows = concat([p[1] for p in parts])
         per_request = np.repeat(np.arange(len(counts))[order], counts[order])
@@ -451,7 +425,7 @@ class Sdk:
         )
         # Every copy: (arrival, copy number); duplicates come dup_delay apart, a retry last.
         which = np.repeat(np.arange(size(rows)), deliveries)
-        copy = np.arange(len(which)) - np.repeat(np.cumsum(deliveries) - deliveries, deliveries)
+        copy = ranges(0, deliveries)
         arrival = received[which] + copy * rows["dup_delay"][which]
         is_retry = (copy == deliveries[which] - 1) & retried[which]
         arrival = np.where(is_retry, again[which], arrival)
@@ -463,12 +437,16 @@ class Sdk:
         for k in np.unique(bucket).tolist():
             self._buckets[int(k)].append(take(out, bucket == k))
 
-    def _record(self, rows: Events, received, offline, deliveries, batch_no, request) -> None:
-        """Write the fates of sent events into the store (found by visit and n)."""
-        store = self.store
-        key = (store["vid"] << 20) | store["n"]
+    def _stored(self, rows: Events) -> np.ndarray:
+        """Where ``rows`` (events of the store's visits) are in the store."""
+        key = (self.store["vid"] << 20) | self.store["n"]
         order = np.argsort(key, kind="stable")
-        at = order[np.searchsorted(key[order], (rows["vid"] << 20) | rows["n"])]
+        return order[np.searchsorted(key[order], (rows["vid"] << 20) | rows["n"])]
+
+    def _record(self, rows: Events, received, offline, deliveries, batch_no, request) -> None:
+        """Write the fates of sent events into the store."""
+        store = self.store
+        at = self._stored(rows)
         store["received"][at] = received
         store["offline"][at] = offline
         store["deliveries"][at] = deliveries
@@ -491,9 +469,7 @@ class Sdk:
         visits = []
         for user in sorted(self.held):
             for _, rows in self.held[user]:
-                key = (self.store["vid"] << 20) | self.store["n"]
-                at = np.isin(key, (rows["vid"] << 20) | rows["n"])
-                self.store["offline"][at] = True
+                self.store["offline"][self._stored(rows)] = True
                 visits.append(int(rows["vid"][0]))
         self.held.clear()
         self.waiting.difference_update(visits)
@@ -523,11 +499,7 @@ class Sdk:
         out = concat(ready)
         if not size(out):
             return {}
-        key = arrival_keys(out)
-        order = np.lexsort((key, out["received"]))
-        out = take(out, order)
-        out["key"] = key[order]
-        return out
+        return take(out, np.lexsort((arrival_keys(out), out["received"])))
 
 
 def arrival_keys(ev: Events) -> np.ndarray:

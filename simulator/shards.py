@@ -26,6 +26,7 @@ from simulator.engine import (
     Simulation,
     check_shards,
     merge_states,
+    open_outputs,
     prepare_dir,
     summary_of,
     write_summary,
@@ -33,33 +34,9 @@ from simulator.engine import (
 from simulator.orphans import die_with_parent
 from simulator.scenario import Scenario
 from simulator.schemas import schema
-from simulator.sdk import Events, arrival_keys, size
-from simulator.sinks import KEY, AtomicFile, EventRows, JsonlRows, OutputSet, ParquetRows, RowWriter
-from simulator.text import hex_bytes
-from simulator.truth import Ledger
+from simulator.sinks import KEY, AtomicFile, OutputSet
 
 __all__ = ["simulate_sharded"]
-
-# Arrival times are >= 0: their big-endian IEEE bytes sort as the numbers do.
-_KEY = np.dtype([("received", ">f8"), ("key", ">u8")])
-
-
-def _event_keys(events: Events) -> np.ndarray:
-    """Each event's merge key, (arrival time, user-visit-event-copy key), as 32
-    hexadecimal digits and a tab: big-endian, so the digits sort as the values."""
-    n = size(events)
-    k = np.empty(n, dtype=_KEY)
-    k["received"] = events["received"]
-    k["key"] = arrival_keys(events)
-    return np.strings.add(hex_bytes(k.view(np.uint8).reshape(n, 16)), b"\t")
-
-
-def _writer(outputs: OutputSet, name: str, fmt: str) -> tuple[RowWriter, AtomicFile]:
-    """A shard's keyed writer of file ``name`` (and the file)."""
-    out = outputs.open(f"{name}.{fmt}")
-    if fmt == "parquet":
-        return ParquetRows(out, schema(name), keyed=True), out
-    return JsonlRows(out), out
 
 
 def _shard(
@@ -80,10 +57,7 @@ def _shard(
         root = work / str(shard)
         (root / "truth").mkdir(parents=True)
         with OutputSet(root) as outputs:
-            rows, out = _writer(outputs, "events", fmt)
-            events = EventRows(rows, out, sim.codec.columns, _event_keys)
-            s, q, e = (_writer(outputs, name, fmt)[0] for name in TRUTH_FILES)
-            ledger = Ledger(sim.codec, s, q, e, keyed=True)
+            events, ledger = open_outputs(outputs, sim, fmt, keyed=True)
 
             def progress(sim_s: float, n: int) -> None:
                 clock[shard], count[shard] = sim_s, n

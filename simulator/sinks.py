@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, BinaryIO, Protocol
 import numpy as np
 
 from simulator.errors import SimulatorError
-from simulator.sdk import Events, concat, size
+from simulator.table import Events, concat, size
 from simulator.text import Column, json_lines
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ __all__ = [
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)  # read once: mkstemp makes 0600 files; a finished one gets the usual mode
 KEY = "_key"  # the merge key's column in a shard's Parquet file
-_FLUSH_BYTES = 1 << 20  # orjson returns over-allocated bytes: copy lines into one buffer
+_FLUSH_BYTES = 1 << 20  # JSON lines are gathered into one buffer and written in blocks
 
 
 _COMMITTED: list[Path] = []  # files this process completed, in order (for interruptions)

@@ -2,12 +2,13 @@
 
 The simulator makes no string per event in Python. A batch of rows arrives as typed
 columns (``Column``); each value is rendered once, vectorised: hexadecimal ids through a
-byte table, ISO times from integer arithmetic, small integers and 4-decimal floats from
-tables of their JSON text. ``json_lines`` then assembles the rows: rows with the same set
-of present fields form a group, the group's fixed-width fields are copied side by side
-into one byte matrix, and only variable-width values (query text, counts, lists of
-varying length) are joined per row. The lines equal what ``orjson.dumps`` writes for the
-same row as a dict (compact, keys in column order, absent fields left out).
+byte table, ISO times from integer arithmetic, small integers and fixed-decimal floats
+from tables of their JSON text. ``json_lines`` then assembles the rows: rows with the same
+set of present fields (and plain strings of the same widths) form a group, the group's
+fixed-width fields are copied side by side into one byte matrix, and only variable-width
+values (query text, counts, lists of varying length) are joined per row. The lines equal
+what ``orjson.dumps`` writes for the same row as a dict (compact, keys in column order,
+absent fields left out).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Literal
 
 import numpy as np
 import orjson
+
+from simulator.table import ranges
 
 __all__ = [
     "Column",
@@ -34,7 +37,6 @@ _D2 = np.frombuffer(b"".join(b"%02d" % i for i in range(100)), dtype=np.uint8).r
 _D3 = np.frombuffer(b"".join(b"%03d" % i for i in range(1000)), dtype=np.uint8).reshape(1000, 3)
 _SMALL = 1 << 16
 _INTS = np.array([b"%d" % i for i in range(_SMALL)], dtype=object)  # JSON text of 0..65535
-_DEC4 = np.array([orjson.dumps(round(k / 10_000, 4)) for k in range(10_001)], dtype=object)
 _BOOLS = np.array([b"false", b"true"], dtype=object)
 # ".f" of each fraction k / 10^d: d digits, trailing zeros dropped (one digit at least).
 _FRACTIONS = {
@@ -57,8 +59,7 @@ def splitmix64(x: np.ndarray) -> np.ndarray:
 
 def hex_ids(x: np.ndarray) -> np.ndarray:
     """Return each uint64 of ``x`` as 16 lowercase hexadecimal digits (a ``S16`` array)."""
-    be = np.ascontiguousarray(x, dtype=">u8").view(np.uint8).reshape(-1, 8)
-    return np.ascontiguousarray(_HEX[be].reshape(-1, 16)).view("S16").ravel()
+    return hex_bytes(np.ascontiguousarray(x, dtype=">u8").view(np.uint8).reshape(-1, 8))
 
 
 def hex_bytes(rows: np.ndarray) -> np.ndarray:
@@ -143,8 +144,6 @@ def _numbers(values: np.ndarray, kind: str, decimals: int) -> np.ndarray:
             return _INTS[v]
         return np.array([b"%d" % x for x in v.tolist()], dtype=object)
     v = np.asarray(values, dtype=np.float64)
-    if decimals == 4 and len(v) and 0.0 <= v.min() and v.max() <= 1.0:
-        return _DEC4[np.rint(v * 10_000).astype(np.int64)]
     fractions = _FRACTIONS.get(decimals)
     if fractions is not None and len(v) and 0.0 <= v.min() and v.max() < _SMALL:
         # k / 10^d prints as its integer part, a point and its digits without trailing
@@ -206,10 +205,7 @@ def _render_lists(col: Column, rows: np.ndarray) -> _Rendered:
     assert col.offsets is not None  # list columns carry offsets
     lo, hi = col.offsets[rows], col.offsets[rows + 1]
     counts = hi - lo
-    take = np.repeat(lo - np.concatenate(([0], np.cumsum(counts)[:-1])), counts) + np.arange(
-        int(counts.sum())
-    )
-    values = np.asarray(col.values)[take]
+    values = np.asarray(col.values)[ranges(lo, hi)]
     out = np.empty(len(rows), dtype=object)
     if col.kind == "strs" and _uniform(values):
         starts = np.concatenate(([0], np.cumsum(counts)[:-1]))

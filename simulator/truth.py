@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from simulator.codes import CLICK, EVENT_TYPES, SEARCH
-from simulator.sdk import Events, concat, size, take
-from simulator.truth_rows import truth_tables
+from simulator.table import Events, concat, runs, size, take
+from simulator.truth_rows import Searches, truth_tables
 
 if TYPE_CHECKING:
     from simulator.events import EventCodec
@@ -28,24 +28,17 @@ def visit_label(user: int, visit: int) -> int:
     return (user << 20) | visit
 
 
-def _segments(vid: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """Rows sorted by visit: (first row of each visit, visit of each row as 0..k-1, k)."""
-    first = np.flatnonzero(np.r_[True, vid[1:] != vid[:-1]])
-    index = np.cumsum(np.r_[True, vid[1:] != vid[:-1]]) - 1
-    return first, index, len(first)
-
-
-def _observable(ev: Events, delivered: np.ndarray, index: np.ndarray, k: int) -> tuple:
-    """SESSIONS.md section 4 on each visit's delivered events: (searches, clicked searches,
-    clicks) per visit. A delivered click counts for the last delivered search before it."""
+def _observable(
+    ev: Events, delivered: np.ndarray, first: np.ndarray, index: np.ndarray, k: int
+) -> tuple:
+    """SESSIONS.md section 4 on each visit's delivered events (rows sorted by visit: each
+    visit's ``first`` row, each row's visit ``index``): (searches, clicked searches, clicks)
+    per visit. A delivered click counts for the last delivered search before it."""
     kind = ev["kind"]
     search = delivered & (kind == SEARCH)
     # Number the delivered searches; a click owns the latest one of its own visit.
     number = np.cumsum(search)
-    first_number = np.zeros(k, dtype=np.int64)
-    starts = np.flatnonzero(np.r_[True, index[1:] != index[:-1]])
-    first_number[index[starts]] = (number - search)[starts]
-    owner = number - first_number[index]
+    owner = number - (number - search)[first][index]
     click = delivered & (kind == CLICK) & (owner > 0)
     searches = np.bincount(index, weights=search, minlength=k).astype(np.int64)
     clicks = np.bincount(index, weights=click, minlength=k).astype(np.int64)
@@ -92,25 +85,22 @@ class Ledger:
         if not size(ev):
             return
         ev = take(ev, np.lexsort((ev["n"], ev["vid"])))
-        first, index, k = _segments(ev["vid"])
+        first, index, k = runs(ev["vid"])
         n = self.totals
         kind = ev["kind"]
-        search = kind == SEARCH
-        gave_up = ev["gave_up"] & search
-        served = search & ~gave_up
-        clicks_of = np.where(served, ev["clicks"], 0)
-        shown = ev["shown"][np.minimum(np.arange(len(kind)) + 1, len(kind) - 1)]
-        n_shown = int(served.sum())
+        played = Searches(ev)
+        served = ~played.gave_up
+        p_units = np.rint(ev["p_any"][played.rows[served]] * P_UNITS).astype(np.int64)
         total = {
-            "timed_out": int(gave_up.sum()),
-            "shown": n_shown,
-            "p_click_units": int(np.rint(ev["p_any"][served] * P_UNITS).astype(np.int64).sum()),
-            "zero_result": int((served & (shown == 0)).sum()),
-            "abandoned": int((served & (shown > 0) & (clicks_of == 0)).sum()),
+            "timed_out": int(played.gave_up.sum()),
+            "shown": int(served.sum()),
+            "p_click_units": int(p_units.sum()),
+            "zero_result": int((served & (played.results == 0)).sum()),
+            "abandoned": int(((played.results > 0) & (played.clicks == 0)).sum()),
             "sessions": k,
-            "searches": int(search.sum()),
-            "clicked_searches": int((clicks_of > 0).sum()),
-            "clicks": int(clicks_of.sum()),
+            "searches": len(played.rows),
+            "clicked_searches": int((played.clicks > 0).sum()),
+            "clicks": int(played.clicks.sum()),
             "generated": len(kind),
         }
         deliveries = ev["deliveries"]
@@ -124,7 +114,7 @@ class Ledger:
         lost = ~delivered & ~offline
         for code in np.unique(kind[lost]).tolist():
             total[f"lost:{EVENT_TYPES[code]}"] = int((lost & (kind == code)).sum())
-        observable = _observable(ev, delivered, index, k)
+        observable = _observable(ev, delivered, first, index, k)
         for key, value in zip(("obs_searches", "obs_clicked", "obs_clicks"), observable):
             total[key] = int(value.sum())
         for key, count in total.items():

@@ -14,17 +14,33 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from simulator.codes import SEARCH
-from simulator.sdk import Events, concat, size, take
+from simulator.events import TYPE_NAMES
+from simulator.table import Events, concat, ranges, runs, size, take
 from simulator.text import Column, hex_bytes
 
 if TYPE_CHECKING:
     from simulator.events import EventCodec
 
-__all__ = ["Table", "truth_tables"]
+__all__ = ["Searches", "Table", "truth_tables"]
 
 Table = tuple[list[Column], int, np.ndarray]  # columns, rows, merge keys
 _KEY = np.dtype([("tick", ">u4"), ("user", ">u4"), ("visit", ">u4"), ("row", ">u2")])
-_TYPES = np.array([b"app_open", b"search", b"results", b"click", b"app_close"])  # by code
+
+
+class Searches:
+    """The played searches among events sorted by visit and n: their ``rows``, whether the
+    user ``gave_up`` waiting, the items shown (``results``: 0 when none or given up) and
+    the ``clicks`` (0 when given up)."""
+
+    __slots__ = ("clicks", "gave_up", "results", "rows")
+
+    def __init__(self, ev: Events) -> None:
+        kind = ev["kind"]
+        self.rows = np.flatnonzero(kind == SEARCH)
+        self.gave_up = ev["gave_up"][self.rows]
+        after = np.minimum(self.rows + 1, len(kind) - 1)  # a served search's results event
+        self.results = np.where(self.gave_up, 0, ev["shown"][after])
+        self.clicks = np.where(self.gave_up, 0, ev["clicks"][self.rows])
 
 
 def _keys(tick: np.ndarray, user: np.ndarray, visit: np.ndarray, row: np.ndarray) -> np.ndarray:
@@ -47,7 +63,7 @@ def truth_tables(codec: EventCodec, ready: list[tuple[int, Events, list[list]]])
     visit)."""
     ev = concat([r[1] for r in ready])
     infos = [i for r in ready for i in r[2]]
-    first = np.flatnonzero(np.r_[True, ev["vid"][1:] != ev["vid"][:-1]])
+    first, _, _ = runs(ev["vid"])
     # Chunks may repeat no visit; within the concatenation, visits keep their chunk's order.
     v_tick = np.repeat([r[0] for r in ready], [len(r[2]) for r in ready]).astype(np.int64)
     user = np.array([i[0] for i in infos], dtype=np.int64)
@@ -56,8 +72,7 @@ def truth_tables(codec: EventCodec, ready: list[tuple[int, Events, list[list]]])
     end = np.array([i[3] for i in infos], dtype=np.float64)
     n_events = np.diff(np.r_[first, size(ev)])
     order = np.lexsort((seq, user, v_tick))  # visits in row order
-    rows = np.concatenate([np.arange(first[v], first[v] + n_events[v]) for v in order.tolist()])
-    ev = take(ev, rows)
+    ev = take(ev, ranges(first[order], first[order] + n_events[order]))
     v_tick, user, seq = v_tick[order], user[order], seq[order]
     start, end, n_events = start[order], end[order], n_events[order]
     n_visits = len(user)
@@ -74,7 +89,7 @@ def truth_tables(codec: EventCodec, ready: list[tuple[int, Events, list[list]]])
     events_table: list[Column] = [
         Column("event_id", "str", ids),
         Column("session_id", "str", session_ids[visit_of]),
-        Column("type", "str", _TYPES[ev["kind"]]),
+        Column("type", "str", TYPE_NAMES[ev["kind"]]),
         Column("true_ts", "time", ms(t_s)),
         Column("ts", "time", ms(ev["stamped"])),
         Column("deliveries", "int", ev["deliveries"]),
@@ -86,31 +101,24 @@ def truth_tables(codec: EventCodec, ready: list[tuple[int, Events, list[list]]])
     ]
     events_keys = _keys(v_tick[visit_of], ev_user, ev_seq, ev_n)
 
-    kind = ev["kind"]
-    search = kind == SEARCH
-    served = search & ~ev["gave_up"]
-    clicks_of = np.where(served, ev["clicks"], 0)
-    searches_per_visit = np.bincount(visit_of, weights=search, minlength=n_visits)
+    played = Searches(ev)
+    owner = visit_of[played.rows]
+
+    def per_visit(weights: np.ndarray) -> np.ndarray:
+        return np.bincount(owner, weights=weights, minlength=n_visits).astype(np.int64)
+
     sessions_table: list[Column] = [
         Column("session_id", "str", session_ids),
         Column("user_id", "str", user_ids),
         Column("start", "time", ms(start)),
         Column("end", "time", ms(end)),
         Column("event_ids", "strs", ids, offsets=ev_lo),
-        Column("searches", "int", searches_per_visit.astype(np.int64)),
-        Column(
-            "clicked_searches",
-            "int",
-            np.bincount(visit_of, weights=clicks_of > 0, minlength=n_visits).astype(np.int64),
-        ),
-        Column(
-            "clicks",
-            "int",
-            np.bincount(visit_of, weights=clicks_of, minlength=n_visits).astype(np.int64),
-        ),
+        Column("searches", "int", per_visit(np.ones(len(owner)))),
+        Column("clicked_searches", "int", per_visit(played.clicks > 0)),
+        Column("clicks", "int", per_visit(played.clicks)),
     ]
     sessions_keys = _keys(v_tick, user, seq, np.zeros(n_visits, dtype=np.int64))
-    searches = _searches_table(codec, ev, ids, session_ids, user_ids, visit_of, v_tick)
+    searches = _searches_table(codec, ev, played, ids, session_ids, user_ids, visit_of, v_tick)
     return [
         (sessions_table, n_visits, sessions_keys),
         searches,
@@ -121,6 +129,7 @@ def truth_tables(codec: EventCodec, ready: list[tuple[int, Events, list[list]]])
 def _searches_table(
     codec: EventCodec,
     ev: Events,
+    played: Searches,
     ids: np.ndarray,
     session_ids: np.ndarray,
     user_ids: np.ndarray,
@@ -128,21 +137,15 @@ def _searches_table(
     v_tick: np.ndarray,
 ) -> Table:
     """The searches table: one row per played search, with its page's latent values."""
-    kind = ev["kind"]
-    rows = np.flatnonzero(kind == SEARCH)
-    gave_up = ev["gave_up"][rows]
+    rows, gave_up, results, clicks = played.rows, played.gave_up, played.results, played.clicks
     n = len(rows)
-    after = np.minimum(rows + 1, len(kind) - 1)  # a served search's results event
-    results = np.where(gave_up, 0, ev["shown"][after])
-    clicks = np.where(gave_up, 0, ev["clicks"][rows])
     paged = results > 0
     page = ev["items"].shape[1] if ev["items"].ndim == 2 else 0
     text = codec.vocabulary.text
     queries = [text(q) for q in ev["query"][rows].tolist()]
     paged_rows = rows[paged]
-    owner = visit_of[rows]
-    firsts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]]) if n else np.zeros(0, int)
-    seq_in_visit = np.arange(n) - np.repeat(firsts, np.diff(np.r_[firsts, n]))
+    firsts, owner, _ = runs(visit_of[rows])  # searches by visit
+    seq_in_visit = np.arange(n) - firsts[owner]
     position_counts = np.where(paged, clicks, 0)
     ms = codec.epoch_ms_of
     latent_lo = _offsets(np.where(paged, page, 0))
@@ -159,7 +162,7 @@ def _searches_table(
         Column(
             "items",
             "strs",
-            codec.items(ev["items"][after[paged]].ravel()),
+            codec.items(ev["items"][paged_rows + 1].ravel()),  # on its results event
             null=~paged,
             offsets=latent_lo,
             omit=True,
@@ -186,9 +189,4 @@ def _searches_table(
 
 def _positions(ev: Events, paged_rows: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """1-based ranks of the clicks of each paged search (they follow its results event)."""
-    if not len(paged_rows):
-        return np.zeros(0, dtype=np.int64)
-    take_rows = np.repeat(paged_rows + 2, counts) + (
-        np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
-    )
-    return ev["rank"][take_rows] + 1
+    return ev["rank"][ranges(paged_rows + 2, paged_rows + 2 + counts)] + 1
