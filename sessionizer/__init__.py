@@ -19,35 +19,66 @@ from sessionizer.base import (
     Sessionizer,
 )
 from sessionizer.batch import batch_sessions
+from sessionizer.columns import (
+    SCHEMA,
+    LateColumns,
+    SessionColumns,
+    batch_of,
+    columns_of,
+    events_of,
+    outputs_of_columns,
+)
 from sessionizer.errors import SessionizerError
 from sessionizer.gap import GapSessionizer
-from sessionizer.metrics import CtrTotals, SearchOutcome, searches_of
-from sessionizer.records import format_ts, late_line, parse_ts, read_events, session_line
+from sessionizer.metrics import (
+    CtrTotals,
+    SearchColumns,
+    SearchOutcome,
+    search_columns,
+    searches_of,
+)
+from sessionizer.records import (
+    format_ts,
+    late_line,
+    parse_ts,
+    read_events,
+    session_line,
+    session_lines,
+)
 from sessionizer.registry import known_names, resolve
-from sessionizer.runloop import Outputs, outputs_of
+from sessionizer.runloop import ColumnOutputs, Outputs, outputs_of
 
 __all__ = [
+    "SCHEMA",
     "APP_CLOSE",
     "APP_OPEN",
     "CLICK",
     "EVENT_TYPES",
     "RESULTS",
     "SEARCH",
+    "ColumnOutputs",
     "Counts",
     "CtrTotals",
     "Event",
     "GapSessionizer",
     "Late",
+    "LateColumns",
     "Outputs",
+    "SearchColumns",
     "SearchOutcome",
     "Session",
+    "SessionColumns",
     "SessionConfig",
     "Sessionizer",
     "SessionizerError",
+    "batch_of",
     "batch_sessions",
+    "columns_of",
+    "events_of",
     "format_ts",
     "late_line",
     "outputs_of",
+    "outputs_of_columns",
     "parse_ts",
     "read_events",
     "read_events_sql",
@@ -55,7 +86,9 @@ __all__ = [
     "sessions_sql",
     "known_names",
     "resolve",
+    "search_columns",
     "searches_of",
+    "session_lines",
 ]
 
 

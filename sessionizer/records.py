@@ -8,12 +8,21 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 import msgspec
+import numpy as np
 import orjson
 
 from sessionizer.base import CLICK, EVENT_TYPES, RESULTS, Event, Late, Session
+from sessionizer.columns import SessionColumns
 from sessionizer.errors import SessionizerError
 
-__all__ = ["format_ts", "late_line", "parse_ts", "read_events", "session_line"]
+__all__ = [
+    "format_ts",
+    "late_line",
+    "parse_ts",
+    "read_events",
+    "session_line",
+    "session_lines",
+]
 
 _DAY_MS = 86_400_000
 _days: dict[str, int] = {}
@@ -170,6 +179,33 @@ def session_line(s: Session, searches: int, clicked: int, clicks: int) -> bytes:
             "clicks": clicks,
         },
         option=orjson.OPT_APPEND_NEWLINE,
+    )
+
+
+def session_lines(
+    sessions: SessionColumns, searches: np.ndarray, clicked: np.ndarray, clicks: np.ndarray
+) -> bytes:
+    """Sessions as columns, in the output format of ``session_line``, as JSON lines."""
+    users = sessions.user_id.to_pylist()
+    starts, ends = sessions.start.tolist(), sessions.end.tolist()
+    ids = sessions.event_ids().to_pylist()
+    counts = zip(searches.tolist(), clicked.tolist(), clicks.tolist())
+    dumps, option = orjson.dumps, orjson.OPT_APPEND_NEWLINE
+    return b"".join(
+        dumps(
+            {
+                "session_id": f"{user}@{start}",
+                "user_id": user,
+                "start": format_ts(start),
+                "end": format_ts(end),
+                "event_ids": event_ids,
+                "searches": n,
+                "clicked_searches": c,
+                "clicks": k,
+            },
+            option=option,
+        )
+        for user, start, end, event_ids, (n, c, k) in zip(users, starts, ends, ids, counts)
     )
 
 

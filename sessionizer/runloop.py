@@ -14,10 +14,13 @@ import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
 
+import pyarrow as pa
+
 from sessionizer.base import Counts, Event, Late, Session
+from sessionizer.columns import LateColumns, SessionColumns, events_of, outputs_of_columns
 from sessionizer.errors import SessionizerError
 
-__all__ = ["Outputs", "outputs_of", "rare_collections", "threaded"]
+__all__ = ["ColumnOutputs", "Outputs", "outputs_of", "rare_collections", "threaded"]
 
 
 @contextlib.contextmanager
@@ -120,6 +123,72 @@ class Outputs:
                 late += 1
             else:
                 accepted += len(o.events)
+            yield o
+        self._accepted, self._late, self._done = accepted, late, True
+
+    def read(self) -> int:
+        """How many events the sessionizer read (known once the outputs are exhausted)."""
+        return self._read()
+
+    @property
+    def counts(self) -> Counts:
+        """This call's counts; known once the outputs are exhausted."""
+        if not self._done:
+            raise SessionizerError("a sessionizer's counts are known once its outputs are read")
+        read = self._read()
+        return Counts(self._accepted, self._late, read - self._accepted - self._late)
+
+
+class ColumnOutputs:
+    """:class:`Outputs` on columns: one call of a sessionizer on event batches, its outputs
+    as :class:`~sessionizer.columns.SessionColumns` and
+    :class:`~sessionizer.columns.LateColumns`, then the counts they imply.
+
+    A sessionizer with ``sessionize_columns`` gets the batches; any other gets their
+    records, and what it emits is gathered into columns. ``feed`` and ``watch`` (optional)
+    wrap the record stream both ways, for a caller that watches records as they pass; with
+    them, every sessionizer goes the record way.
+    """
+
+    def __init__(
+        self, outputs: Iterable[SessionColumns | LateColumns], read: Callable[[], int]
+    ) -> None:
+        """``read`` returns how many events the sessionizer read (asked once exhausted)."""
+        self._outputs, self._read = outputs, read
+        self._accepted = self._late = 0
+        self._done = False
+
+    @classmethod
+    def of(
+        cls,
+        sessionizer: object,
+        batches: Iterable[pa.RecordBatch],
+        feed: Callable[[Iterable[Event]], Iterable[Event]] | None = None,
+        watch: Callable[[Iterable[Session | Late]], Iterable[Session | Late]] | None = None,
+    ) -> ColumnOutputs:
+        if hasattr(sessionizer, "sessionize_columns") and feed is None and watch is None:
+            read = [0]
+
+            def counted() -> Iterator[pa.RecordBatch]:
+                for b in batches:
+                    read[0] += b.num_rows
+                    yield b
+
+            return cls(sessionizer.sessionize_columns(counted()), lambda: read[0])
+        records: Iterable[Event] = (e for b in batches for e in events_of(b))
+        emitted = Outputs.of(sessionizer, feed(records) if feed else records)
+        outputs = watch(emitted) if watch else emitted
+        return cls(outputs_of_columns(outputs), emitted.read)
+
+    def __iter__(self) -> Iterator[SessionColumns | LateColumns]:
+        if self._done:
+            raise SessionizerError("a sessionizer's outputs are read once")
+        accepted = late = 0
+        for o in self._outputs:
+            if isinstance(o, LateColumns):
+                late += len(o)
+            else:
+                accepted += o.events.num_rows
             yield o
         self._accepted, self._late, self._done = accepted, late, True
 

@@ -1,7 +1,7 @@
 """A vectorised streaming sessionizer: the reference's semantics on column micro-batches.
 
-It reads events in micro-batches and decides with numpy what the reference decides event by
-event, exactly (a property test holds the two equal):
+It reads event batches (``sessionizer.columns``) and decides with numpy and Arrow what the
+reference decides event by event, exactly (a property test holds the two equal):
 
 - Late: an event is late iff its ``ts`` is behind the watermark when it arrives, and the
   watermark is the running maximum of ``ts`` minus the lateness. Late events and repeated
@@ -16,6 +16,8 @@ event, exactly (a property test holds the two equal):
 
 Sessions come out at the end of the batch in which they became final, so a batch delays
 output by at most ``batch`` events; the sessions and late events are the reference's.
+``sessionize_columns`` takes and gives columns; ``sessionize`` is the same core behind the
+record API, and hands back the very records it was given.
 
 The per-user watermark is not vectorised yet: an event can be late because a session of its
 user became final earlier in the same batch (by the stream's watermark), which a batch
@@ -24,47 +26,182 @@ cannot see without replaying it in order. In that mode this class runs the refer
 
 from __future__ import annotations
 
-import functools
-import itertools
-import operator
 from collections.abc import Iterable, Iterator
+from itertools import islice
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from sessionizer.base import APP_CLOSE, APP_OPEN, Counts, Event, Late, Session, SessionConfig
+from sessionizer.base import Counts, Event, Late, Session, SessionConfig
+from sessionizer.columns import LateColumns, SessionColumns, batch_of, kind_codes
 from sessionizer.gap import GapSessionizer
 from sessionizer.records import format_ts
 
 __all__ = ["VectorizedSessionizer"]
 
-_KIND = {APP_OPEN: 1, APP_CLOSE: 2}
-_ID, _TYPE, _USER, _TS = (operator.itemgetter(k) for k in range(4))
-_ZEROS = functools.partial(itertools.repeat, 0)
+_APP_OPEN, _APP_CLOSE = 0, 4  # kind codes (index in EVENT_TYPES)
 
 
-class _Open:
-    """Accepted events not yet in a final session, as columns (plus the records)."""
+def _firsts(values: pa.Array) -> np.ndarray:
+    """A mask of the first occurrence of each value (exact, by value)."""
+    codes = pc.dictionary_encode(values).indices.to_numpy()
+    first = np.zeros(len(codes), dtype=bool)
+    first[np.unique(codes, return_index=True)[1]] = True
+    return first
 
-    def __init__(self) -> None:
-        self.user = np.zeros(0, dtype=np.int64)  # code of the user (see ``users``)
+
+class _Core:
+    """The sessionizer's state and one step per input batch."""
+
+    def __init__(self, config: SessionConfig, counts: Counts) -> None:
+        self.config, self.counts = config, counts
+        self.user = np.zeros(0, dtype=np.int64)  # per open event: its user's code
         self.ts = np.zeros(0, dtype=np.int64)
-        self.arrival = np.zeros(0, dtype=np.int64)
+        self.arrival = np.zeros(0, dtype=np.int64)  # its position in the input
         self.kind = np.zeros(0, dtype=np.int8)
-        self.records: list[Event] = []
+        self.rows: pa.Table | None = None  # the open events themselves
+        self.codes: dict[str, int] = {}  # users with open events -> code
+        self.names: dict[int, str] = {}
+        self.next_code = 0
+        self.max_ts: int | None = None
+        self.read = 0
+        self.dropped = np.zeros(0, dtype=np.int64)  # the last step's duplicates (arrivals)
 
-    def extend(self, user, ts, arrival, kind, records: list[Event]) -> None:
-        self.user = np.concatenate((self.user, user))
+    def step(self, batch: pa.RecordBatch) -> list[SessionColumns | LateColumns]:
+        """Take one batch; return what it made final or rejected, in order."""
+        out: list[SessionColumns | LateColumns] = []
+        n = batch.num_rows
+        arrival = np.arange(self.read, self.read + n, dtype=np.int64)
+        self.read += n
+        ts = batch.column("ts").to_numpy()
+        late, watermarks = self._late(ts)
+        if late.any():
+            idx = np.flatnonzero(late)
+            rejected = batch.take(pa.array(idx))
+            reasons = [
+                f"ts {format_ts(t)} is behind the watermark {format_ts(w)}"
+                for t, w in zip(ts[idx].tolist(), watermarks[idx].tolist())
+            ]
+            out.append(LateColumns(rejected, reasons, arrival[idx]))
+            self.counts.late += len(idx)
+            on_time = np.flatnonzero(~late)
+            batch, ts, arrival = batch.take(pa.array(on_time)), ts[on_time], arrival[on_time]
+        self.dropped = arrival[:0]
+        if self.config.dedup and batch.num_rows:
+            keep = self._fresh(batch.column("event_id"))
+            if not keep.all():
+                self.dropped = arrival[~keep]
+                idx = np.flatnonzero(keep)
+                batch, ts, arrival = batch.take(pa.array(idx)), ts[idx], arrival[idx]
+        self.counts.duplicates += len(self.dropped)
+        self.counts.accepted += batch.num_rows
+        if batch.num_rows:
+            self._extend(batch, ts, arrival)
+        watermark = None if self.max_ts is None else self.max_ts - self.config.lateness_ms
+        if watermark is not None:
+            out.extend(self._emit(watermark))
+        return out
+
+    def finish(self) -> list[SessionColumns | LateColumns]:
+        """End of input: every open session is final."""
+        return self._emit(None)
+
+    def _fresh(self, ids: pa.Array) -> np.ndarray:
+        """Which ids are neither accepted in an open session nor repeated in ``ids``."""
+        keep = _firsts(ids)
+        if self.rows is not None and self.rows.num_rows:
+            held = self.rows.column("event_id").combine_chunks()
+            keep &= ~pc.is_in(ids, value_set=held).to_numpy(zero_copy_only=False)
+        return keep
+
+    def _late(self, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return which events are late and the watermark each met; raise the maximum."""
+        if len(ts) == 0:
+            return np.zeros(0, dtype=bool), ts
+        running = np.maximum.accumulate(ts)
+        before = np.empty_like(ts)
+        before[1:] = running[:-1]
+        if self.max_ts is None:
+            before[0] = ts[0]  # the first event of a stream meets no watermark
+        else:
+            before[0] = self.max_ts
+            np.maximum(before, self.max_ts, out=before)
+        watermarks = before - self.config.lateness_ms
+        late = ts < watermarks
+        if self.max_ts is None:
+            late[0] = False
+        top = int(running[-1])
+        self.max_ts = top if self.max_ts is None else max(top, self.max_ts)
+        return late, watermarks
+
+    def _extend(self, batch: pa.RecordBatch, ts: np.ndarray, arrival: np.ndarray) -> None:
+        users = pc.dictionary_encode(batch.column("user_id"))
+        codes = self.codes
+        local = np.empty(len(users.dictionary), dtype=np.int64)
+        for k, name in enumerate(users.dictionary.to_pylist()):
+            code = codes.get(name)
+            if code is None:
+                code = codes[name] = self.next_code
+                self.names[code] = name
+                self.next_code += 1
+            local[k] = code
+        self.user = np.concatenate((self.user, local[users.indices.to_numpy()]))
         self.ts = np.concatenate((self.ts, ts))
         self.arrival = np.concatenate((self.arrival, arrival))
-        self.kind = np.concatenate((self.kind, kind))
-        self.records.extend(records)
+        self.kind = np.concatenate((self.kind, kind_codes(batch)))
+        table = pa.Table.from_batches([batch])
+        self.rows = table if self.rows is None else pa.concat_tables([self.rows, table])
 
-    def keep(self, mask: np.ndarray) -> None:
-        idx = np.flatnonzero(mask)
+    def _emit(self, watermark: int | None) -> list[SessionColumns | LateColumns]:
+        """Cut the open events into sessions; return those that are final (all of them when
+        ``watermark`` is None), ordered by (end, start, user); keep the rest."""
+        n = len(self.ts)
+        if n == 0 or self.rows is None:
+            return []
+        c = self.config
+        order = np.lexsort((self.arrival, self.ts, self.user))
+        user, ts, kind = self.user[order], self.ts[order], self.kind[order]
+        cut = np.ones(n, dtype=bool)
+        cut[1:] = (user[1:] != user[:-1]) | (ts[1:] - ts[:-1] > c.gap_ms)
+        if c.split_on_app_open:
+            cut[1:] |= kind[1:] == _APP_OPEN
+        if c.close_on_app_close:
+            cut[1:] |= kind[:-1] == _APP_CLOSE
+        starts = np.flatnonzero(cut)
+        ends = np.r_[starts[1:], n]  # exclusive
+        end_ts = ts[ends - 1]
+        if watermark is None:
+            done = np.ones(len(starts), dtype=bool)
+        else:
+            done = end_ts + c.gap_ms < watermark
+            if not done.any():
+                return []
+        first = starts[done]
+        sizes = ends[done] - first
+        names = pa.array([self.names[u] for u in user[first].tolist()], pa.string())
+        rank = pc.rank(names, sort_keys="ascending", tiebreaker="dense").to_numpy()
+        by = np.lexsort((rank, ts[first], end_ts[done]))
+        first, sizes, names = first[by], sizes[by], names.take(pa.array(by))
+        offsets = np.concatenate(([0], np.cumsum(sizes)))
+        within = np.arange(offsets[-1]) - np.repeat(offsets[:-1], sizes)
+        rows = order[np.repeat(first, sizes) + within]  # open-event indexes, session order
+        take = pa.array(rows)
+        events = self.rows.take(take).combine_chunks().to_batches()
+        emitted = events[0] if events else pa.RecordBatch.from_pylist([], schema=self.rows.schema)
+        sessions = SessionColumns(
+            names, ts[first], end_ts[done][by], offsets, emitted, self.arrival[rows]
+        )
+        gone_users = np.unique(self.user[rows])
+        keep = np.ones(n, dtype=bool)
+        keep[rows] = False
+        idx = np.flatnonzero(keep)
         self.user, self.ts = self.user[idx], self.ts[idx]
         self.arrival, self.kind = self.arrival[idx], self.kind[idx]
-        records = self.records
-        self.records = [records[i] for i in idx.tolist()]
+        self.rows = self.rows.take(pa.array(idx))
+        for code in np.setdiff1d(gone_users, self.user).tolist():
+            del self.codes[self.names.pop(code)]
+        return [sessions]
 
 
 class VectorizedSessionizer:
@@ -77,6 +214,30 @@ class VectorizedSessionizer:
         self.open_events = 0  # accepted events not yet in a final session
         self.open_users = 0  # users with such events
 
+    def sessionize_columns(
+        self, batches: Iterable[pa.RecordBatch]
+    ) -> Iterator[SessionColumns | LateColumns]:
+        """Sessions and late events, as columns, from event batches in arrival order.
+
+        Batches are taken as they come (their size is the caller's); with the per-user
+        watermark the reference's loop runs on their records.
+        """
+        self.counts = Counts()
+        if self.config.per_user:
+            from sessionizer.columns import events_of, outputs_of_columns
+
+            records = (e for b in batches for e in events_of(b))
+            reference = GapSessionizer(self.config)
+            yield from outputs_of_columns(reference.sessionize(records))
+            self.counts = reference.counts
+            return
+        core = _Core(self.config, self.counts)
+        for batch in batches:
+            yield from core.step(batch)
+            self._held(core)
+        yield from core.finish()
+        self._held(core)
+
     def sessionize(self, events: Iterable[Event]) -> Iterator[Session | Late]:
         self.counts = Counts()  # this call's: counts never carry over from an earlier one
         if self.config.per_user:
@@ -84,125 +245,37 @@ class VectorizedSessionizer:
             out = reference.sessionize(events)
             self.counts = reference.counts
             return out
-        return self._sessionize(events)
+        return self._records(events)
 
-    def _sessionize(self, events: Iterable[Event]) -> Iterator[Session | Late]:
+    def _records(self, events: Iterable[Event]) -> Iterator[Session | Late]:
+        """The columnar core behind the record API: the records given are the ones returned
+        (held by arrival while their session is open)."""
+        core = _Core(self.config, self.counts)
+        held: dict[int, Event] = {}
         it = iter(events)
-        state = _Open()
-        codes: dict[str, int] = {}  # users with open events -> code
-        names: dict[int, str] = {}
-        next_code = itertools.count()
-        open_ids: set[str] = set()
-        max_ts: int | None = None
-        arrival = 0
-        while chunk := list(itertools.islice(it, self.batch)):
-            ts = np.fromiter(map(_TS, chunk), dtype=np.int64, count=len(chunk))
-            late, watermarks, max_ts = self._late(ts, max_ts)
-            if late.any():
-                for k in np.flatnonzero(late).tolist():
-                    e = chunk[k]
-                    w = format_ts(int(watermarks[k]))
-                    yield Late(e, f"ts {format_ts(e[3])} is behind the watermark {w}")
-                self.counts.late += int(late.sum())
-                on_time = [chunk[k] for k in np.flatnonzero(~late).tolist()]
+        while True:
+            chunk = list(islice(it, self.batch))
+            if chunk:
+                held.update(zip(range(core.read, core.read + len(chunk)), chunk))
+                outputs = core.step(batch_of(chunk))
+                for a in core.dropped.tolist():
+                    del held[a]
             else:
-                on_time = chunk
-            accepted = self._dedup(on_time, open_ids) if self.config.dedup else on_time
-            self.counts.duplicates += len(on_time) - len(accepted)
-            self.counts.accepted += len(accepted)
-            if accepted:
-                users = list(map(_USER, accepted))
-                for name in set(users).difference(codes):
-                    code = codes[name] = next(next_code)
-                    names[code] = name
-                n = len(accepted)
-                state.extend(
-                    np.fromiter(map(codes.__getitem__, users), dtype=np.int64, count=n),
-                    np.fromiter(map(_TS, accepted), dtype=np.int64, count=n),
-                    np.arange(arrival, arrival + n, dtype=np.int64),
-                    np.fromiter(map(_KIND.get, map(_TYPE, accepted), _ZEROS(n)), np.int8, n),
-                    accepted,
-                )
-                arrival += n
-            watermark = None if max_ts is None else max_ts - self.config.lateness_ms
-            yield from self._emit(state, watermark, codes, names, open_ids)
-            self.open_events, self.open_users = len(state.records), len(codes)
-        yield from self._emit(state, None, codes, names, open_ids, final=True)
-        self.open_events, self.open_users = len(state.records), len(codes)
+                outputs = core.finish()
+            for o in outputs:
+                assert o.arrival is not None  # the core numbers what it emits
+                arrivals = o.arrival.tolist()
+                if isinstance(o, LateColumns):
+                    yield from map(Late, map(held.pop, arrivals), o.reasons)
+                    continue
+                records = list(map(held.pop, arrivals))
+                bounds = o.offsets.tolist()
+                users, starts, ends = o.user_id.to_pylist(), o.start.tolist(), o.end.tolist()
+                for k, user in enumerate(users):
+                    yield Session(user, starts[k], ends[k], records[bounds[k] : bounds[k + 1]])
+            self._held(core)
+            if not chunk:
+                return
 
-    @staticmethod
-    def _dedup(events: list[Event], open_ids: set[str]) -> list[Event]:
-        """Drop repeated ids (of open sessions, or earlier in ``events``); record the rest."""
-        ids = list(map(_ID, events))
-        fresh = set(ids)
-        if len(fresh) == len(ids) and open_ids.isdisjoint(fresh):  # the common case
-            open_ids |= fresh
-            return events
-        kept = []
-        for event_id, e in zip(ids, events):
-            if event_id not in open_ids:
-                open_ids.add(event_id)
-                kept.append(e)
-        return kept
-
-    def _late(self, ts: np.ndarray, max_ts: int | None) -> tuple[np.ndarray, np.ndarray, int]:
-        """Return which events are late, the watermark each met, and the new maximum."""
-        running = np.maximum.accumulate(ts)
-        before = np.empty_like(ts)
-        before[1:] = running[:-1]
-        if max_ts is None:
-            before[0] = ts[0]  # the first event of a stream meets no watermark
-        else:
-            before[0] = max_ts
-            np.maximum(before, max_ts, out=before)
-        watermarks = before - self.config.lateness_ms
-        late = ts < watermarks
-        if max_ts is None:
-            late[0] = False
-        top = int(running[-1])
-        return late, watermarks, top if max_ts is None else max(top, max_ts)
-
-    def _emit(self, state: _Open, watermark, codes, names, open_ids, final: bool = False):
-        """Cut the open events into sessions; yield those that are final, keep the rest."""
-        n = len(state.ts)
-        if n == 0 or (watermark is None and not final):
-            return
-        c = self.config
-        order = np.lexsort((state.arrival, state.ts, state.user))
-        user, ts, kind = state.user[order], state.ts[order], state.kind[order]
-        cut = np.ones(n, dtype=bool)
-        cut[1:] = (user[1:] != user[:-1]) | (ts[1:] - ts[:-1] > c.gap_ms)
-        if c.split_on_app_open:
-            cut[1:] |= kind[1:] == 1
-        if c.close_on_app_close:
-            cut[1:] |= kind[:-1] == 2
-        starts = np.flatnonzero(cut)
-        ends = np.r_[starts[1:], n]  # exclusive
-        end_ts = ts[ends - 1]
-        done = np.ones(len(starts), dtype=bool) if final else end_ts + c.gap_ms < watermark
-        if not done.any():
-            return
-        emitted = np.repeat(done, ends - starts)  # per sorted position
-        sel = np.flatnonzero(done)
-        first = starts[sel]
-        ordered = list(map(state.records.__getitem__, order[emitted].tolist()))
-        sizes = (ends[sel] - first).tolist()
-        offsets = np.concatenate(([0], np.cumsum(sizes))).tolist()
-        sessions = sorted(
-            zip(
-                end_ts[sel].tolist(),
-                ts[first].tolist(),
-                list(map(names.__getitem__, user[first].tolist())),
-                offsets[:-1],
-                offsets[1:],
-            )
-        )
-        keep = np.ones(n, dtype=bool)
-        keep[order[emitted]] = False
-        if self.config.dedup:
-            open_ids.difference_update(map(_ID, ordered))
-        state.keep(keep)
-        for code in set(user[emitted].tolist()).difference(state.user.tolist()):
-            del codes[names.pop(code)]
-        for end, start, name, lo, hi in sessions:
-            yield Session(name, start, end, ordered[lo:hi])
+    def _held(self, core: _Core) -> None:
+        self.open_events, self.open_users = len(core.ts), len(core.codes)

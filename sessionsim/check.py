@@ -1,71 +1,55 @@
-"""The check: run a sessionizer (or read its sessions) and score it against the truth."""
+"""The check: run a sessionizer (or read its sessions) and score it against the truth.
+
+Everything between the event file and the report is columns: event batches in, sessions
+and late events out (``sessionizer.columns``), CTR totals and scores computed per batch.
+"""
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from sessionizer import (
     Counts,
     CtrTotals,
-    Event,
-    Late,
-    Outputs,
-    Session,
+    LateColumns,
+    SessionColumns,
     SessionConfig,
-    Sessionizer,
     late_line,
-    searches_of,
-    session_line,
+    search_columns,
+    session_lines,
 )
+from sessionsim.batches import first_bad_row, table_batches
+from sessionsim.errors import SessionsimError
 from sessionsim.scenario import SessionizerSpec
 from sessionsim.scoring import Scorer, SessionScore, wilson_interval
-from sessionsim.truth_index import REPEAT, EventIndex
+from sessionsim.truth import check_event_ids
 from simulator import format_duration
 
 __all__ = [
     "GATE_FAILED",
     "build_report",
+    "delivered",
     "gate_failures",
-    "measure",
+    "read_sessions",
     "score_outputs",
-    "score_stream",
     "settings_of",
-    "tap",
 ]
 
 GATE_FAILED = 3  # exit status when a --max-*/--min-* gate fails
 
 
-def tap(events: Iterable[Event], scorer: Scorer, index: EventIndex) -> Iterator[Event]:
-    """Pass events through, recording each first delivery with its true visit."""
-    deliver, it, deliveries = scorer.deliver, iter(events), index.deliveries()
-    while chunk := list(itertools.islice(it, 4096)):
-        for e, label in zip(chunk, deliveries.first([e.event_id for e in chunk])):
-            if label is not REPEAT:
-                deliver(e.event_id, label)
-        yield from chunk
-
-
-def measure(
-    sessionizer: Sessionizer,
-    events: Iterable[Event],
-    config: SessionConfig,
-    scorer: Scorer | None = None,
-    sessions_out=None,
-    late_out=None,
-    bucket_ms: int = 3_600_000,
-) -> tuple[CtrTotals, Counts]:
-    """Run ``sessionizer`` over ``events``, scoring and (optionally) writing what it emits;
-    return the CTR totals and what it did with the events.
-
-    CTR per time bucket uses buckets of ``bucket_ms`` of search time.
-    """
-    emitted = Outputs.of(sessionizer, events)
-    totals = score_outputs(emitted, config, scorer, sessions_out, late_out, bucket_ms)
-    return totals, emitted.counts
+def delivered(batches: Iterable[pa.RecordBatch], scorer: Scorer) -> Iterator[pa.RecordBatch]:
+    """Pass event batches through, recording their deliveries."""
+    for batch in batches:
+        scorer.deliver(batch.column("event_id"))
+        yield batch
 
 
 def settings_of(spec: SessionizerSpec) -> dict:
@@ -84,51 +68,81 @@ def settings_of(spec: SessionizerSpec) -> dict:
     }
 
 
-def score_stream(
-    emitted: Outputs,
-    spec: SessionizerSpec,
-    scorer: Scorer,
-    truth: Callable[[], dict],
+def score_outputs(
+    outputs: Iterable[SessionColumns | LateColumns],
+    config: SessionConfig,
+    scorer: Scorer | None = None,
     sessions_out: Any = None,
     late_out: Any = None,
     bucket_ms: int = 3_600_000,
-    watch: Callable[[Iterable[Session | Late]], Iterable[Session | Late]] | None = None,
-) -> dict:
-    """Score one sessionizer's outputs on one stream; return the report (``report.json``).
-
-    The one place every command scores a stream: ``run`` (events straight from the
-    simulation), ``check`` (a run directory), ``sweep`` (a setting of the grid). ``truth``
-    returns the truth summary once the stream is exhausted; ``watch`` sees the outputs on
-    their way (the sweep measures emission delay with it).
-    """
-    stream = emitted if watch is None else watch(emitted)
-    totals = score_outputs(stream, spec.config(), scorer, sessions_out, late_out, bucket_ms)
-    counts, settings = emitted.counts, settings_of(spec)
-    return build_report(truth(), totals.summary(), scorer.score(), counts, settings)
-
-
-def score_outputs(
-    outputs: Iterable[Session | Late],
-    config: SessionConfig,
-    scorer: Scorer | None = None,
-    sessions_out=None,
-    late_out=None,
-    bucket_ms: int = 3_600_000,
 ) -> CtrTotals:
-    """Total (and optionally score and write) what a sessionizer emitted."""
+    """Total (and optionally score and write) what a sessionizer emitted, batch by batch."""
     totals = CtrTotals(bucket_ms=bucket_ms)
     for out in outputs:
-        if isinstance(out, Late):
+        ids = out.events.column("event_id")
+        if isinstance(out, LateColumns):
             if scorer is not None:
-                scorer.late(out.event.event_id)
+                scorer.late(ids)
             if late_out is not None:
-                late_out.write(late_line(out))
+                late_out.write(b"".join(map(late_line, out.lates())))
             continue
-        searches, clicked, clicks = totals.add(searches_of(out.events, config.attribution))
+        searches = search_columns(out, config.attribution)
+        totals.add_columns(searches, len(out))
         if scorer is not None:
-            scorer.found([e.event_id for e in out.events])
+            scorer.found(ids, out.offsets)
         if sessions_out is not None:
-            sessions_out.write(session_line(out, searches, clicked, clicks))
+            sessions_out.write(session_lines(out, *searches.per_session(len(out))))
+    return totals
+
+
+_SESSIONS = pa.schema(
+    [
+        ("event_ids", pa.list_(pa.string())),
+        ("searches", pa.int64()),
+        ("clicked_searches", pa.int64()),
+        ("clicks", pa.int64()),
+    ]
+)
+
+
+def _check_session(path: Path, number: int, obj: dict) -> None:
+    check_event_ids(path, number, obj)
+    for key in ("searches", "clicked_searches", "clicks"):
+        value = obj.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise SessionsimError(f"{path}:{number}: {key}: expected a count >= 0 (got {value!r})")
+    if obj["clicked_searches"] > obj["searches"]:
+        raise SessionsimError(
+            f"{path}:{number}: clicked_searches: more than searches "
+            f"({obj['clicked_searches']} > {obj['searches']})"
+        )
+
+
+def read_sessions(path: Path, scorer: Scorer) -> dict:
+    """Feed sessions produced elsewhere to ``scorer``; return their summed CTR counts."""
+    totals = {"searches": 0, "clicked_searches": 0, "clicks": 0}
+    rows = 0
+    for batch in table_batches(path, _SESSIONS, _check_session):
+        ids = batch.column("event_ids")
+        counts = [batch.column(k) for k in totals]
+        valid = ids.is_valid()
+        for c in counts:
+            valid = pc.and_(valid, pc.fill_null(pc.greater_equal(c, 0), False))
+        valid = pc.and_(valid, pc.less_equal(counts[1], counts[0]))
+        flat = pc.list_flatten(ids)
+        if flat.null_count:
+            parent = pc.list_parent_indices(ids).to_numpy()
+            bad_rows = np.zeros(batch.num_rows, dtype=bool)
+            bad_rows[parent[pc.is_null(flat).to_numpy(zero_copy_only=False)]] = True
+            valid = pc.and_(valid, pa.array(~bad_rows))
+        ok = pc.fill_null(valid, False).to_numpy(zero_copy_only=False)
+        if not ok.all():
+            first_bad_row(path, _check_session, rows + int(np.flatnonzero(~ok)[0]))
+        offsets = np.concatenate(([0], np.cumsum(pc.list_value_length(ids).to_numpy())))
+        scorer.found(flat, offsets)
+        for key, c in zip(totals, counts):
+            totals[key] += int(pc.sum(c).as_py() or 0)
+        rows += batch.num_rows
     return totals
 
 

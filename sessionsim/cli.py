@@ -17,12 +17,12 @@ import orjson
 from pydantic import ValidationError
 from tqdm import tqdm
 
-from sessionizer import SessionizerError
+from sessionizer import ColumnOutputs, SessionizerError
+from sessionsim.batches import event_batches
 from sessionsim.bundled import scenario_path
-from sessionsim.check import GATE_FAILED, gate_failures, measure, settings_of
+from sessionsim.check import GATE_FAILED, gate_failures, score_outputs, settings_of
 from sessionsim.collect import Collector, parse_listen
 from sessionsim.errors import SessionsimError
-from sessionsim.files import event_source
 from sessionsim.live import run_live, users_for_rate
 from sessionsim.load_shape import bursts_of, target_at
 from sessionsim.pipeline import check_run_dir, run_scenario
@@ -535,18 +535,12 @@ def sessionize(events, out, late_path, drop_late, summary_path, bucket, **option
     sessionizer = spec.build()
     if late_path is None and not drop_late:
         late_path = _late_path(out)
-    with event_source(events, "sessionizing") as stream, OutputSet(Path(".")) as outputs:
+    with event_batches(events, "sessionizing") as batches, OutputSet(Path(".")) as outputs:
         sessions_out = sys.stdout.buffer if out == "-" else outputs.open(out)
         late_out = outputs.open(late_path) if late_path else None
-        totals, counts = measure(
-            sessionizer,
-            stream,
-            config,
-            None,
-            sessions_out,
-            late_out,
-            bucket_ms,
-        )
+        emitted = ColumnOutputs.of(sessionizer, batches)
+        totals = score_outputs(emitted, config, None, sessions_out, late_out, bucket_ms)
+        counts = emitted.counts
         summary = {
             **settings_of(spec),
             **totals.summary(),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import os
 import sys
 from collections.abc import Iterator
@@ -10,22 +9,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-import numpy as np
 import orjson
 from tqdm import tqdm
 
 from sessionizer import EVENT_TYPES, Event, format_ts, read_events
 from sessionsim.errors import SessionsimError
-from sessionsim.scoring import Scorer
-from sessionsim.truth_index import EventIndex
 
 __all__ = [
     "event_source",
-    "load_truth",
-    "new_scorer",
     "open_input",
     "read_rows",
-    "read_sessions",
     "run_file",
     "with_progress",
 ]
@@ -187,117 +180,3 @@ def _lines(path: Path) -> Iterator[tuple[int, dict]]:
             if not isinstance(obj, dict):
                 raise SessionsimError(f"{path}:{number}: (line): expected a JSON object")
             yield number, obj
-
-
-def _ids(path: Path, number: int, obj: dict) -> list[str]:
-    ids = obj.get("event_ids")
-    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-        raise SessionsimError(f"{path}:{number}: event_ids: expected a list of strings")
-    return ids
-
-
-# What check reads from truth/summary.json, and what each must be.
-_SUMMARY_TYPES = {
-    "ctr": "a fraction or null",
-    "observable_ctr": "a fraction or null",
-    "searches": "a count",
-    "clicked_searches": "a count",
-    "clicks": "a count",
-    "clicks_per_search": "a number >= 0 or null",
-    "events": "a count",
-}
-
-
-def _is(value: object, kind: str) -> bool:
-    number = isinstance(value, int | float) and not isinstance(value, bool)
-    if kind == "a count":
-        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-    if value is None:
-        return True
-    if not number:
-        return False
-    assert isinstance(value, int | float)
-    if kind == "a fraction or null":
-        return 0.0 <= value <= 1.0
-    return value >= 0
-
-
-def load_truth(run_dir: Path) -> tuple[dict, EventIndex, list[int]]:
-    """Return the truth summary, each event's true visit (by index, compactly) and, per
-    visit, how many of its events were delivered."""
-    summary_path = run_dir / "truth" / "summary.json"
-    if not summary_path.is_file():
-        raise SessionsimError(f"{run_dir}: not a run directory (no truth/summary.json)")
-    try:
-        summary = orjson.loads(summary_path.read_bytes())
-    except orjson.JSONDecodeError as e:
-        raise SessionsimError(f"{summary_path}: invalid JSON: {e}") from None
-    required = ("ctr", "searches", "clicks_per_search")
-    missing = [k for k in required if k not in summary] if isinstance(summary, dict) else []
-    if not isinstance(summary, dict) or missing:
-        raise SessionsimError(
-            f"{summary_path}: {', '.join(missing) or '(top level)'}: "
-            f"expected the simulator's truth summary"
-        )
-    for key, kind in _SUMMARY_TYPES.items():
-        value = summary.get(key)
-        if key in summary and not _is(value, kind):
-            raise SessionsimError(f"{summary_path}: {key}: expected {kind} (got {value!r})")
-    index = EventIndex()
-    sessions = run_file(run_dir, "truth/sessions")
-    visits = 0
-    for number, obj in read_rows(sessions):
-        visits = number
-        for eid in _ids(sessions, number, obj):
-            index.add(eid, number - 1)
-    index.freeze()
-    delivered = [0] * visits
-    events = run_file(run_dir, "truth/events")
-    rows = read_rows(events)
-    truth_events = 0
-    while chunk := list(itertools.islice(rows, 8192)):
-        truth_events += len(chunk)
-        ids = [obj.get("event_id") for _, obj in chunk]
-        labels = index.labels_of([i if isinstance(i, str) else "" for i in ids])
-        for (number, obj), label in zip(chunk, labels):
-            count = obj.get("deliveries")
-            if not isinstance(count, int) or label is None:
-                raise SessionsimError(
-                    f"{events}:{number}: expected an event of the truth with its deliveries"
-                )
-            delivered[label] += count > 0
-    for name, count_of_rows, key in (
-        ("truth/sessions", visits, "sessions"),
-        ("truth/events", truth_events, "generated_events"),
-    ):
-        if isinstance(summary.get(key), int) and summary[key] != count_of_rows:
-            raise SessionsimError(
-                f"{run_file(run_dir, name)}: {count_of_rows:,} rows where truth/summary.json says "
-                f"{key} {summary[key]:,}: the files are not of one run"
-            )
-    return summary, index, delivered
-
-
-def new_scorer(delivered: list[int]) -> Scorer:
-    """Return a scorer that knows how many events of each true visit were delivered."""
-    return Scorer(expected=np.asarray(delivered, dtype=np.int64))
-
-
-def read_sessions(path: Path, scorer: Scorer) -> dict:
-    """Feed sessions produced elsewhere to ``scorer``; return their summed CTR counts."""
-    totals = {"searches": 0, "clicked_searches": 0, "clicks": 0}
-    for number, obj in read_rows(path):
-        scorer.found(_ids(path, number, obj))
-        for key in totals:
-            value = obj.get(key)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise SessionsimError(
-                    f"{path}:{number}: {key}: expected a count >= 0 (got {value!r})"
-                )
-            totals[key] += value
-        if obj["clicked_searches"] > obj["searches"]:
-            raise SessionsimError(
-                f"{path}:{number}: clicked_searches: more than searches "
-                f"({obj['clicked_searches']} > {obj['searches']})"
-            )
-    return totals

@@ -11,8 +11,9 @@ from array import array
 from collections.abc import Iterable, Iterator
 
 import numpy as np
+import pyarrow as pa
 
-from sessionizer import Event, Late, Session
+from sessionizer import Event, Late, LateColumns, Session, SessionColumns
 
 __all__ = ["Latency"]
 
@@ -33,6 +34,29 @@ class Latency:
             if self.now is None or e.ts > self.now:
                 self.now = e.ts
             yield e
+
+    def feed_batches(self, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        """``feed`` on columns: a batch is read whole before anything it makes is emitted."""
+        for b in batches:
+            if b.num_rows:
+                self.read += b.num_rows
+                top = int(b.column("ts").to_numpy().max())
+                if self.now is None or top > self.now:
+                    self.now = top
+            yield b
+
+    def watch_columns(
+        self, outputs: Iterable[SessionColumns | LateColumns]
+    ) -> Iterator[SessionColumns | LateColumns]:
+        """``watch`` on columns (the events held peak before a batch's first output)."""
+        for o in outputs:
+            self.peak_held = max(self.peak_held, self.read - self.out)
+            if isinstance(o, LateColumns):
+                self.out += len(o)
+            else:
+                self.out += o.events.num_rows
+                self._delays.extend(((self.now or 0) - o.end).tolist())
+            yield o
 
     def watch(self, outputs: Iterable[Session | Late]) -> Iterator[Session | Late]:
         for o in outputs:

@@ -1,4 +1,4 @@
-"""In-process wiring: simulator tuples to sessionizer events, and the ``run`` job."""
+"""Wiring: simulator tuples to sessionizer events, the check of a run directory, and ``run``."""
 
 from __future__ import annotations
 
@@ -9,92 +9,35 @@ from pathlib import Path
 
 import orjson
 
-from sessionizer import Event, Outputs
-from sessionsim.check import build_report, score_stream, settings_of, tap
+from sessionizer import ColumnOutputs, Counts, Event, outputs_of_columns
+from sessionsim.batches import event_batches
+from sessionsim.check import build_report, delivered, read_sessions, score_outputs, settings_of
 from sessionsim.errors import SessionsimError
-from sessionsim.files import event_source, load_truth, new_scorer, read_sessions, run_file
+from sessionsim.files import run_file
+from sessionsim.latency import Latency
 from sessionsim.realism import realism_block
 from sessionsim.scenario import RunScenario, SessionizerSpec
 from sessionsim.scoring import Scorer
-from simulator import (
-    EventSink,
-    Ledger,
-    OutputSet,
-    Simulation,
-    open_outputs,
-    prepare_dir,
-    simulate_sharded,
-    visit_label,
-    write_summary,
-)
+from sessionsim.truth import load_truth
+from simulator import Ledger, OutputSet, Simulation, simulate_sharded, simulate_to_dir
 
 __all__ = ["check_run_dir", "run_scenario", "sim_event_batches", "sim_events"]
 
 
-def sim_events(
-    sim: Simulation,
-    ledger: Ledger,
-    sink: EventSink | None = None,
-    progress=None,
-    scorer: Scorer | None = None,
-) -> Iterator[Event]:
+def sim_events(sim: Simulation, ledger: Ledger) -> Iterator[Event]:
     """Yield the simulation's delivered events as sessionizer events, in arrival order.
 
     The fields equal what parsing ``events.jsonl`` gives (ts floored to the millisecond).
-    With ``scorer``, each delivery is recorded with its true visit.
     """
-    for batch in sim_event_batches(sim, ledger, sink, progress, scorer):
+    for batch in sim_event_batches(sim, ledger):
         yield from batch
 
 
-def sim_event_batches(
-    sim: Simulation,
-    ledger: Ledger,
-    sink: EventSink | None = None,
-    progress=None,
-    scorer: Scorer | None = None,
-) -> Iterator[list[Event]]:
+def sim_event_batches(sim: Simulation, ledger: Ledger) -> Iterator[list[Event]]:
     """:func:`sim_events`, one list per simulator tick (possibly empty)."""
     records = sim.codec.records
-    first = None
-    if scorer is not None:
-        deliver = scorer.deliver
-
-        def first(event_id: str, user: int, visit: int) -> None:
-            deliver(event_id, visit_label(user, visit))
-
-    for batch in sim.batches(ledger, progress):
-        if sink is not None:
-            sink.write(batch)
-        yield records(batch, Event, first)
-
-
-def _check_one(
-    sim: Simulation,
-    spec: SessionizerSpec,
-    outputs: OutputSet | None,
-    write_run: bool,
-    suffix: str,
-    progress,
-) -> dict:
-    """Simulate, sessionize in process with ``spec``, and score; write into ``outputs``."""
-    sessionizer = spec.build()
-    scorer = Scorer()
-    sink, sessions_out, late_out = None, None, None
-    if outputs is not None and write_run:
-        sink, ledger = open_outputs(outputs, sim, on_visit=scorer.expect)
-    else:
-        ledger = Ledger(sim.codec, on_visit=scorer.expect)
-    if outputs is not None:
-        sessions_out = outputs.open(f"sessions{suffix}.jsonl")
-        late_out = outputs.open(f"sessions{suffix}.late.jsonl")
-    events = sim_events(sim, ledger, sink, progress, scorer)
-    emitted = Outputs.of(sessionizer, events)
-    report = score_stream(emitted, spec, scorer, lambda: sim.summary, sessions_out, late_out)
-    if outputs is not None:
-        if write_run:
-            write_summary(outputs, sim.summary, sim.scenario)
-    return report
+    for batch in sim.batches(ledger):
+        yield records(batch, Event)
 
 
 def check_run_dir(
@@ -104,26 +47,32 @@ def check_run_dir(
     bucket_ms: int = 3_600_000,
     outputs: OutputSet | None = None,
     suffix: str = "",
+    truth: tuple | None = None,
+    latency: Latency | None = None,
 ) -> dict:
     """Sessionize ``run_dir``'s events with ``spec`` (or read ``sessions_file``, made by any
     engine) and score them against ``run_dir/truth``; return the report (without realism).
 
-    With ``outputs``, the sessions and late events are written there, suffixed.
+    With ``outputs``, the sessions and late events are written there, suffixed. ``truth``:
+    what :func:`load_truth` returned for this run, when the caller has it already.
+    ``latency`` watches what the sessionizer reads and emits (the sweep's emission delay):
+    batch by batch for a sessionizer on columns, record by record for any other.
     """
-    truth, labels, delivered = load_truth(run_dir)
-    scorer = new_scorer(delivered)
+    summary, index, expected = truth or load_truth(run_dir)
+    scorer = Scorer(index, expected)
     lines = [0]
 
-    def counted(stream):
-        for e in stream:
-            lines[0] += 1
-            yield e
+    def counted(batches):
+        for b in batches:
+            lines[0] += b.num_rows
+            yield b
 
     events_path = run_file(run_dir, "events")
-    with event_source(str(events_path), "checking") as stream:
-        events = tap(counted(stream), scorer, labels)
+    counts: Counts | None
+    with event_batches(str(events_path), "checking") as batches:
+        stream = delivered(counted(batches), scorer)
         if sessions_file is not None:
-            for _ in events:  # only the delivered ids are needed
+            for _ in stream:  # only the delivered ids are needed
                 pass
             # Made elsewhere: its settings and counts are unknown here.
             settings = {
@@ -132,7 +81,7 @@ def check_run_dir(
                 "label": str(sessions_file),
             }
             measured, counts = read_sessions(sessions_file, scorer), None
-            report = build_report(truth, measured, scorer.score(), counts, settings)
+            report = build_report(summary, measured, scorer.score(), counts, settings)
         else:
             sessionizer = spec.build()
             sessions_out = late_out = None
@@ -140,19 +89,36 @@ def check_run_dir(
                 sessions_out = outputs.open(f"sessions{suffix}.jsonl")
                 late_out = outputs.open(f"sessions{suffix}.late.jsonl")
             if hasattr(sessionizer, "sessionize_file"):  # an engine that reads files itself
-                for _ in events:  # the scorer learns what was delivered
+                for _ in stream:  # the scorer learns what was delivered
                     pass
-                emitted = Outputs(sessionizer.sessionize_file(events_path), lambda: lines[0])
+                emitted = ColumnOutputs(
+                    outputs_of_columns(sessionizer.sessionize_file(events_path)),
+                    lambda: lines[0],
+                )
+            elif latency is None:
+                emitted = ColumnOutputs.of(sessionizer, stream)
+            elif hasattr(sessionizer, "sessionize_columns"):
+                emitted = ColumnOutputs.of(sessionizer, latency.feed_batches(stream))
             else:
-                emitted = Outputs.of(sessionizer, events)
-            report = score_stream(
-                emitted, spec, scorer, lambda: truth, sessions_out, late_out, bucket_ms
+                emitted = ColumnOutputs.of(sessionizer, stream, latency.feed, latency.watch)
+            watched = (
+                latency.watch_columns(emitted)
+                if latency is not None and hasattr(sessionizer, "sessionize_columns")
+                else emitted
+            )
+            totals = score_outputs(
+                watched, spec.config(), scorer, sessions_out, late_out, bucket_ms
             )
             counts = emitted.counts
-    if lines[0] != truth.get("events", lines[0]):
+            report = build_report(
+                summary, totals.summary(), scorer.score(), counts, settings_of(spec)
+            )
+        for _ in stream:  # what the sessionizer left unread is still counted
+            pass
+    if lines[0] != summary.get("events", lines[0]):
         raise SessionsimError(
             f"{events_path}: {lines[0]:,} events where truth/summary.json says "
-            f"{truth['events']:,}: the files are not of one run"
+            f"{summary['events']:,}: the files are not of one run"
         )
     read = None if counts is None else counts.accepted + counts.late + counts.duplicates
     if read is not None and read != lines[0]:
@@ -172,41 +138,25 @@ def run_scenario(
 ) -> list[dict]:
     """Check every sessionizer setting of ``scenario``; return their reports.
 
-    With one process the stream is simulated once per setting (same seed, same bytes) and
-    sessionized in process. With several, it is simulated once in shards (as many as the
-    backend has replicas, at most ``processes``) into ``out`` (or a temporary directory) and
-    each setting reads the merged files; engines that take ``processes`` (Bytewax) run on
-    that many. The reports are the same.
-    With ``out``, the run's files, each setting's sessions, late events and report (with
-    the run's realism block) are written there (suffixed with the setting's label when
-    there are several).
+    The stream is simulated once, into ``out`` (JSON lines) or a temporary directory
+    (Parquet), in shards when ``processes`` > 1 (as many as the backend has replicas, at
+    most ``processes``); the truth is read once and each setting is sessionized from the
+    files. Engines that take ``processes`` (Bytewax) run on that many. The reports are the
+    same whatever the processes or the format. With ``out``, each setting's sessions, late
+    events and report (with the run's realism block) are written there too (suffixed with
+    the setting's label when there are several).
     """
     if processes > 1:  # engines that run on processes (Bytewax) get them too
         scenario = scenario.model_copy(
             update={"sessionizers": [_with_processes(s, processes) for s in scenario.sessionizers]}
         )
-    specs = scenario.sessionizers
-    for spec in specs:  # a bad name, plugin or option fails before anything is simulated
+    for spec in scenario.sessionizers:  # a bad name, plugin or option fails before simulating
         spec.build()
     processes = min(processes, scenario.backend.replicas)  # the simulator's shards
-    if processes > 1:
-        if out is None:
-            with tempfile.TemporaryDirectory(prefix="sessionsim-run-") as tmp:
-                return _run_sharded(scenario, Path(tmp), progress_for, False, processes)
-        return _run_sharded(scenario, out, progress_for, realism, processes)
-    if out is not None:
-        prepare_dir(out)
-    sim = Simulation(scenario)
-    reports = []
-    for k, spec in enumerate(specs):
-        suffix = _suffix(specs, spec)
-        with ExitStack() as stack:
-            outputs = stack.enter_context(OutputSet(out)) if out is not None else None
-            tick = stack.enter_context(progress_for(spec.name)) if progress_for else None
-            reports.append(_check_one(sim, spec, outputs, k == 0, suffix, tick))
-    if out is not None:
-        _write_reports(scenario, out, reports, realism)
-    return reports
+    if out is None:
+        with tempfile.TemporaryDirectory(prefix="sessionsim-run-") as tmp:
+            return _run_files(scenario, Path(tmp), progress_for, False, processes, "parquet")
+    return _run_files(scenario, out, progress_for, realism, processes, "jsonl")
 
 
 def _with_processes(spec: SessionizerSpec, processes: int) -> SessionizerSpec:
@@ -219,16 +169,23 @@ def _suffix(specs: list[SessionizerSpec], spec: SessionizerSpec) -> str:
     return "" if len(specs) == 1 else f".{spec.name}"
 
 
-def _run_sharded(scenario, out: Path, progress_for, realism: bool, processes: int) -> list[dict]:
-    """Simulate in ``processes`` shards into ``out``, then check each setting from the files."""
+def _run_files(
+    scenario, out: Path, progress_for, realism: bool, processes: int, fmt: str
+) -> list[dict]:
+    """Simulate into ``out`` once, then check each setting from the files."""
     specs = scenario.sessionizers
     with ExitStack() as stack:
         tick = stack.enter_context(progress_for("simulate")) if progress_for else None
-        simulate_sharded(scenario, out, processes, tick)
+        if processes > 1:
+            simulate_sharded(scenario, out, processes, tick, fmt)
+        else:
+            simulate_to_dir(scenario, out, tick, fmt)
+    truth = load_truth(out)
     reports = []
     for spec in specs:
         with OutputSet(out) as outputs:
-            reports.append(check_run_dir(out, spec, outputs=outputs, suffix=_suffix(specs, spec)))
+            suffix = _suffix(specs, spec)
+            reports.append(check_run_dir(out, spec, outputs=outputs, suffix=suffix, truth=truth))
     _write_reports(scenario, out, reports, realism)
     return reports
 

@@ -1,18 +1,25 @@
 """Scoring sessions against true visits (SESSIONS.md section 5), whoever made them.
 
-Streaming: a true visit is scored once every delivered event of it has been placed (in a
-found session, or as late), then forgotten, so memory grows with the visits that still have
-events in flight. Pairs are counted over distinct event ids: a duplicate delivery kept in
-a session (dedup off) changes CTR, not the grouping scores.
+On columns: deliveries, found sessions and late events come in batches of event ids, and
+are joined to the truth (``truth_index``) with sorted arrays. State is a few bytes per event
+and per visit of the run, nothing per event in Python.
+
+A true visit is settled once every delivered event of it has been placed (in a found
+session, or as late); an event placed again after that is unknown to the score, and one
+placed again before is repeated. Pairs are counted over distinct event ids: a duplicate
+delivery kept in a session (dedup off) changes CTR, not the grouping scores.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import cast
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sessionsim.truth_index import EventIndex
 
 __all__ = ["SessionScore", "Scorer", "wilson_interval"]
 
@@ -26,10 +33,6 @@ def wilson_interval(k: int, n: int, z: float = 1.959964) -> tuple[float, float] 
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
     return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def _pairs(n: int) -> int:
-    return n * (n - 1) // 2
 
 
 @dataclass(slots=True)
@@ -49,133 +52,135 @@ class SessionScore:
     unplaced_events: int  # delivered, yet in no session and not reported late
 
 
-class _Visit:
-    __slots__ = ("ids", "placed", "expected", "where")
-
-    def __init__(self) -> None:
-        self.ids: set[str] = set()  # delivered so far
-        self.placed: set[str] = set()  # in a found session or late
-        self.expected: int | None = None  # distinct events delivered in all (from the truth)
-        self.where: list[tuple[int, bool]] = []  # per found session: (its events, pure?)
+def _pair_sum(sizes: np.ndarray) -> int:
+    sizes = sizes.astype(np.int64, copy=False)
+    return int((sizes * (sizes - 1) // 2).sum())
 
 
 class Scorer:
-    """Feed it deliveries, expectations, found sessions and late events; then ``score``."""
+    """Feed it deliveries, found sessions and late events, in the order they happened (each
+    a batch of event ids); then ``score``."""
 
-    def __init__(self, expected: np.ndarray | None = None) -> None:
-        """``expected``: per visit (an int label), its distinct delivered events, when they
-        are all known up front (``check``); a visit is then held only from its first
-        delivery until it is scored, rather than for the whole run."""
-        self._expected = expected
-        self._opened = bytearray(len(expected)) if expected is not None else None
-        self._label: dict[str, object] = {}  # event id -> its visit, while the visit is open
-        self._open: dict[object, _Visit] = {}
-        self.sessions_true = self.sessions_exact = self.splits = self.merges = 0
-        self.sessions_found = self.unknown = self.repeated = self.unplaced = 0
-        self.true_pairs = self.found_pairs = self.tp = 0
+    def __init__(self, index: EventIndex, expected: np.ndarray) -> None:
+        """``index``: every true event and its visit; ``expected``: per visit, how many of
+        its events were delivered (distinct), from the truth."""
+        self.index = index
+        self.expected = np.asarray(expected, dtype=np.int64)
+        visits, events = len(self.expected), len(index)
+        self.delivered = np.zeros(events, dtype=bool)
+        self.placed = np.zeros(events, dtype=bool)
+        self.delivered_count = np.zeros(visits, dtype=np.int64)
+        self.placed_count = np.zeros(visits, dtype=np.int64)
+        self.settled = np.zeros(visits, dtype=bool)
+        self.where_count = np.zeros(visits, dtype=np.int64)  # found sessions holding it
+        self.first_members = np.zeros(visits, dtype=np.int64)  # in the first of them
+        self.first_pure = np.zeros(visits, dtype=bool)  # the first holds nothing else
+        self.sessions_found = self.found_pairs = self.tp = 0
+        self.merges = self.unknown = self.repeated = 0
 
-    def deliver(self, event_id: str, label: object) -> None:
-        """Record the first delivery of an event of true visit ``label``.
+    def deliver(self, ids: pa.Array) -> None:
+        """Record deliveries (repeats and ids unknown to the truth change nothing)."""
+        pos, _ = self.index.lookup(ids)
+        pos = np.unique(pos[pos >= 0])
+        fresh = pos[~self.delivered[pos]]
+        self.delivered[fresh] = True
+        self.delivered_count += np.bincount(self.index.visits[fresh], minlength=len(self.expected))
 
-        Report first deliveries only: a repeated delivery after its visit was scored would
-        open it again.
-        """
-        if event_id in self._label or label is None:
+    def _place(
+        self, pos: np.ndarray, label: np.ndarray, output: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Place events (in order; ``output`` numbers the session or late event each is in,
+        non-decreasing); return which were known (delivered, visit not settled when placed)
+        and which of those were placed for the first time."""
+        n = len(pos)
+        safe_pos, safe_label = np.maximum(pos, 0), np.maximum(label, 0)
+        cand = (pos >= 0) & self.delivered[safe_pos] & ~self.settled[safe_label]
+        idx = np.flatnonzero(cand)
+        first = np.zeros(len(idx), dtype=bool)
+        first[np.unique(pos[idx], return_index=True)[1]] = True
+        new = np.zeros(n, dtype=bool)
+        new[idx[first & ~self.placed[pos[idx]]]] = True
+        # Visits settled in this batch: where a visit's placed count reaches its expected.
+        fresh = np.flatnonzero(new)
+        order = np.argsort(label[fresh], kind="stable")
+        v = label[fresh][order]
+        known = cand
+        if len(v):
+            head = np.r_[True, v[1:] != v[:-1]]
+            count = np.arange(len(v)) - np.flatnonzero(head)[np.cumsum(head) - 1] + 1
+            expected = self.expected[v]
+            reach = (expected > 0) & (self.placed_count[v] + count == expected)
+            settled_v, settled_at = v[reach], output[fresh[order][reach]]
+            if len(settled_v):  # each visit reaches its count once: settled_v is sorted, unique
+                at = np.minimum(np.searchsorted(settled_v, safe_label), len(settled_v) - 1)
+                late_for_it = (settled_v[at] == label) & (output > settled_at[at])
+                known = cand & ~late_for_it
+                self.settled[settled_v] = True
+        new &= known
+        self.placed[pos[new]] = True
+        self.placed_count += np.bincount(label[new], minlength=len(self.expected))
+        return known, new
+
+    def found(self, ids: pa.Array, offsets: np.ndarray) -> None:
+        """Record found sessions: session ``k`` holds ``ids[offsets[k]:offsets[k + 1]]``."""
+        sizes = np.diff(offsets)
+        sessions = len(sizes)
+        self.sessions_found += sessions
+        if len(ids) == 0:
             return
-        visit = self._open.get(label)
-        if visit is None:
-            visit = self._open[label] = _Visit()
-            opened, expected = self._opened, self._expected
-            if opened is not None and expected is not None:
-                i = cast(int, label)  # with ``expected``, labels are visit indexes
-                if not opened[i]:
-                    opened[i] = 1
-                    visit.expected = int(expected[i]) or None
-        visit.ids.add(event_id)
-        self._label[event_id] = label
+        session = np.repeat(np.arange(sessions, dtype=np.int64), sizes)
+        codes = pc.dictionary_encode(ids).indices.to_numpy().astype(np.int64)
+        kept = np.unique(session * (int(codes.max()) + 1) + codes, return_index=True)[1]
+        kept.sort()
+        self.repeated += len(ids) - len(kept)  # twice in one session
+        distinct = np.bincount(session[kept], minlength=sessions)
+        self.found_pairs += _pair_sum(distinct)
+        pos, label = self.index.lookup(ids.take(pa.array(kept)))
+        output = session[kept]
+        known, new = self._place(pos, label, output)
+        self.unknown += int((~known).sum())
+        self.repeated += int((known & ~new).sum())  # placed already (in a session, or late)
+        visits = len(self.expected)
+        pair = np.unique(output[known] * visits + label[known], return_counts=True)
+        group_session, group_visit = pair[0] // visits, pair[0] % visits
+        members = pair[1]
+        self.tp += _pair_sum(members)
+        per_session = np.bincount(group_session, minlength=sessions)
+        self.merges += int((per_session > 1).sum())
+        pure = (per_session == 1) & (np.bincount(output[known], minlength=sessions) == distinct)
+        firsts = np.unique(group_visit, return_index=True)[1]  # each visit's first session
+        v = group_visit[firsts]
+        opening = self.where_count[v] == 0
+        self.first_members[v[opening]] = members[firsts][opening]
+        self.first_pure[v[opening]] = pure[group_session[firsts]][opening]
+        self.where_count += np.bincount(group_visit, minlength=visits)
 
-    def expect(self, label: object, delivered: int) -> None:
-        """Record how many distinct events of visit ``label`` will be delivered in all."""
-        if delivered == 0:
-            return
-        visit = self._open.get(label)
-        if visit is None:
-            visit = self._open[label] = _Visit()
-        visit.expected = delivered
-        self._settle(label, visit)
-
-    def late(self, event_id: str) -> None:
-        """Record an event the sessionizer rejected as late."""
-        label = self._label.get(event_id)
-        if label is not None:
-            visit = self._open[label]
-            visit.placed.add(event_id)
-            self._settle(label, visit)
-
-    def found(self, event_ids: list[str]) -> None:
-        """Record one session a sessionizer reported."""
-        ids = dict.fromkeys(event_ids)
-        self.sessions_found += 1
-        self.found_pairs += _pairs(len(ids))
-        by_visit: dict[object, list[str]] = {}
-        for eid in ids:
-            label = self._label.get(eid)
-            if label is None:
-                self.unknown += 1  # not in the truth, or its visit was scored already
-            else:
-                by_visit.setdefault(label, []).append(eid)
-        self.merges += len(by_visit) > 1
-        pure = len(by_visit) == 1 and len(ids) == len(next(iter(by_visit.values()), ()))
-        self.repeated += len(event_ids) - len(ids)  # twice in this session
-        for label, members in by_visit.items():
-            self.tp += _pairs(len(members))
-            visit = self._open[label]
-            self.repeated += len(visit.placed.intersection(members))  # in an earlier one
-            visit.where.append((len(members), pure))
-            visit.placed.update(members)
-            self._settle(label, visit)
-
-    def _settle(self, label: object, visit: _Visit, final: bool = False) -> None:
-        if not final and (visit.expected is None or len(visit.placed) < visit.expected):
-            return
-        m = visit.expected if visit.expected is not None else len(visit.ids)
-        self.unplaced += max(m - len(visit.placed), 0)
-        self.sessions_true += 1
-        self.true_pairs += _pairs(m)
-        self.splits += len(visit.where) > 1
-        self.sessions_exact += visit.where == [(m, True)]
-        for eid in visit.ids:
-            self._label.pop(eid, None)
-        del self._open[label]
+    def late(self, ids: pa.Array) -> None:
+        """Record events the sessionizer rejected as late, in the order it did."""
+        pos, label = self.index.lookup(ids)
+        self._place(pos, label, np.arange(len(pos)))
 
     def score(self) -> SessionScore:
-        """Settle the visits still open (events never placed) and return the scores."""
-        for label, visit in list(self._open.items()):
-            self._settle(label, visit, final=True)
-        if self._expected is not None and self._opened is not None:  # visits never found
-            never = self._expected[np.frombuffer(self._opened, np.uint8) == 0]
-            never = never[never > 0]
-            self.sessions_true += len(never)
-            self.true_pairs += int((never * (never - 1) // 2).sum())
-            self.unplaced += int(never.sum())  # the truth says delivered; the stream had none
-            self._opened[:] = b"\x01" * len(self._opened)  # scored once
+        """The scores; visits still unsettled count what was never placed."""
+        expected, delivered = self.expected, self.delivered_count
+        m = np.where(expected > 0, expected, delivered)
+        counted = (expected > 0) | (delivered > 0)
+        true_pairs = _pair_sum(m[counted])
+        unplaced = int(np.maximum(m - self.placed_count, 0)[counted].sum())
+        exact = (self.where_count == 1) & (self.first_members == m) & self.first_pure
         precision = self.tp / self.found_pairs if self.found_pairs else 1.0
-        recall = self.tp / self.true_pairs if self.true_pairs else 1.0
+        recall = self.tp / true_pairs if true_pairs else 1.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         return SessionScore(
-            sessions_true=self.sessions_true,
+            sessions_true=int(counted.sum()),
             sessions_found=self.sessions_found,
-            sessions_exact=self.sessions_exact,
-            splits=self.splits,
+            sessions_exact=int(exact.sum()),
+            splits=int((self.where_count > 1).sum()),
             merges=self.merges,
             pairwise_precision=precision,
             pairwise_recall=recall,
             pairwise_f1=f1,
             unknown_events=self.unknown,
             repeated_events=self.repeated,
-            unplaced_events=self.unplaced,
+            unplaced_events=unplaced,
         )
-
-    def open_visits(self) -> int:
-        """Return how many true visits still have events in flight (the state held)."""
-        return len(self._open)

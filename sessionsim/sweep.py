@@ -12,11 +12,10 @@ from pathlib import Path
 
 import orjson
 
-from sessionizer import Outputs
-from sessionsim.check import score_stream, tap
-from sessionsim.files import event_source, load_truth, new_scorer, run_file
 from sessionsim.latency import Latency
+from sessionsim.pipeline import check_run_dir
 from sessionsim.scenario import RunScenario, SessionizerSpec
+from sessionsim.truth import load_truth
 from simulator import OutputSet, die_with_parent, format_duration, simulate_to_dir
 
 __all__ = ["best", "plot_sweep", "recommendation", "run_sweep"]
@@ -115,7 +114,7 @@ class _Settings:
         self.out, self.base = out, base
 
     def load(self) -> None:
-        self.truth, self.labels, self.delivered = load_truth(self.out)
+        self.truth = load_truth(self.out)
 
     def row(self, setting: tuple[float, float, str]) -> dict:
         gap, lateness, watermark = setting
@@ -123,13 +122,8 @@ class _Settings:
         spec = self.base.model_copy(
             update={"gap": gap, "lateness": lateness, "watermark": watermark, "label": label}
         )
-        scorer = new_scorer(self.delivered)
-        sessionizer = spec.build()
         latency = Latency()
-        with event_source(str(run_file(self.out, "events")), "") as stream:
-            events = latency.feed(tap(stream, scorer, self.labels))
-            emitted = Outputs.of(sessionizer, events)
-            report = score_stream(emitted, spec, scorer, lambda: self.truth, watch=latency.watch)
+        report = check_run_dir(self.out, spec, truth=self.truth, latency=latency)
         return _row(report, spec) | latency.summary()
 
 

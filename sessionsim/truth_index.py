@@ -1,116 +1,106 @@
 """Every event of a run and its true visit, compactly: what ``check`` joins deliveries to.
 
 The simulator's event ids are 16 lowercase hex digits, so each is kept as a 64-bit integer
-in a sorted numpy array beside its visit (17 bytes an event with the delivered flag, where a
-dict of strings takes about 200): 19 million events fit in about 330 MB. Any other id (a
-hand-made truth) goes to a dict.
+in a sorted numpy array beside its visit (16 bytes an event, where a dict of strings takes
+about 200): 19 million events fit in about 300 MB. Ids are parsed from Arrow's string
+buffers in bulk and joined with ``searchsorted``. Any other id (a hand-made truth) goes to a
+dict.
 """
 
 from __future__ import annotations
 
-from array import array
+from collections.abc import Iterable
 
 import numpy as np
+import pyarrow as pa
 
-__all__ = ["Deliveries", "EventIndex", "REPEAT"]
+__all__ = ["EventIndex", "id_keys"]
 
-REPEAT = object()  # a delivery of an id already delivered
+_NIBBLE = np.full(256, 255, dtype=np.uint8)
+for _k, _c in enumerate(b"0123456789abcdef"):
+    _NIBBLE[_c] = _k
 
 
-def _key(event_id: str) -> int | None:
-    """The id as an integer when it is the simulator's form (16 lowercase hex digits)."""
-    if len(event_id) != 16:
-        return None
-    try:
-        k = int(event_id, 16)
-    except ValueError:
-        return None
-    return k if f"{k:016x}" == event_id else None
+def id_keys(ids: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Each id as an integer (uint64) and whether it is the simulator's form (16 lowercase
+    hex digits); ids of another form (or null) get key 0 and False."""
+    if isinstance(ids, pa.ChunkedArray):
+        ids = ids.combine_chunks()
+    if ids.type != pa.string():
+        ids = ids.cast(pa.string())
+    n = len(ids)
+    keys = np.zeros(n, dtype=np.uint64)
+    if n == 0:
+        return keys, np.zeros(0, dtype=bool)
+    _, offsets_buf, data_buf = ids.buffers()
+    offsets = np.frombuffer(offsets_buf, np.int32)[ids.offset : ids.offset + n + 1]
+    data = np.frombuffer(data_buf, np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
+    ok = np.diff(offsets) == 16
+    if ids.null_count:
+        ok &= ids.is_valid().to_numpy(zero_copy_only=False)
+    rows = np.flatnonzero(ok)
+    nibbles = _NIBBLE[data[offsets[rows][:, None] + np.arange(16)]]
+    good = (nibbles < 16).all(axis=1)
+    ok[rows[~good]] = False
+    rows, nibbles = rows[good], nibbles[good].astype(np.uint64)
+    key = np.zeros(len(rows), dtype=np.uint64)
+    for j in range(16):
+        key = (key << np.uint64(4)) | nibbles[:, j]
+    keys[rows] = key
+    return keys, ok
 
 
 class EventIndex:
-    """Event id -> true visit (an int), and which ids were delivered already."""
+    """Event id -> its position in the index and its true visit (an int)."""
 
-    def __init__(self) -> None:
-        self._keys, self._labels = array("Q"), array("q")
-        self._other: dict[str, int] = {}
-        self.keys = np.zeros(0, np.uint64)
-        self.labels = np.zeros(0, np.int64)
-
-    def add(self, event_id: str, label: int) -> None:
-        k = _key(event_id)
-        if k is None:
-            self._other[event_id] = label
-        else:
-            self._keys.append(k)
-            self._labels.append(label)
-
-    def freeze(self) -> None:
-        """Sort what was added; call once, before any lookup."""
-        keys = np.frombuffer(self._keys, np.uint64) if self._keys else np.zeros(0, np.uint64)
-        labels = np.frombuffer(self._labels, np.int64) if self._labels else np.zeros(0, np.int64)
-        order = np.argsort(keys, kind="stable")
-        self.keys, self.labels = keys[order], labels[order]
-        self._keys, self._labels = array("Q"), array("q")
+    def __init__(self, parts: Iterable[tuple[pa.Array, np.ndarray]]) -> None:
+        """Build from ``(ids, visits)`` batches; an id given twice keeps its first visit."""
+        keys: list[np.ndarray] = []
+        labels: list[np.ndarray] = []
+        self._other: dict[str, int] = {}  # other ids -> position (after the keys)
+        other: list[tuple[str, int]] = []
+        for ids, visits in parts:
+            k, ok = id_keys(ids)
+            visits = np.asarray(visits, dtype=np.int32)
+            keys.append(k[ok])
+            labels.append(visits[ok])
+            if not ok.all():
+                rest = np.flatnonzero(~ok)
+                names = ids.take(pa.array(rest)).to_pylist()
+                other.extend(zip(names, visits[rest].tolist()))
+        key = np.concatenate(keys) if keys else np.zeros(0, np.uint64)
+        label = np.concatenate(labels) if labels else np.zeros(0, np.int32)
+        order = np.argsort(key, kind="stable")
+        self.keys = key[order]
+        label = label[order]
+        del key, order
+        other_labels: list[int] = []
+        for name, visit in other:
+            if name is not None and name not in self._other:
+                self._other[name] = len(self.keys) + len(other_labels)
+                other_labels.append(visit)
+        # Per position: its visit (an int32 row of truth/sessions).
+        self.visits = np.concatenate((label, np.array(other_labels, np.int32)))
 
     def __len__(self) -> int:
-        return len(self.keys) + len(self._other)
+        return len(self.visits)
 
-    def _positions(self, ids: list[str]) -> tuple[list[int | None], list]:
-        """Each id's position in the sorted keys (None: not a simulator id) and label."""
-        keys = [_key(i) for i in ids]
-        known = [k for k in keys if k is not None]
-        out_pos: list[int | None] = [None] * len(ids)
-        out_label: list = [None] * len(ids)
-        if known and len(self.keys):
-            probe = np.array(known, np.uint64)
-            pos = np.searchsorted(self.keys, probe)
-            np.minimum(pos, len(self.keys) - 1, out=pos)
-            hit = self.keys[pos] == probe
-            pos_list, hit_list = pos.tolist(), hit.tolist()
-            label_list = self.labels[pos].tolist()
-            j = 0
-            for n, k in enumerate(keys):
-                if k is not None:
-                    if hit_list[j]:
-                        out_pos[n], out_label[n] = pos_list[j], label_list[j]
-                    j += 1
-        for n, (k, event_id) in enumerate(zip(keys, ids)):
-            if k is None and event_id in self._other:
-                out_label[n] = self._other[event_id]
-        return out_pos, out_label
-
-    def labels_of(self, ids: list[str]) -> list[int | None]:
-        """Each id's visit (None when the truth does not know it)."""
-        return self._positions(ids)[1]
-
-    def deliveries(self) -> Deliveries:
-        """A fresh record of which ids were delivered (one per pass over the events)."""
-        return Deliveries(self)
-
-
-class Deliveries:
-    """One pass over a run's events: which ids were delivered already."""
-
-    def __init__(self, index: EventIndex) -> None:
-        self.index = index
-        self._seen = bytearray(len(index.keys))
-        self._seen_other: set[str] = set()
-
-    def first(self, ids: list[str]) -> list:
-        """Per id: its visit (None if unknown) on its first delivery, ``REPEAT`` after."""
-        positions, labels = self.index._positions(ids)
-        seen, out = self._seen, []
-        for event_id, pos, label in zip(ids, positions, labels):
-            if pos is not None:
-                if seen[pos]:
-                    out.append(REPEAT)
-                    continue
-                seen[pos] = 1
-            else:
-                if event_id in self._seen_other:
-                    out.append(REPEAT)
-                    continue
-                self._seen_other.add(event_id)
-            out.append(label)
-        return out
+    def lookup(self, ids: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+        """Each id's position (0 .. len - 1) and visit; -1 and -1 when the truth does not
+        know it."""
+        keys, ok = id_keys(ids)
+        n = len(keys)
+        pos = np.full(n, -1, dtype=np.int64)
+        if len(self.keys):
+            rows = np.flatnonzero(ok)
+            probe = keys[rows]
+            at = np.minimum(np.searchsorted(self.keys, probe), len(self.keys) - 1)
+            hit = self.keys[at] == probe
+            pos[rows[hit]] = at[hit]
+        if self._other and not ok.all():
+            rest = np.flatnonzero(~ok)
+            other = self._other
+            for r, i in zip(rest.tolist(), ids.take(pa.array(rest)).to_pylist()):
+                pos[r] = other.get(i, -1)
+        label = np.where(pos >= 0, self.visits[np.maximum(pos, 0)], -1).astype(np.int64)
+        return pos, label

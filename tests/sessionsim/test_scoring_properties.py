@@ -9,8 +9,8 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sessionsim.scoring import Scorer
 from tests.helpers import copy_run, read_jsonl, run_cli
+from tests.sessionsim.scorers import VisitScorer
 
 
 @st.composite
@@ -27,11 +27,7 @@ def visits_and_sessions(draw):
 
 
 def _score(visits: dict[str, list[str]], sessions: list[list[str]]):
-    scorer = Scorer()
-    for label, ids in visits.items():
-        scorer.expect(label, len(ids))
-        for eid in ids:
-            scorer.deliver(eid, label)
+    scorer = VisitScorer(visits)
     for session in sessions:
         scorer.found(session)
     return scorer.score()

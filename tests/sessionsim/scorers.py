@@ -1,0 +1,34 @@
+"""A columnar scorer over hand-written visits (label -> event ids), for tests."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from sessionsim.scoring import Scorer
+from sessionsim.truth_index import EventIndex
+
+
+class VisitScorer:
+    """``Scorer`` with one call per session or late event, over named visits."""
+
+    def __init__(self, visits: dict[str, list[str]], delivered: dict[str, int] | None = None):
+        labels = list(visits)
+        parts = [
+            (pa.array(visits[k], pa.string()), np.full(len(visits[k]), v))
+            for v, k in enumerate(labels)
+        ]
+        counts = delivered or {}
+        expected = np.array([counts.get(k, len(visits[k])) for k in labels], np.int64)
+        self.scorer = Scorer(EventIndex(parts), expected)
+        sent = [i for k in labels if counts.get(k, 1) for i in visits[k]]
+        self.scorer.deliver(pa.array(sent, pa.string()))
+
+    def found(self, ids: list[str]) -> None:
+        self.scorer.found(pa.array(ids, pa.string()), np.array([0, len(ids)]))
+
+    def late(self, event_id: str) -> None:
+        self.scorer.late(pa.array([event_id]))
+
+    def score(self):
+        return self.scorer.score()
