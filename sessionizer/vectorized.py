@@ -111,8 +111,11 @@ class _Core:
         """Which ids are neither accepted in an open session nor repeated in ``ids``."""
         keep = _firsts(ids)
         if self.rows is not None and self.rows.num_rows:
+            # Probe the batch's ids with the held ones (a table of the batch is cheaper to
+            # build than one of everything held); a held id marks its first place in ``ids``.
             held = self.rows.column("event_id").combine_chunks()
-            keep &= ~pc.is_in(ids, value_set=held).to_numpy(zero_copy_only=False)
+            at = pc.index_in(held, value_set=ids).drop_null()
+            keep[at.to_numpy()] = False
         return keep
 
     def _late(self, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

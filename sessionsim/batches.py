@@ -44,10 +44,16 @@ _JSON_SCHEMA = pa.schema(
 )
 
 
-def parquet_batches(path: Path, size: int = BATCH) -> Iterator[pa.RecordBatch]:
-    """Yield a Parquet file's record batches as they are; unreadable is bad input."""
+def parquet_batches(
+    path: Path, size: int = BATCH, columns: list[str] | None = None
+) -> Iterator[pa.RecordBatch]:
+    """Yield a Parquet file's record batches (all its columns, or those of ``columns`` that
+    it has); unreadable is bad input."""
     try:
-        yield from pq.ParquetFile(path).iter_batches(batch_size=size)
+        f = pq.ParquetFile(path)
+        if columns is not None:
+            columns = [c for c in columns if c in f.schema_arrow.names]
+        yield from f.iter_batches(batch_size=size, columns=columns)
     except (OSError, pa.ArrowException) as e:
         raise SessionsimError(f"{path}: cannot read Parquet: {str(e).splitlines()[0]}") from None
 
@@ -201,7 +207,7 @@ def event_batches(name: str, label: str) -> Iterator[Iterator[pa.RecordBatch]]:
         return
     path = Path(name)
     if path.suffix == ".parquet":
-        yield (_typed(b, path) for b in parquet_batches(path))
+        yield (_typed(b, path) for b in parquet_batches(path, columns=SCHEMA.names))
         return
     try:
         total = os.path.getsize(path)
@@ -228,7 +234,7 @@ def table_batches(
     checked by ``check(path, number, row)``, which names a bad row; for a refused batch that
     no row check explains, :func:`first_bad_row` is the caller's way to name it."""
     if path.suffix == ".parquet":
-        for batch in parquet_batches(path):
+        for batch in parquet_batches(path, columns=schema.names):
             missing = [n for n in schema.names if n not in batch.schema.names]
             if missing:
                 raise SessionsimError(f"{path}: {missing[0]}: expected a column of this file")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import orjson
 
-from sessionizer import ColumnOutputs, Counts, Event, outputs_of_columns
+from sessionizer import ColumnOutputs, Counts, Event
 from sessionsim.batches import event_batches
 from sessionsim.check import build_report, delivered, read_sessions, score_outputs, settings_of
 from sessionsim.errors import SessionsimError
@@ -91,10 +91,7 @@ def check_run_dir(
             if hasattr(sessionizer, "sessionize_file"):  # an engine that reads files itself
                 for _ in stream:  # the scorer learns what was delivered
                     pass
-                emitted = ColumnOutputs(
-                    outputs_of_columns(sessionizer.sessionize_file(events_path)),
-                    lambda: lines[0],
-                )
+                emitted = ColumnOutputs(sessionizer.sessionize_file(events_path), lambda: lines[0])
             elif latency is None:
                 emitted = ColumnOutputs.of(sessionizer, stream)
             elif hasattr(sessionizer, "sessionize_columns"):

@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sessionsim.truth_index import EventIndex
+from sessionsim.truth_index import EventIndex, id_keys
 
 __all__ = ["SessionScore", "Scorer", "wilson_interval"]
 
@@ -69,7 +69,6 @@ class Scorer:
         visits, events = len(self.expected), len(index)
         self.delivered = np.zeros(events, dtype=bool)
         self.placed = np.zeros(events, dtype=bool)
-        self.delivered_count = np.zeros(visits, dtype=np.int64)
         self.placed_count = np.zeros(visits, dtype=np.int64)
         self.settled = np.zeros(visits, dtype=bool)
         self.where_count = np.zeros(visits, dtype=np.int64)  # found sessions holding it
@@ -81,10 +80,7 @@ class Scorer:
     def deliver(self, ids: pa.Array) -> None:
         """Record deliveries (repeats and ids unknown to the truth change nothing)."""
         pos, _ = self.index.lookup(ids)
-        pos = np.unique(pos[pos >= 0])
-        fresh = pos[~self.delivered[pos]]
-        self.delivered[fresh] = True
-        self.delivered_count += np.bincount(self.index.visits[fresh], minlength=len(self.expected))
+        self.delivered[pos[pos >= 0]] = True
 
     def _place(
         self, pos: np.ndarray, label: np.ndarray, output: np.ndarray
@@ -129,13 +125,20 @@ class Scorer:
         if len(ids) == 0:
             return
         session = np.repeat(np.arange(sessions, dtype=np.int64), sizes)
-        codes = pc.dictionary_encode(ids).indices.to_numpy().astype(np.int64)
-        kept = np.unique(session * (int(codes.max()) + 1) + codes, return_index=True)[1]
-        kept.sort()
+        keys, ok = id_keys(ids)
+        if not ok.all():  # ids of another form: compared by value
+            keys = pc.dictionary_encode(ids).indices.to_numpy().astype(np.uint64)
+        order = np.lexsort((keys, session))  # stable: a repeated id's first place leads
+        ks, ss = keys[order], session[order]
+        lead = np.r_[True, (ks[1:] != ks[:-1]) | (ss[1:] != ss[:-1])]
+        kept = np.sort(order[lead])
         self.repeated += len(ids) - len(kept)  # twice in one session
         distinct = np.bincount(session[kept], minlength=sessions)
         self.found_pairs += _pair_sum(distinct)
-        pos, label = self.index.lookup(ids.take(pa.array(kept)))
+        if ok.all():
+            pos, label = self.index.lookup_keys(ids, keys[kept], ok[kept])
+        else:
+            pos, label = self.index.lookup(ids.take(pa.array(kept)))
         output = session[kept]
         known, new = self._place(pos, label, output)
         self.unknown += int((~known).sum())
@@ -162,7 +165,8 @@ class Scorer:
 
     def score(self) -> SessionScore:
         """The scores; visits still unsettled count what was never placed."""
-        expected, delivered = self.expected, self.delivered_count
+        expected = self.expected
+        delivered = np.bincount(self.index.visits[self.delivered], minlength=len(expected))
         m = np.where(expected > 0, expected, delivered)
         counted = (expected > 0) | (delivered > 0)
         true_pairs = _pair_sum(m[counted])

@@ -39,14 +39,16 @@ def id_keys(ids: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     if ids.null_count:
         ok &= ids.is_valid().to_numpy(zero_copy_only=False)
     rows = np.flatnonzero(ok)
-    nibbles = _NIBBLE[data[offsets[rows][:, None] + np.arange(16)]]
+    if len(rows) == n:  # every id has 16 characters: the buffer is an n x 16 matrix
+        text = data[offsets[0] : offsets[0] + 16 * n].reshape(n, 16)
+    else:
+        text = data[offsets[rows][:, None] + np.arange(16)]
+    nibbles = _NIBBLE[text]
     good = (nibbles < 16).all(axis=1)
     ok[rows[~good]] = False
-    rows, nibbles = rows[good], nibbles[good].astype(np.uint64)
-    key = np.zeros(len(rows), dtype=np.uint64)
-    for j in range(16):
-        key = (key << np.uint64(4)) | nibbles[:, j]
-    keys[rows] = key
+    rows, nibbles = rows[good], nibbles[good]
+    packed = np.ascontiguousarray((nibbles[:, 0::2] << 4) | nibbles[:, 1::2])  # 8 bytes a row
+    keys[rows] = packed.view(">u8").ravel()
     return keys, ok
 
 
@@ -88,13 +90,21 @@ class EventIndex:
     def lookup(self, ids: pa.Array) -> tuple[np.ndarray, np.ndarray]:
         """Each id's position (0 .. len - 1) and visit; -1 and -1 when the truth does not
         know it."""
-        keys, ok = id_keys(ids)
+        return self.lookup_keys(ids, *id_keys(ids))
+
+    def lookup_keys(
+        self, ids: pa.Array, keys: np.ndarray, ok: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`lookup` with the ids' keys parsed already (``id_keys``)."""
         n = len(keys)
         pos = np.full(n, -1, dtype=np.int64)
         if len(self.keys):
             rows = np.flatnonzero(ok)
             probe = keys[rows]
-            at = np.minimum(np.searchsorted(self.keys, probe), len(self.keys) - 1)
+            by = np.argsort(probe)  # sorted probes walk the keys in order: fewer cache misses
+            at = np.empty(len(probe), dtype=np.int64)
+            at[by] = np.searchsorted(self.keys, probe[by])
+            np.minimum(at, len(self.keys) - 1, out=at)
             hit = self.keys[at] == probe
             pos[rows[hit]] = at[hit]
         if self._other and not ok.all():
