@@ -22,7 +22,7 @@ import pyarrow.json as pj
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from sessionizer import EVENT_TYPES, SCHEMA, SessionizerError, columns_of, read_events
+from sessionizer import EVENT_TYPES, SCHEMA, SessionizerError, columns_of, parse_ts, read_events
 from sessionsim.errors import SessionsimError
 from sessionsim.files import read_rows
 
@@ -262,9 +262,34 @@ def table_batches(
     while chunk := list(islice(rows, BATCH)):
         for number, row in chunk:
             check(path, number, row)
-        yield pa.RecordBatch.from_pylist(
-            [{n: row.get(n) for n in schema.names} for _, row in chunk], schema=schema
-        )
+        columns = []
+        for f in schema:
+            values = [_cell(path, number, f, row.get(f.name)) for number, row in chunk]
+            try:
+                columns.append(pa.array(values, f.type))
+            except (pa.ArrowException, TypeError, ValueError):
+                for (number, _), value in zip(chunk, values):
+                    _cell(path, number, f, value, strict=True)
+                raise SessionsimError(f"{path}: {f.name}: expected {f.type}") from None
+        yield pa.RecordBatch.from_arrays(columns, schema=schema)
+
+
+def _cell(path: Path, number: int, f: pa.Field, value: object, strict: bool = False) -> object:
+    """A JSON value for column ``f`` (ISO times as epoch ms); with ``strict``, one that does
+    not fit is named in a one-line error."""
+    if pa.types.is_timestamp(f.type) and isinstance(value, str):
+        try:
+            return parse_ts(value)
+        except ValueError as e:
+            raise SessionsimError(f"{path}:{number}: {f.name}: {e}") from None
+    if strict:
+        try:
+            pa.array([value], f.type)
+        except (pa.ArrowException, TypeError, ValueError):
+            raise SessionsimError(
+                f"{path}:{number}: {f.name}: expected {f.type} (got {value!r})"
+            ) from None
+    return value
 
 
 def first_bad_row(path: Path, check: Callable[[Path, int, dict], None], bad: int) -> None:

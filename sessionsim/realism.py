@@ -1,25 +1,27 @@
 """How realistic a run's stream is: metrics read from a run directory, against published bands.
 
 Every metric is computed from the files a run writes (events and ``truth/``, JSON lines or
-Parquet), in one streaming pass per file, so any run directory can be judged, whoever made it. The
-bands and their sources live in ``realism_bands.yaml`` beside this module.
+Parquet), one pass per file on Arrow columns, so any run directory can be judged, whoever made
+it. The bands and their sources live in ``realism_bands.yaml`` beside this module.
 """
 
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
 import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
 import yaml
 from scipy import stats
 
-from sessionizer import SessionizerError, parse_ts
-from sessionsim.files import read_rows, run_file
+from sessionizer import SessionizerError
+from sessionsim.batches import epoch_ms, table_batches
+from sessionsim.files import run_file
 from sessionsim.scenario import RunScenario
 from simulator import Scenario, SimulatorError, load_scenario
 
@@ -34,7 +36,6 @@ __all__ = [
 
 # Sistrix 2020, organic CTR by rank on desktop and mobile (80M keywords), for the figure.
 PUBLISHED_RANK_CURVE = (0.285, 0.157, 0.110, 0.080, 0.072, 0.051, 0.040, 0.032, 0.028, 0.025)
-VARIETY_SEARCHES = 20_000  # searches read for the rank-variety metric (memory bound)
 HEAD_MIN_COUNT = 5  # a query's rank is fitted only if it occurs this often
 HEAD_MAX_RANK = 1000
 QUICK_RETURN_S = 600.0
@@ -122,42 +123,112 @@ class Realism:
         return out
 
 
-def _rows(path: Path):
-    """Yield the rows of a run's JSON lines or Parquet file."""
-    for _, row in read_rows(path):
-        yield row
+_SEARCHES = pa.schema(
+    [
+        ("query", pa.string()),
+        ("results", pa.int64()),
+        ("items", pa.list_(pa.string())),
+        ("clicked_positions", pa.list_(pa.int64())),
+    ]
+)
+_VISITS = pa.schema(
+    [
+        ("user_id", pa.string()),
+        ("start", pa.timestamp("ms", tz="UTC")),
+        ("end", pa.timestamp("ms", tz="UTC")),
+        ("searches", pa.int64()),
+    ]
+)
+_TRUE_EVENTS = pa.schema(
+    [("session_id", pa.string()), ("type", pa.string()), ("true_ts", pa.timestamp("ms", tz="UTC"))]
+)
+_EVENTS = pa.schema([("user_id", pa.string()), ("ts", pa.timestamp("ms", tz="UTC"))])
+
+
+def _columns(path: Path, schema: pa.Schema):
+    """Yield batches of ``schema``'s columns of a run's JSON lines or Parquet file."""
+    return table_batches(path, schema, lambda *_: None)
+
+
+def _ms(column: pa.Array) -> np.ndarray:
+    """A timestamp column as epoch milliseconds (int64)."""
+    return epoch_ms(column).to_numpy(zero_copy_only=False)
+
+
+class _Codes:
+    """Strings -> dense integer codes, the same across batches."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._code)
+
+    def of(self, values: pa.Array) -> np.ndarray:
+        encoded = pc.dictionary_encode(values)
+        code = self._code
+        local = np.fromiter(
+            (code.setdefault(v, len(code)) for v in encoded.dictionary.to_pylist()),
+            dtype=np.int64,
+            count=len(encoded.dictionary),
+        )
+        return local[pc.fill_null(encoded.indices, 0).to_numpy()]
+
+
+def _rank_variety(pairs: list[np.ndarray]) -> float | None:
+    """Among (query, item) pairs shown at least twice, the share shown at two ranks or more
+    (``pairs``: per shown item, its query, item and rank in one word, rank in the low 7
+    bits)."""
+    if not pairs:
+        return None
+    shown = np.sort(np.concatenate(pairs))
+    pair = shown >> np.uint64(7)
+    head = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
+    shows = np.diff(np.r_[head, len(pair)])
+    new_rank = np.r_[True, shown[1:] != shown[:-1]]  # a (pair, rank) not seen before
+    ranks = np.add.reduceat(new_rank.astype(np.int64), head)
+    repeated = shows >= 2
+    return float((ranks[repeated] >= 2).sum() / repeated.sum()) if repeated.any() else None
 
 
 def _searches(path: Path) -> tuple[dict, list[float], np.ndarray]:
-    shown = np.zeros(100, dtype=np.int64)
+    shown = np.zeros(101, dtype=np.int64)  # searches showing at least r results, r = 0..100
     clicked = np.zeros(100, dtype=np.int64)
-    queries: dict[str, int] = defaultdict(int)
-    ranks_of: dict[tuple[str, str], set[int]] = {}
-    shows: dict[tuple[str, str], int] = defaultdict(int)
-    for k, s in enumerate(_rows(path)):
-        queries[s["query"]] += 1
-        n = s.get("results") or 0
-        shown[: min(n, 100)] += 1
-        for p in s.get("clicked_positions") or ():
-            if p <= 100:
-                clicked[p - 1] += 1
-        if k < VARIETY_SEARCHES:
-            for r, item in enumerate(s.get("items") or ()):
-                key = (s["query"], item)
-                shows[key] += 1
-                ranks_of.setdefault(key, set()).add(r)
+    query_codes, item_codes = _Codes(), _Codes()
+    counts_by_code: list[np.ndarray] = []
+    pairs: list[np.ndarray] = []
+    for batch in _columns(path, _SEARCHES):
+        query = query_codes.of(batch.column("query"))
+        counts_by_code.append(query)
+        results = pc.fill_null(batch.column("results"), 0).to_numpy()
+        shown += np.bincount(np.clip(results, 0, 100), minlength=101)
+        positions = pc.list_flatten(batch.column("clicked_positions")).to_numpy()
+        positions = positions[positions <= 100]
+        clicked += np.bincount(positions - 1, minlength=100)[:100]
+        items = batch.column("items")
+        flat = pc.list_flatten(items)
+        if len(flat):
+            parent = pc.list_parent_indices(items).to_numpy()
+            lengths = pc.fill_null(pc.list_value_length(items), 0).to_numpy()
+            first = np.concatenate(([0], np.cumsum(lengths)))[:-1]
+            rank = np.minimum(np.arange(len(flat)) - first[parent], 127).astype(np.uint64)
+            pair = (query[parent].astype(np.uint64) << 32) | item_codes.of(flat).astype(np.uint64)
+            pairs.append((pair << 7) | rank)  # (query, item, rank) in one word
+    # ranks shown: searches with at least r + 1 results, r = 0..99
+    at_least = np.cumsum(shown[::-1])[::-1][1:]
     with np.errstate(invalid="ignore", divide="ignore"):
-        curve = np.where(shown > 0, clicked / np.maximum(shown, 1), np.nan)
-    ranks = int((shown > 0).sum())
-    repeated = [key for key, n in shows.items() if n >= 2]
-    counts = np.sort(np.fromiter(queries.values(), dtype=np.int64))[::-1]
+        curve = np.where(at_least > 0, clicked / np.maximum(at_least, 1), np.nan)
+    ranks = int((at_least > 0).sum())
+    if len(query_codes) >= 1 << 25 or len(item_codes) >= 1 << 32:
+        raise SessionizerError(f"{path}: too many distinct queries or items to count")
+    all_queries = np.concatenate(counts_by_code) if counts_by_code else np.zeros(0, np.int64)
+    counts = np.sort(np.bincount(all_queries))[::-1]
+    counts = counts[counts > 0]
     total = int(counts.sum())
     values = {
         "ctr_at_1": float(curve[0]) if ranks else None,
         "ctr_10_over_1": float(curve[9] / curve[0]) if ranks >= 10 and curve[0] > 0 else None,
-        "rank_variety": (
-            sum(len(ranks_of[key]) >= 2 for key in repeated) / len(repeated) if repeated else None
-        ),
+        "rank_variety": _rank_variety(pairs),
         "zipf_head_exponent": _zipf_head(counts),
         "distinct_query_ratio": len(counts) / total if total else None,
     }
@@ -175,16 +246,19 @@ def _zipf_head(counts: np.ndarray) -> float | None:
 
 def _visits(path: Path) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     users, starts, ends, searches = [], [], [], []
-    for v in _rows(path):
-        users.append(v["user_id"])
-        starts.append(parse_ts(v["start"]) / 1000.0)
-        ends.append(parse_ts(v["end"]) / 1000.0)
-        searches.append(v["searches"])
-    start, end = np.array(starts), np.array(ends)
-    n_search = np.array(searches, dtype=np.int64)
+    codes = _Codes()
+    for batch in _columns(path, _VISITS):
+        users.append(codes.of(batch.column("user_id")))
+        starts.append(_ms(batch.column("start")) / 1000.0)
+        ends.append(_ms(batch.column("end")) / 1000.0)
+        searches.append(pc.fill_null(batch.column("searches"), 0).to_numpy())
+    user = np.concatenate(users) if users else np.zeros(0, np.int64)
+    start = np.concatenate(starts) if starts else np.zeros(0)
+    end = np.concatenate(ends) if ends else np.zeros(0)
+    n_search = np.concatenate(searches) if searches else np.zeros(0, np.int64)
     length = end - start
-    order = np.lexsort((start, np.array(users)))
-    same_user = np.array(users, dtype=object)[order]
+    order = np.lexsort((start, user))
+    same_user = user[order]
     follows = same_user[1:] == same_user[:-1]
     gaps = (start[order][1:] - end[order][:-1])[follows]
     searching = n_search[n_search > 0]
@@ -201,17 +275,26 @@ def _visits(path: Path) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray, np.nd
 def _dwell_shape(path: Path) -> float | None:
     """Fit a Weibull to post-click dwell: a click to the next click or search of its visit."""
     dwell = []
-    prev_session, prev_type, prev_ts = None, None, 0.0
-    for e in _rows(path):
-        ts = parse_ts(e["true_ts"]) / 1000.0
-        if (
-            e["session_id"] == prev_session
-            and prev_type == "click"
-            and e["type"] in ("click", "search")
-        ):
-            dwell.append(ts - prev_ts)
-        prev_session, prev_type, prev_ts = e["session_id"], e["type"], ts
-    x = np.array(dwell)
+    codes = _Codes()
+    last: tuple[int, bool, float] | None = None  # the previous row: session, a click?, ts
+    for batch in _columns(path, _TRUE_EVENTS):
+        if not batch.num_rows:
+            continue
+        session = codes.of(batch.column("session_id"))
+        kind = batch.column("type")
+        click = pc.fill_null(pc.equal(kind, "click"), False).to_numpy(zero_copy_only=False)
+        ends_dwell = click | pc.fill_null(pc.equal(kind, "search"), False).to_numpy(
+            zero_copy_only=False
+        )
+        ts = _ms(batch.column("true_ts")) / 1000.0
+        if last is not None:  # the row before this batch
+            session = np.r_[last[0], session]
+            click, ends_dwell = np.r_[last[1], click], np.r_[False, ends_dwell]
+            ts = np.r_[last[2], ts]
+        after = (session[1:] == session[:-1]) & click[:-1] & ends_dwell[1:]
+        dwell.append((ts[1:] - ts[:-1])[after])
+        last = (int(session[-1]), bool(click[-1]), float(ts[-1]))
+    x = np.concatenate(dwell) if dwell else np.zeros(0)
     x = x[x > 0]
     if len(x) < 50:
         return None
@@ -222,21 +305,39 @@ def _dwell_shape(path: Path) -> float | None:
 def _device_order(path: Path, t0_ms: int) -> tuple[float | None, np.ndarray]:
     """Return the share of users whose events arrived in non-decreasing ``ts`` order, and
     the events per hour of ``ts`` from the start."""
-    last: dict[str, int] = {}
-    disordered: set[str] = set()
-    per_hour: dict[int, int] = defaultdict(int)
-    for e in _rows(path):
-        user, ts = e["user_id"], parse_ts(e["ts"])
-        per_hour[(ts - t0_ms) // 3_600_000] += 1
-        if ts < last.get(user, ts):
-            disordered.add(user)
-        else:
-            last[user] = ts
-    hours = np.zeros(max((h for h in per_hour if h >= 0), default=-1) + 1, dtype=np.int64)
-    for h, n in per_hour.items():
-        if h >= 0:
-            hours[h] = n
-    return (1.0 - len(disordered) / len(last) if last else None), hours
+    codes = _Codes()
+    top = np.zeros(0, dtype=np.int64)  # per user: the latest ts so far
+    disordered = np.zeros(0, dtype=bool)
+    hours = np.zeros(0, dtype=np.int64)
+    for batch in _columns(path, _EVENTS):
+        if not batch.num_rows:
+            continue
+        user = codes.of(batch.column("user_id"))
+        ts = _ms(batch.column("ts"))
+        grow = len(codes) - len(top)
+        top = np.r_[top, np.full(grow, np.iinfo(np.int64).min)]
+        disordered = np.r_[disordered, np.zeros(grow, dtype=bool)]
+        hour = (ts - t0_ms) // 3_600_000
+        hour = hour[hour >= 0]
+        if len(hour) and hour.max() >= len(hours):
+            hours = np.r_[hours, np.zeros(int(hour.max()) + 1 - len(hours), np.int64)]
+        hours += np.bincount(hour, minlength=len(hours))
+        # Per user, in arrival order: is ts behind the latest ts of that user so far?
+        order = np.argsort(user, kind="stable")
+        u, t = user[order], ts[order]
+        head = np.r_[True, u[1:] != u[:-1]]
+        base = int(t.min()) if len(t) else 0
+        span = int(max(t.max(), top.max(initial=base)) - base) + 2 if len(t) else 1
+        group = np.cumsum(head) - 1
+        shifted = np.maximum(t, np.maximum(top[u], base - 1)) - base + 1 + group * span
+        running = np.maximum.accumulate(shifted) - group * span + base - 1
+        before = np.r_[top[u[:1]], running[:-1]]
+        before[head] = top[u[head]]
+        disordered[u[t < before]] = True
+        last = np.r_[np.flatnonzero(head)[1:] - 1, len(u) - 1]
+        top[u[last]] = running[last]
+    seen = len(codes)
+    return (1.0 - int(disordered.sum()) / seen if seen else None), hours
 
 
 def measure_realism(run_dir: Path) -> Realism:
