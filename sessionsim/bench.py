@@ -22,10 +22,11 @@ from pathlib import Path
 import click
 import orjson
 
-from sessionizer import Outputs, SessionConfig, outputs_of, read_events, resolve
+from sessionizer import ColumnOutputs, SessionConfig, outputs_of, read_events, resolve
+from sessionsim.batches import event_batches
 from sessionsim.bundled import scenario_path
-from sessionsim.files import event_source
-from sessionsim.scenario import RunScenario
+from sessionsim.pipeline import check_run_dir
+from sessionsim.scenario import RunScenario, SessionizerSpec
 from simulator import (
     Ledger,
     NullSink,
@@ -42,10 +43,10 @@ BASELINE = scenario_path("baseline")
 # (key in the results, sessionizer, its options, inputs, events at most: None = all)
 SESSIONIZERS: tuple[tuple[str, str, dict, tuple[str, ...], int | None], ...] = (
     ("reference", "reference", {}, ("records", "jsonl", "parquet"), None),
-    ("vectorized", "vectorized", {}, ("records", "jsonl", "parquet"), None),
+    ("vectorized", "vectorized", {}, ("records", "columns", "jsonl", "parquet"), None),
     ("bytewax", "bytewax", {"workers": 1}, ("records", "jsonl"), None),
     ("bytewax_2_workers", "bytewax", {"workers": 2}, ("records",), None),
-    ("duckdb", "duckdb", {}, ("records", "jsonl", "parquet"), None),
+    ("duckdb", "duckdb", {"threads": 1}, ("records", "columns", "jsonl", "parquet"), None),
     # Its windows copy themselves at each epoch: a prefix it can finish.
     ("bytewax_window", "bytewax-window", {}, ("records",), 100_000),
 )
@@ -199,7 +200,7 @@ def _limit(fmt: str) -> Callable:
             if fmt == "parquet":
                 import pyarrow.parquet as pq
 
-                table = pq.read_table(stream.with_suffix(".parquet"))
+                table = pq.read_table(_input(stream, "parquet"))
 
                 def work() -> int:
                     pq.write_table(table, target, compression="zstd")
@@ -245,14 +246,40 @@ def _sessionizer_records(name: str, options: dict, limit: int | None) -> Callabl
     return case
 
 
-def _sessionizer_file(name: str, options: dict, suffix: str) -> Callable:
+def _input(stream: Path, source: str) -> str:
+    """The events file of the bench's stream in ``source`` format (``jsonl``, ``parquet``)."""
+    return str(stream if source == "jsonl" else stream.parent / "parquet" / "events.parquet")
+
+
+def _sessionizer_columns(name: str, options: dict) -> Callable:
+    """A sessionizer on event batches in memory (read once, not timed)."""
+
     def case(users: int, reps: int, stream: Path | None) -> dict:
         assert stream is not None  # sessionizer cases are given the stream
         factory = resolve(name)
-        path = str(stream.with_suffix(suffix))
+        with event_batches(_input(stream, "parquet"), "") as batches:
+            given = list(batches)
 
-        with event_source(path, "") as events:  # not timed: the size of the stream
-            given = sum(1 for _ in events)
+        def work() -> int:
+            emitted = ColumnOutputs.of(factory(CONFIG, **options), given)
+            for _ in emitted:
+                pass
+            c = emitted.counts
+            return c.accepted + c.late + c.duplicates
+
+        return _timed(work, reps)
+
+    return case
+
+
+def _sessionizer_file(name: str, options: dict, source: str) -> Callable:
+    def case(users: int, reps: int, stream: Path | None) -> dict:
+        assert stream is not None  # sessionizer cases are given the stream
+        factory = resolve(name)
+        path = _input(stream, source)
+
+        with event_batches(path, "") as batches:  # not timed: the size of the stream
+            given = sum(b.num_rows for b in batches)
 
         def work() -> int:
             sz = factory(CONFIG, **options)
@@ -260,12 +287,31 @@ def _sessionizer_file(name: str, options: dict, suffix: str) -> Callable:
                 for _ in sz.sessionize_file(path):
                     pass
                 return given
-            with event_source(path, "") as events:
-                emitted = Outputs.of(sz, events)
+            with event_batches(path, "") as batches:
+                emitted = ColumnOutputs.of(sz, batches)
                 for _ in emitted:
                     pass
             c = emitted.counts
             return c.accepted + c.late + c.duplicates
+
+        return _timed(work, reps)
+
+    return case
+
+
+def _check(source: str) -> Callable:
+    """``check`` of the stream's run directory, end to end in process: the truth read, the
+    events read and sessionized (vectorized), every session scored (no realism)."""
+
+    def case(users: int, reps: int, stream: Path | None) -> dict:
+        assert stream is not None
+        run_dir = Path(_input(stream, source)).parent
+        spec = SessionizerSpec.model_validate(
+            {"sessionizer": "vectorized", "gap": "30m", "lateness": "2m"}
+        )
+
+        def work() -> int:
+            return check_run_dir(run_dir, spec)["events"]
 
         return _timed(work, reps)
 
@@ -277,7 +323,6 @@ def _streams(users: int, _reps: int, stream: Path) -> dict:
     sc = _scenario(users)
     summary = simulate_to_dir(sc, stream.parent)
     simulate_to_dir(sc, stream.parent / "parquet", fmt="parquet")
-    (stream.parent / "parquet" / "events.parquet").rename(stream.with_suffix(".parquet"))
     return {"events": summary["events"]}
 
 
@@ -342,6 +387,7 @@ def run_bench(
         "live": {},
         "limits": {},
         "sessionizers": {},
+        "check": {},
         "missing": MISSING,
     }
     runs = f"median of {reps} runs" if reps > 1 else "one run"
@@ -378,10 +424,15 @@ def run_bench(
             for source in inputs:
                 if source == "records":
                     case = _sessionizer_records(name, options, limit)
+                elif source == "columns":
+                    case = _sessionizer_columns(name, options)
                 else:
-                    case = _sessionizer_file(name, options, f".{source}")
+                    case = _sessionizer_file(name, options, source)
                 r = by_input[source] = _isolated(case, users, reps, stream)
                 click.echo(_row(f"sessionizers.{key}.{source}", r))
+        for source in ("parquet", "jsonl"):
+            r = results["check"][source] = _isolated(_check(source), users, reps, stream)
+            click.echo(_row(f"check.{source}", r))
     sim = results["simulator"]
     ratio = sim["null"]["events_per_cpu_s"] / sim["naive_simpy"]["events_per_cpu_s"]
     results["simulator_over_naive"] = ratio
@@ -419,6 +470,7 @@ def plot_bench(results: dict) -> bytes:
     cases = [(f"simulator.{k}", v) for k, v in results["simulator"].items()]
     for name, by_input in results["sessionizers"].items():
         cases += [(f"{name}.{src}", v) for src, v in by_input.items()]
+    cases += [(f"check.{src}", v) for src, v in results.get("check", {}).items()]
     fig, (a, b) = plt.subplots(1, 2, figsize=(13, 5))
     a.barh([k for k, _ in cases], [v["events_per_cpu_s"] for _, v in cases])
     a.set(xscale="log", xlabel="events per CPU-second", title=f"{results['users']:,} users, 1 day")

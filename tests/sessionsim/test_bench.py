@@ -24,10 +24,10 @@ def test_bench_writes_every_promised_key_and_a_plot(tmp_path):
         assert r["limits"][writer]["events"] == stream and r["limits"][writer]["events_per_s"] > 0
     expected = {
         "reference": ("records", "jsonl", "parquet"),
-        "vectorized": ("records", "jsonl", "parquet"),
+        "vectorized": ("records", "columns", "jsonl", "parquet"),
         "bytewax": ("records", "jsonl"),
         "bytewax_2_workers": ("records",),
-        "duckdb": ("records", "jsonl", "parquet"),
+        "duckdb": ("records", "columns", "jsonl", "parquet"),
         "bytewax_window": ("records",),
     }
     assert set(r["sessionizers"]) == set(expected)
@@ -37,6 +37,8 @@ def test_bench_writes_every_promised_key_and_a_plot(tmp_path):
             case = r["sessionizers"][name][source]
             assert case["events"] == r["simulator"]["jsonl"]["events"]  # one stream for all
             assert case["events_per_cpu_s"] > 0
+    for source in ("parquet", "jsonl"):  # the check end to end, on the same stream
+        assert r["check"][source]["events"] == stream and r["check"][source]["peak_rss_mb"] > 0
     assert [s["users"] for s in r["scaling"]] == [100, 200]
     assert r["scaling"][1]["events"] > r["scaling"][0]["events"]
     assert r["missing"] == {}
