@@ -17,10 +17,11 @@ from typing import Any
 
 import orjson
 
-from sessionizer import Event
+from sessionizer import Event, events_of
+from sessionsim.batches import event_batches
 from sessionsim.bundled import scenario_path
 from sessionsim.check import gate_failures
-from sessionsim.files import event_source, read_rows, run_file
+from sessionsim.files import read_rows, run_file
 from sessionsim.pipeline import check_run_dir
 from sessionsim.scenario import RunScenario, SessionizerSpec
 from sessionsim.sweep import run_sweep
@@ -58,8 +59,9 @@ class Run:
 
     def events(self) -> Iterator[Event]:
         """The delivered events as sessionizer records, in arrival order."""
-        with event_source(str(run_file(self.path, "events")), "") as stream:
-            yield from stream
+        with event_batches(str(run_file(self.path, "events")), "") as batches:
+            for batch in batches:
+                yield from events_of(batch)
 
     def event_dicts(self) -> Iterator[dict]:
         """The delivered events as the JSON objects of ``events.jsonl``."""

@@ -22,7 +22,7 @@ from sessionsim.batches import event_batches
 from sessionsim.bundled import scenario_path
 from sessionsim.check import GATE_FAILED, gate_failures, score_outputs, settings_of
 from sessionsim.collect import Collector, parse_listen
-from sessionsim.errors import SessionsimError
+from sessionsim.errors import RunFailed, SessionsimError
 from sessionsim.live import run_live, users_for_rate
 from sessionsim.load_shape import bursts_of, target_at
 from sessionsim.pipeline import check_run_dir, run_scenario
@@ -320,7 +320,7 @@ def run(
     realism,
     **spec: Any,
 ) -> None:
-    """Simulate SCENARIO, sessionize in process and print the check report.
+    """Simulate SCENARIO once, check each sessionizer setting from its files, print the report.
 
     Sessionizer flags replace the scenario's `sessionizers:` section.
     """
@@ -388,6 +388,19 @@ def run(
 @click.option("--http-interval", default="1s", show_default=True, help="Oldest event's wait.")
 @click.option("--inflight", type=click.IntRange(min=1), default=4, show_default=True)
 @click.option("--retries", type=click.IntRange(min=0), default=5, show_default=True)
+@click.option(
+    "--sink-timeout",
+    default="30s",
+    show_default=True,
+    help="A request or delivery report not answered in this time fails (longer than any "
+    "latency the collector is allowed); also the flush at the end.",
+)
+@click.option(
+    "--min-acked",
+    type=click.FloatRange(0, 1),
+    help="Exit 1 unless at least this share of the copies sent was acknowledged "
+    "(default: exit 1 only when none was).",
+)
 def simulate(
     scenario,
     seed,
@@ -409,6 +422,8 @@ def simulate(
     http_interval,
     inflight,
     retries,
+    sink_timeout,
+    min_acked,
 ):
     """Simulate SCENARIO and write its events and ground truth to --out.
 
@@ -454,6 +469,8 @@ def simulate(
             interval_s=_duration_flag("--http-interval", http_interval),
             inflight=inflight,
             retries=retries,
+            timeout_s=_duration_flag("--sink-timeout", sink_timeout),
+            min_acked=min_acked,
         )
         return
     with sim_progress(sc.duration) as progress:
@@ -490,19 +507,31 @@ def _shaped(sc: RunScenario, speed: float) -> RunScenario:
     )
 
 
-def _simulate_live(sc: RunScenario, out: Path, sink: str, **options: Any) -> None:
-    """A live run; its report goes to stderr (stdout may carry the events)."""
+def _simulate_live(
+    sc: RunScenario, out: Path, sink: str, min_acked: float | None, **options: Any
+) -> None:
+    """A live run; its report goes to stderr (stdout may carry the events). A stop by a
+    signal exits 128 + its number; a sink that gave up, or acknowledged none (or less than
+    ``min_acked``) of what was sent, exits 1 with one line."""
     if not sink.startswith(("http://", "https://")):
         for name in ("batch", "interval_s", "inflight", "retries"):
             options.pop(name)
     result = run_live(sc, out, sink, **options)
     click.echo(result.line, err=True)
     click.echo(f"truth of what was acknowledged written to {out}", err=True)
-    if result.error:
-        click.echo(f"sessionsim: {result.error}", err=True)
-        sys.exit(1)
     if result.signal is not None:
         sys.exit(128 + result.signal)
+    live = result.summary["live"]
+    offered = live["sent"] + live["unsent"]
+    if result.error:
+        raise RunFailed(result.error)
+    if live["simulated_events"] and not live["acknowledged"]:  # a run that delivered nothing
+        raise RunFailed(f"{sink}: acknowledged none of the {offered:,} events offered")
+    if min_acked is not None and offered and live["acknowledged"] / offered < min_acked:
+        raise RunFailed(
+            f"{sink}: acknowledged {live['acknowledged']:,} of {offered:,} events "
+            f"({live['acknowledged'] / offered:.1%}) < --min-acked {min_acked:.1%}"
+        )
 
 
 def _late_path(out: str) -> str:
@@ -818,3 +847,6 @@ def main() -> None:
     except (SimulatorError, SessionizerError, SessionsimError) as e:
         click.echo(f"sessionsim: {e}", err=True)
         sys.exit(2)
+    except RunFailed as e:
+        click.echo(f"sessionsim: {e}", err=True)
+        sys.exit(1)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["SessionsimError"]
+__all__ = ["RunFailed", "SessionsimError"]
 
 
 class SessionsimError(ValueError):
@@ -11,3 +11,9 @@ class SessionsimError(ValueError):
     The simulator (``SimulatorError``) and the sessionizers (``SessionizerError``) have their
     own; the command line turns any of the three into one line and exit status 2.
     """
+
+
+class RunFailed(RuntimeError):
+    """A run that could not do its job (a sink that acknowledged nothing or gave up, a disk
+    that is full): one line on stderr and exit status 1; the files it was writing are
+    removed, not left half-written."""

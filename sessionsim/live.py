@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from sessionsim.errors import SessionsimError
+from sessionsim.errors import RunFailed, SessionsimError
 from sessionsim.live_sinks import Outgoing, Tally, open_sink
 from sessionsim.live_stats import LiveStats
 from sessionsim.pacing import Pacer
@@ -46,7 +46,7 @@ from simulator import (
 
 __all__ = ["LiveResult", "run_live", "users_for_rate"]
 
-CLOSE_TIMEOUT_S = 10.0  # how long the sink may take to flush what it holds at the end
+SINK_TIMEOUT_S = 30.0  # default: a request or delivery report, and the flush at the end
 _LIVE_STREAM = 0x4C495645  # "LIVE": the seed stream of the sink's jitter
 
 
@@ -93,11 +93,15 @@ def run_live(
     keyed: bool = False,
     stats_csv: Path | None = None,
     clock: Callable[[], float] = time.monotonic,
+    timeout_s: float = SINK_TIMEOUT_S,
     **sink_options: Any,
 ) -> LiveResult:
     """Simulate ``scenario`` into ``sink_url``, paced at ``speed`` (None: as fast as the
     sink takes it); write the truth of what was acknowledged to ``out``. ``target`` gives
-    the target rate at a wall time (for the live stats)."""
+    the target rate at a wall time (for the live stats). ``timeout_s`` bounds a request or
+    a delivery report and the flush at the end; after a stop, what is still in flight gets
+    ``live_sinks.STOP_GRACE_S``. A failure to record what was acknowledged (a full disk) raises
+    ``RunFailed`` and leaves no file behind."""
     prepare_dir(out)
     sim = Simulation(scenario)
     codec = sim.codec
@@ -124,7 +128,15 @@ def run_live(
                 JsonlRows(outputs.open("truth/searches.jsonl")),
                 JsonlRows(simulated),
             )
-            sink = open_sink(sink_url, tally, rng, keyed=keyed, **sink_options)
+            sink = open_sink(
+                sink_url,
+                tally,
+                rng,
+                keyed=keyed,
+                timeout_s=timeout_s,
+                stopping=stopping,
+                **sink_options,
+            )
             unsent: Counter[str] = Counter()
             with (
                 LiveStats(tally, clock, target, stats_csv) as stats,
@@ -171,8 +183,9 @@ def run_live(
                     if done < n:
                         rest = _rows(batch, done, n)
                         unsent.update(codec.event_id_strings(rest["user"], rest["seq"], rest["n"]))
-                sink.close(CLOSE_TIMEOUT_S)
+                sink.close(timeout_s + 1.0)  # a last request gets its timeout; a stop cuts it
                 stats.tick(force=True)
+            _recorded(tally, out)
             line = stats.summary()
             for it, _reason in tally.unacked:
                 unsent[it.event_id] += 1
@@ -189,6 +202,13 @@ def run_live(
     return LiveResult(
         summary, line, signal=requested[0][1] if requested else None, error=tally.error
     )
+
+
+def _recorded(tally: Tally, out: Path) -> None:
+    """Raise ``RunFailed`` (the run's files are then removed) if what the sink acknowledged
+    could not all be recorded."""
+    if tally.write_error is not None:
+        raise RunFailed(f"{out}: {tally.write_error}")
 
 
 @contextmanager
@@ -314,6 +334,7 @@ def _live_summary(
             "acknowledged": tally.acked,
             "retried": tally.retried,
             "failed": tally.failed,
+            "unsent": tally.unsent,
             "unacknowledged_events": observable.get("unacknowledged", 0),
             "stopped_by": requested[0][0] if requested else None,
             "error": tally.error,

@@ -43,9 +43,10 @@ class Tally:
         """``on_ack`` receives each acknowledged group (under the tally's lock)."""
         self._lock = threading.Lock()
         self._on_ack = on_ack
-        self.sent = self.acked = self.retried = self.failed = 0
-        self.unacked: list[tuple[Outgoing, str]] = []  # failed copies, with the reason
+        self.sent = self.acked = self.retried = self.failed = self.unsent = 0
+        self.unacked: list[tuple[Outgoing, str]] = []  # failed or unsent copies, with why
         self.error: str | None = None  # the first fatal problem: the run stops on it
+        self.write_error: str | None = None  # recording what was acknowledged failed
         self._sealed = False
 
     def seal(self) -> None:
@@ -62,14 +63,41 @@ class Tally:
             if self._sealed:
                 return
             self.acked += len(items)
-            if self._on_ack is not None:
-                self._on_ack(items)
+            if self._on_ack is not None and self.write_error is None:
+                try:
+                    self._on_ack(items)
+                except OSError as e:  # EFBIG, ENOSPC: the run ends on it, whatever the thread
+                    self._broken(f"cannot record what was acknowledged: {e.strerror or e}")
+
+    def broken(self, what: str) -> None:
+        """A file of the run could not be written: the run ends on it and keeps no file."""
+        with self._lock:
+            self._broken(what)
+
+    def _broken(self, what: str) -> None:
+        if self.write_error is None:
+            self.write_error = what
+        if self.error is None:
+            self.error = what
 
     def retry(self, n: int) -> None:
         with self._lock:
             self.retried += n
 
+    def give_up(self, why: str) -> None:
+        """The sink cannot go on (every broker down): the run stops on it."""
+        with self._lock:
+            if self.error is None:
+                self.error = why
+
+    def drop(self, items: list[Outgoing], reason: str) -> None:
+        """Copies handed to the sink that it never sent (the run stopped first)."""
+        with self._lock:
+            self.unsent += len(items)
+            self.unacked.extend((it, reason) for it in items)
+
     def fail(self, items: list[Outgoing], reason: str, fatal: str | None = None) -> None:
+        """Copies sent and not acknowledged (a refusal, a timeout, a stop while in flight)."""
         with self._lock:
             if self._sealed:
                 return
@@ -77,6 +105,26 @@ class Tally:
             self.unacked.extend((it, reason) for it in items)
             if fatal is not None and self.error is None:
                 self.error = fatal
+
+
+STOP_GRACE_S = 2.0  # after a stop: how long what is in flight may still be acknowledged
+
+
+class Deadline:
+    """The end of a wait of ``timeout_s``, brought forward to ``STOP_GRACE_S`` after a stop
+    once ``stopping`` is set (a wait already under way is cut short too)."""
+
+    def __init__(self, timeout_s: float, stopping: threading.Event) -> None:
+        self.end = time.monotonic() + timeout_s
+        self.stopping = stopping
+        self._cut = False
+
+    def left(self) -> float:
+        now = time.monotonic()
+        if self.stopping.is_set() and not self._cut:
+            self._cut = True
+            self.end = min(self.end, now + STOP_GRACE_S)
+        return max(0.0, self.end - now)
 
 
 class LiveSink(Protocol):
@@ -103,7 +151,10 @@ class StdoutSink:
         self.stream = stream if stream is not None else sys.stdout.buffer
 
     def send(self, items: list[Outgoing]) -> None:
-        if not items or self.tally.error:
+        if not items:
+            return
+        if self.tally.error:
+            self.tally.drop(items, "not sent: the run stopped")
             return
         if self.keyed:
             data = b"".join(it.key + b"\t" + it.line for it in items)
@@ -147,13 +198,17 @@ class HttpSink:
         inflight: int = 4,
         retries: int = 5,
         backoff_s: float = 0.2,
-        timeout_s: float = 10.0,
+        timeout_s: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
+        stopping: threading.Event | None = None,
     ) -> None:
-        """``rng`` draws the jitter (seeded by the caller)."""
+        """``rng`` draws the jitter (seeded by the caller); ``timeout_s`` bounds a request
+        (longer than any latency the collector is allowed); ``stopping`` cuts every wait
+        short (a full in-flight window, a retry's backoff) once it is set."""
         import httpx
 
         self.url, self.tally = url, tally
+        self.stopping = stopping or threading.Event()
         self.batch, self.interval_s = batch, interval_s
         self.retries, self.backoff_s = retries, backoff_s
         self.clock = clock
@@ -189,8 +244,13 @@ class HttpSink:
             self._buffer = []
 
     def _submit(self, items: list[Outgoing]) -> None:
-        self.tally.was_sent(len(items))
-        self._queue.put(items)  # blocks while every in-flight slot is busy
+        while not self.stopping.is_set():  # waits while every in-flight slot is busy
+            try:
+                self._queue.put(items, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+        self.tally.drop(items, "not sent: the run stopped")
 
     def _jitter(self) -> float:
         with self._rng_lock:
@@ -207,12 +267,17 @@ class HttpSink:
                     self._posting.pop(id(items), None)
 
     def _post(self, client: Any, items: list[Outgoing]) -> None:
-        if self.tally.error:  # the run is stopping: do not wait on a dead peer again
-            self.tally.fail(items, "not sent: the run stopped")
-            return
         body = b"".join(it.line for it in items)
         reason = ""
         for attempt in range(self.retries + 1):
+            if self.tally.error or self.stopping.is_set():  # do not wait on a peer again
+                if attempt == 0:
+                    self.tally.drop(items, "not sent: the run stopped")
+                else:
+                    self.tally.fail(items, f"{reason}, then the run stopped")
+                return
+            if attempt == 0:
+                self.tally.was_sent(len(items))
             try:
                 r = client.post(
                     self.url, content=body, headers={"content-type": "application/x-ndjson"}
@@ -228,34 +293,41 @@ class HttpSink:
                     break  # the collector refuses this batch: retrying will not help
             if attempt < self.retries:
                 self.tally.retry(len(items))
-                time.sleep(self.backoff_s * 2**attempt * self._jitter())
+                self.stopping.wait(self.backoff_s * 2**attempt * self._jitter())
         self.tally.fail(
             items,
             reason,
             fatal=f"{self.url}: gave up after {self.retries} retries: {reason}",
         )
 
+    def _put_end(self, deadline: Deadline) -> bool:
+        try:
+            self._queue.put(None, timeout=min(0.1, deadline.left()))
+        except queue.Full:
+            return False
+        return True
+
     def close(self, timeout_s: float) -> None:
-        if self._buffer and not self.tally.error:
+        if self._buffer and not self.tally.error and not self.stopping.is_set():
             self._submit(self._buffer)
         elif self._buffer:
-            self.tally.fail(self._buffer, "not sent: the run stopped")
+            self.tally.drop(self._buffer, "not sent: the run stopped")
         self._buffer = []
-        deadline = time.monotonic() + timeout_s
+        deadline = Deadline(timeout_s, self.stopping)
         for _ in self._workers:
-            try:
-                self._queue.put(None, timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Full:
-                break
+            while not self._put_end(deadline):
+                if not deadline.left():
+                    break
         for w in self._workers:
-            w.join(max(0.0, deadline - time.monotonic()))
+            while w.is_alive() and deadline.left():
+                w.join(min(0.1, deadline.left()))
         while True:  # batches no worker took before the deadline
             try:
                 items = self._queue.get_nowait()
             except queue.Empty:
                 break
             if items is not None:
-                self.tally.fail(items, "not acknowledged before the stop")
+                self.tally.drop(items, "not sent: the run stopped")
         with self._posting_lock:  # still being posted at the deadline: not acknowledged
             for items in self._posting.values():
                 self.tally.fail(items, "not acknowledged before the stop")
@@ -272,11 +344,35 @@ class KafkaSink:
     final (the idempotent producer has already retried) and stops the run.
     """
 
-    def __init__(self, bootstrap: str, topic: str, tally: Tally, **config: Any) -> None:
-        """``config`` adds librdkafka settings (tests pass ``test.mock.num.brokers``)."""
-        from confluent_kafka import KafkaException, Producer
+    def __init__(
+        self,
+        bootstrap: str,
+        topic: str,
+        tally: Tally,
+        timeout_s: float = 30.0,
+        stopping: threading.Event | None = None,
+        **config: Any,
+    ) -> None:
+        """``config`` adds librdkafka settings (tests pass ``test.mock.num.brokers``).
+        A copy not delivered within ``timeout_s`` fails; ``stopping`` cuts a wait for room
+        in the local queue short. librdkafka's log goes to a logger of its own, not stderr:
+        its first error is the run's one line when every broker is down."""
+        import logging
+
+        from confluent_kafka import KafkaError, KafkaException, Producer
 
         self.topic, self.tally = topic, tally
+        self.stopping = stopping or threading.Event()
+        self.url = f"kafka://{bootstrap}/{topic}"
+        log = logging.getLogger(f"sessionsim.kafka.{id(self)}")
+        log.propagate = False
+        log.addHandler(logging.NullHandler())
+        down = KafkaError._ALL_BROKERS_DOWN
+
+        def on_error(err: Any) -> None:
+            if err.code() == down or err.fatal():
+                self.tally.give_up(f"{self.url}: {err.str()}")
+
         try:
             self._producer = Producer(
                 {
@@ -287,21 +383,27 @@ class KafkaSink:
                     "batch.size": 1 << 20,
                     "batch.num.messages": 100_000,
                     "queue.buffering.max.messages": 1_000_000,
+                    "message.timeout.ms": max(1, round(timeout_s * 1000)),
+                    "error_cb": on_error,
                     **config,
-                }
+                },
+                logger=log,
             )
         except KafkaException as e:
-            raise SessionsimError(f"kafka://{bootstrap}/{topic}: {e}") from None
+            raise SessionsimError(f"{self.url}: {e}") from None
         self._pending: dict[int, Outgoing] = {}
         self._next = 0
 
     def send(self, items: list[Outgoing]) -> None:
         produce, poll = self._producer.produce, self._producer.poll
-        for it in items:
+        for k, it in enumerate(items):
             token = self._next
-            self._next += 1
-            self._pending[token] = it
             while True:
+                if self.stopping.is_set() or self.tally.error:  # the rest is not sent
+                    self.tally.was_sent(k)
+                    self.tally.drop(items[k:], "not sent: the run stopped")
+                    poll(0)
+                    return
                 try:
                     produce(
                         self.topic,
@@ -313,6 +415,8 @@ class KafkaSink:
                     break
                 except BufferError:  # the local queue is full: wait for the broker
                     poll(0.05)
+            self._next += 1
+            self._pending[token] = it
         self.tally.was_sent(len(items))
         poll(0)
 
@@ -327,7 +431,13 @@ class KafkaSink:
         self._producer.poll(0)
 
     def close(self, timeout_s: float) -> None:
-        self._producer.flush(timeout_s)
+        deadline = Deadline(timeout_s, self.stopping)
+        left = self._producer.flush(0)
+        while left and deadline.left() and not self.tally.error:
+            left = self._producer.flush(min(0.1, deadline.left()))
+        if left:  # not delivered in time: dropped from the producer, reported below
+            self._producer.purge()
+            self._producer.poll(0)
         if self._pending:
             self.tally.fail(list(self._pending.values()), "not acknowledged before the stop")
             self._pending.clear()
@@ -337,8 +447,10 @@ class KafkaSink:
 def open_sink(url: str, tally: Tally, rng: np.random.Generator, **options: Any) -> LiveSink:
     """Build the sink ``url`` names: ``stdout``, ``file:PATH``, ``http://HOST:PORT/PATH`` or
     ``kafka://HOST:PORT/TOPIC`` (``kafka://mock/TOPIC``: librdkafka's mock cluster);
-    ``options`` are the HTTP batching settings and ``keyed``."""
+    ``options`` are the HTTP batching settings, ``keyed``, ``timeout_s`` (a request or a
+    delivery report) and ``stopping`` (an event that cuts waits short)."""
     keyed = options.pop("keyed", False)
+    timeout_s, stopping = options.pop("timeout_s", 30.0), options.pop("stopping", None)
     if url == "stdout":
         return StdoutSink(tally, keyed)
     if url.startswith("file:") and len(url) > len("file:"):
@@ -350,11 +462,13 @@ def open_sink(url: str, tally: Tally, rng: np.random.Generator, **options: Any) 
         return StdoutSink(tally, keyed, stream)
     parts = urlsplit(url)
     if parts.scheme in ("http", "https") and parts.netloc:
-        return HttpSink(url, tally, rng, **options)
+        return HttpSink(url, tally, rng, timeout_s=timeout_s, stopping=stopping, **options)
     if parts.scheme == "kafka" and parts.netloc and parts.path.strip("/"):
+        topic = parts.path.strip("/")
         if parts.netloc == "mock":  # librdkafka's in-process mock cluster: try it, no broker
-            return KafkaSink("mock", parts.path.strip("/"), tally, **{"test.mock.num.brokers": 1})
-        return KafkaSink(parts.netloc, parts.path.strip("/"), tally)
+            mock = {"test.mock.num.brokers": 1}
+            return KafkaSink("mock", topic, tally, timeout_s, stopping, **mock)
+        return KafkaSink(parts.netloc, topic, tally, timeout_s, stopping)
     raise SessionsimError(
         f"--sink: expected stdout, http://HOST:PORT/PATH or kafka://HOST:PORT/TOPIC (got {url!r})"
     )

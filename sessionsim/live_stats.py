@@ -100,8 +100,12 @@ class LiveStats:
         }
         self._prev, self._last = (self.due, t.sent, t.acked), now
         if self._writer is not None and self._csv_file is not None:
-            self._writer.writerow(row)
-            self._csv_file.flush()
+            try:
+                self._writer.writerow(row)
+                self._csv_file.flush()
+            except OSError as e:  # a full disk: the run ends on it, with one line
+                self._writer = None
+                self.tally.broken(f"--stats-csv {self.csv_path}: {e.strerror or e}")
         if self._bar is not None:
             self._bar.set_description_str(_line(row), refresh=True)
 
@@ -114,7 +118,10 @@ class LiveStats:
         if self._bar is not None:
             self._bar.close()
         if self._csv_file is not None:
-            self._csv_file.close()
+            try:
+                self._csv_file.close()
+            except OSError:
+                pass  # already reported by the write that failed
 
     def summary(self) -> str:
         """One line over the whole run."""
@@ -123,7 +130,7 @@ class LiveStats:
         return (
             f"live: {t.acked:,} events acknowledged of {t.sent:,} sent in {wall:.1f} s "
             f"({t.acked / wall:,.0f} events/s), {t.retried:,} retried, {t.failed:,} failed, "
-            f"peak lag {self.peak_lag_s:.2f} s"
+            f"{t.unsent:,} not sent, peak lag {self.peak_lag_s:.2f} s"
         )
 
 

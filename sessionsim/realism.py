@@ -178,15 +178,24 @@ class _Codes:
 def _rank_variety(pairs: list[np.ndarray]) -> float | None:
     """Among (query, item) pairs shown at least twice, the share shown at two ranks or more
     (``pairs``: per shown item, its query, item and rank in one word, rank in the low 7
-    bits)."""
+    bits; emptied on the way, to hold one copy at a time)."""
     if not pairs:
         return None
-    shown = np.sort(np.concatenate(pairs))
-    pair = shown >> np.uint64(7)
-    head = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
-    shows = np.diff(np.r_[head, len(pair)])
-    new_rank = np.r_[True, shown[1:] != shown[:-1]]  # a (pair, rank) not seen before
-    ranks = np.add.reduceat(new_rank.astype(np.int64), head)
+    shown = np.concatenate(pairs)
+    pairs.clear()
+    shown.sort()
+    n = len(shown)
+    new_rank = np.empty(n, dtype=bool)  # a (pair, rank) not seen before
+    new_rank[0] = True
+    np.not_equal(shown[1:], shown[:-1], out=new_rank[1:])
+    shown >>= np.uint64(7)  # now the pair alone
+    new_pair = np.empty(n, dtype=bool)
+    new_pair[0] = True
+    np.not_equal(shown[1:], shown[:-1], out=new_pair[1:])
+    del shown
+    head = np.flatnonzero(new_pair)
+    shows = np.diff(np.r_[head, n])
+    ranks = np.add.reduceat(new_rank, head, dtype=np.int64)
     repeated = shows >= 2
     return float((ranks[repeated] >= 2).sum() / repeated.sum()) if repeated.any() else None
 

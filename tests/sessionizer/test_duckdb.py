@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from sessionizer import CtrTotals, GapSessionizer, Session, SessionConfig, searches_of
+from sessionizer import (
+    CtrTotals,
+    GapSessionizer,
+    Session,
+    SessionConfig,
+    read_events,
+    searches_of,
+)
 from simulator import simulate_to_dir
 from tests.conftest import SCENARIOS
 from tests.helpers import load_scenario
@@ -31,10 +38,8 @@ def faulty_run(tmp_path_factory):
 
 
 def _events(run):
-    from sessionsim.files import event_source
-
-    with event_source(str(run / "jsonl" / "events.jsonl"), "") as stream:
-        return list(stream)
+    with open(run / "jsonl" / "events.jsonl", "rb") as f:
+        return list(read_events(f, "events.jsonl"))
 
 
 def _key(sessions):

@@ -1,0 +1,150 @@
+"""A stop is a stop: live runs end in bounded time whatever the sink does, and a run that
+delivered nothing never exits 0 (issue 19, part 1)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+
+from tests.conftest import SCENARIOS
+from tests.helpers import one_line_error, run_cli
+
+SMALL = ["--users", "200", "--duration", "1h", "--start", "2026-01-05T08:00:00Z"]
+
+
+class HungPeer:
+    """Accepts connections and reads, never answers (a hung collector or broker)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.address = "127.0.0.1:%d" % self.sock.getsockname()[1]
+        self.conns: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(conn)
+
+    def close(self) -> None:
+        self.sock.close()
+        for c in self.conns:
+            c.close()
+
+
+@pytest.fixture
+def hung():
+    peer = HungPeer()
+    yield peer
+    peer.close()
+
+
+def _start(run: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "sessionsim", "simulate", str(SCENARIOS / "baseline.yaml")]
+        + [*SMALL, "--out", str(run), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "TQDM_DISABLE": "1"},
+    )
+
+
+@pytest.mark.parametrize("sig, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_ends_a_run_into_a_hung_collector_within_seconds(hung, tmp_path, sig, status):
+    run = tmp_path / "run"
+    proc = _start(run, "--sink", f"http://{hung.address}/e", "--http-batch", "20")
+    deadline = time.monotonic() + 60
+    while not hung.conns and time.monotonic() < deadline:  # requests are in flight
+        time.sleep(0.05)
+    time.sleep(0.5)
+    proc.send_signal(sig)
+    signalled = time.monotonic()
+    _, err = proc.communicate(timeout=60)
+    assert time.monotonic() - signalled < 5.0, err.decode()
+    assert proc.returncode == status, err.decode()
+    summary = orjson.loads((run / "truth" / "summary.json").read_bytes())
+    live = summary["live"]
+    assert live["stopped_by"] == signal.Signals(sig).name and live["acknowledged"] == 0
+    assert live["sent"] + live["unsent"] > 0 and summary["events"] == 0
+    assert not list(run.rglob("*.partial"))
+
+
+def test_a_stop_after_into_a_hung_collector_exits_1_saying_nothing_was_acknowledged(
+    hung, tmp_path, capsys, monkeypatch
+):
+    run = tmp_path / "run"
+    started = time.monotonic()
+    code, _, err = run_cli(
+        capsys, monkeypatch, "simulate", str(SCENARIOS / "baseline.yaml"), *SMALL,
+        "--out", str(run), "--sink", f"http://{hung.address}/e", "--stop-after", "1s",
+    )  # fmt: skip
+    assert time.monotonic() - started < 15.0
+    assert code == 1
+    assert "acknowledged none of the" in err.strip().splitlines()[-1]
+    summary = orjson.loads((run / "truth" / "summary.json").read_bytes())
+    assert summary["live"]["stopped_by"] == "--stop-after" and summary["events"] == 0
+
+
+def test_kafka_with_no_broker_ends_with_one_line_and_no_librdkafka_log(tmp_path):
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    run = tmp_path / "run"
+    started = time.monotonic()
+    proc = _start(run, "--sink", f"kafka://127.0.0.1:{port}/events")
+    _, err = proc.communicate(timeout=60)
+    assert time.monotonic() - started < 30.0
+    assert proc.returncode == 1
+    lines = err.decode().strip().splitlines()
+    assert not any("rdkafka" in line or "FAIL|" in line for line in lines), lines
+    assert lines[-1].startswith(f"sessionsim: kafka://127.0.0.1:{port}/events")
+
+
+def test_a_sink_timeout_shorter_than_the_answers_fails_the_copies_it_did_not_wait_for(
+    tmp_path, capsys, monkeypatch
+):
+    from sessionsim.collect import Collector
+
+    c = Collector(("127.0.0.1", 0), tmp_path / "collected.jsonl", latency_s=2.0)
+    threading.Thread(target=c.serve, daemon=True).start()
+    try:
+        run = tmp_path / "run"
+        code, _, err = run_cli(
+            capsys, monkeypatch, "simulate", str(SCENARIOS / "baseline.yaml"), *SMALL,
+            "--out", str(run), "--sink", f"http://{c.address}/e", "--retries", "0",
+            "--sink-timeout", "0.5s",
+        )  # fmt: skip
+    finally:
+        c.shutdown()
+        c.close()
+    assert code == 1 and "ReadTimeout" in one_line_error(err.strip().splitlines()[-1])
+    summary = orjson.loads((run / "truth" / "summary.json").read_bytes())
+    assert summary["live"]["acknowledged"] == 0 and summary["events"] == 0
+
+
+@pytest.mark.parametrize("where", ["sink", "stats"])
+def test_a_full_disk_ends_the_run_with_one_line_and_no_files(tmp_path, capsys, monkeypatch, where):
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full here")
+    run = tmp_path / "run"
+    flags = ["--sink", "file:/dev/full"] if where == "sink" else ["--sink", "file:" + str(
+        tmp_path / "events.jsonl"), "--stats-csv", "/dev/full"]  # fmt: skip
+    code, _, err = run_cli(
+        capsys, monkeypatch, "simulate", str(SCENARIOS / "baseline.yaml"), *SMALL,
+        "--out", str(run), *flags,
+    )  # fmt: skip
+    assert code == 1
+    assert "/dev/full" in err.strip().splitlines()[-1] or "space" in err.strip().splitlines()[-1]
+    assert not list(run.rglob("*.partial"))
