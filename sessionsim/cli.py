@@ -21,7 +21,7 @@ from sessionizer import ColumnOutputs, SessionizerError
 from sessionsim.batches import event_batches
 from sessionsim.bundled import scenario_path
 from sessionsim.check import GATE_FAILED, gate_failures, score_outputs, settings_of
-from sessionsim.collect import Collector, parse_listen
+from sessionsim.collect import MAX_BODY, MAX_CONNECTIONS, Collector, parse_listen
 from sessionsim.errors import RunFailed, SessionsimError
 from sessionsim.live import run_live, users_for_rate
 from sessionsim.load_shape import bursts_of, target_at
@@ -796,8 +796,25 @@ def _interrupted(e: BaseException) -> None:
 )
 @click.option("--latency", default="0s", show_default=True, help="Delay every answer.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of --fail-rate.")
-def collect(listen, out, fail_rate, fail_first, latency, seed) -> None:
-    """Receive NDJSON POSTs into a JSON lines file, until SIGINT or SIGTERM."""
+@click.option(
+    "--max-body",
+    type=click.IntRange(min=1),
+    default=MAX_BODY,
+    show_default=True,
+    help="Bytes of a request body (decoded); larger: 413.",
+)
+@click.option(
+    "--max-connections",
+    type=click.IntRange(min=1, max=1024),
+    default=MAX_CONNECTIONS,
+    show_default=True,
+    help="Connections served at once; more: 503.",
+)
+def collect(listen, out, fail_rate, fail_first, latency, seed, max_body, max_connections) -> None:
+    """Receive NDJSON POSTs into a JSON lines file, until SIGINT or SIGTERM.
+
+    Each request is stored whole or refused: every non-blank line must be a JSON object.
+    """
     collector = Collector(
         parse_listen(listen),
         out,
@@ -805,6 +822,8 @@ def collect(listen, out, fail_rate, fail_first, latency, seed) -> None:
         fail_first=fail_first,
         latency_s=_duration_flag("--latency", latency) or 0.0,
         seed=seed,
+        max_body=max_body,
+        max_connections=max_connections,
     )
     stop = threading.Event()
 
