@@ -253,6 +253,19 @@ def _fraction(ctx, param, value):
     return value
 
 
+MAX_USERS = 2**24  # population.users is below this (the scenario's own bound)
+
+
+class _Finite(click.FloatRange):
+    """A float range that refuses NaN and infinities (click's lets NaN through)."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"expected a finite number (got {value})", param, ctx)
+        return number
+
+
 def _gates(f):
     f = click.option(
         "--min-pairwise-f1",
@@ -372,21 +385,21 @@ def run(
 @click.option("--realtime", is_flag=True, help="Pace the events at their arrival times.")
 @click.option(
     "--speed",
-    type=click.FloatRange(min=0, min_open=True),
+    type=_Finite(min=0, min_open=True),
     default=1.0,
     show_default=True,
     help="--realtime: simulated seconds per wall second.",
 )
 @click.option(
     "--rate",
-    type=click.FloatRange(min=0, min_open=True),
+    type=_Finite(min=0, min_open=True),
     help="--realtime: scale the population to deliver this many events per wall second.",
 )
 @click.option("--stop-after", help="End a live run after this wall-clock duration (e.g. 5m).")
 @click.option("--stats-csv", type=click.Path(path_type=Path), help="Live stats, a row a second.")
 @click.option("--http-batch", type=click.IntRange(min=1), default=500, show_default=True)
 @click.option("--http-interval", default="1s", show_default=True, help="Oldest event's wait.")
-@click.option("--inflight", type=click.IntRange(min=1), default=4, show_default=True)
+@click.option("--inflight", type=click.IntRange(1, 64), default=4, show_default=True)
 @click.option("--retries", type=click.IntRange(min=0), default=5, show_default=True)
 @click.option(
     "--sink-timeout",
@@ -397,7 +410,7 @@ def run(
 )
 @click.option(
     "--min-acked",
-    type=click.FloatRange(0, 1),
+    type=_Finite(0, 1),
     help="Exit 1 unless at least this share of the copies sent was acknowledged "
     "(default: exit 1 only when none was).",
 )
@@ -449,7 +462,13 @@ def simulate(
         target = functools.partial(target_at, sc.load)
         sc = _shaped(sc, speed)
     elif rate is not None:
-        population = sc.population.model_copy(update={"users": users_for_rate(sc, rate, speed)})
+        needed = users_for_rate(sc, rate, speed)
+        if needed >= MAX_USERS:
+            raise SessionsimError(
+                f"--rate: {rate:g} events/s needs {needed:,} users, over the {MAX_USERS:,} a "
+                "scenario holds"
+            )
+        population = sc.population.model_copy(update={"users": needed})
         sc = sc.model_copy(update={"population": population})
         target = functools.partial(_constant, rate)
     _check_size(sc, scenario, force)
@@ -481,8 +500,18 @@ def simulate(
     click.echo(format_simulation(summary, str(out)))
 
 
-def _duration_flag(flag: str, text: str | None) -> float | None:
-    return None if text is None else _duration(flag, text)
+WALL_MAX_S = 30 * 86_400.0  # a wall-clock flag (a stop, a timeout, an interval): 30 days
+
+
+def _duration_flag(flag: str, text: str | None, maximum: float = WALL_MAX_S) -> float | None:
+    """A wall-clock duration flag, at most ``maximum`` seconds (a larger one would never
+    happen, or overflow the timer that waits for it)."""
+    if text is None:
+        return None
+    seconds = _duration(flag, text)
+    if not math.isfinite(seconds) or seconds > maximum:
+        raise SessionsimError(f"{flag}: expected at most {maximum / 86_400:g}d (got {text!r})")
+    return seconds
 
 
 def _constant(rate: float, _wall_s: float) -> float:
@@ -493,6 +522,10 @@ def _shaped(sc: RunScenario, speed: float) -> RunScenario:
     """The scenario with its load shape turned into a population and arrival bursts (the
     saved scenario then replays the same stream without a load: section)."""
     users = users_for_rate(sc, sc.load[0].rate, speed)
+    if users >= MAX_USERS:
+        raise SessionsimError(
+            f"load: needs {users:,} users, over the {MAX_USERS:,} a scenario holds"
+        )
     try:
         shaped = bursts_of(sc.load, speed, sc.duration)
     except ValueError as e:
@@ -786,7 +819,7 @@ def _interrupted(e: BaseException) -> None:
 )
 @click.option(
     "--fail-rate",
-    type=click.FloatRange(0, 1),
+    type=_Finite(0, 1),
     default=0.0,
     show_default=True,
     help="Answer this fraction of requests with 500.",
