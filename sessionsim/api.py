@@ -9,6 +9,7 @@ report.gate(max_ctr_error=0.01, min_pairwise_f1=0.7)
 
 from __future__ import annotations
 
+import math
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -16,11 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from pydantic import ValidationError
 
 from sessionizer import Event, events_of
 from sessionsim.batches import event_batches
 from sessionsim.bundled import scenario_path
 from sessionsim.check import gate_failures
+from sessionsim.errors import SessionsimError
 from sessionsim.files import read_rows, run_file
 from sessionsim.pipeline import check_run_dir
 from sessionsim.scenario import RunScenario, SessionizerSpec
@@ -105,6 +108,23 @@ def simulate(scenario: RunScenario | str | Path, out: str | Path | None = None) 
     return Run(Path(out), keep)
 
 
+def _setting(data: dict) -> SessionizerSpec:
+    """A sessionizer setting from keywords; a bad one is ``SessionsimError`` in one line
+    (each field, what was expected, the value cut short), not pydantic's report."""
+    try:
+        return SessionizerSpec.model_validate(data)
+    except ValidationError as e:
+        problems = []
+        for err in e.errors():
+            where = ".".join(map(str, err["loc"])) or "(setting)"
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            if "(got " not in msg:
+                got = repr(err.get("input"))
+                msg += f" (got {got if len(got) <= 60 else got[:57] + '...'})"
+            problems.append(f"{where}: {msg}")
+        raise SessionsimError("sessionizer setting: " + "; ".join(problems)) from None
+
+
 class GateFailed(AssertionError):
     """A report missed a gate (the message names each one)."""
 
@@ -127,7 +147,14 @@ class Report:
     def gate(
         self, max_ctr_error: float | None = None, min_pairwise_f1: float | None = None
     ) -> Report:
-        """Raise ``GateFailed`` naming each gate missed; return the report otherwise."""
+        """Raise ``GateFailed`` naming each gate missed; return the report otherwise. A gate
+        must be a number from 0 to 1 (a NaN gate would pass everything): else
+        ``SessionsimError``."""
+        for name, value in (("max_ctr_error", max_ctr_error), ("min_pairwise_f1", min_pairwise_f1)):
+            if value is not None and not (
+                isinstance(value, int | float) and math.isfinite(value) and 0 <= value <= 1
+            ):
+                raise SessionsimError(f"{name}: expected a number from 0 to 1 (got {value!r})")
         failed = gate_failures(self._data, max_ctr_error, min_pairwise_f1)
         if failed:
             raise GateFailed(f"{self._data.get('label')}: " + "; ".join(failed))
@@ -148,7 +175,7 @@ def check(
     ``gap="10m"``, ``lateness="5m"``, ``watermark="per_user"``), or a sessions file made
     elsewhere, against the run's truth."""
     path = run.path if isinstance(run, Run) else Path(run)
-    spec = SessionizerSpec.model_validate({"sessionizer": sessionizer or "vectorized", **setting})
+    spec = _setting({"sessionizer": sessionizer or "vectorized", **setting})
     sessions_file = None if sessions is None else Path(sessions)
     return Report(check_run_dir(path, spec, sessions_file))
 
@@ -166,7 +193,7 @@ def sweep(
 
     if not isinstance(scenario, RunScenario):
         scenario = load_scenario(scenario)
-    base = SessionizerSpec.model_validate({"sessionizer": "reference", **setting})
+    base = _setting({"sessionizer": "reference", **setting})
     return run_sweep(
         scenario,
         Path(out),

@@ -72,3 +72,22 @@ def test_bad_input_from_python_is_a_value_error_naming_it(tmp_path):
     with pytest.raises(SessionsimError, match="not a run directory") as caught:
         sessionsim.check(tmp_path)
     assert isinstance(caught.value, ValueError)
+
+
+def test_bad_settings_and_nan_gates_are_the_packages_one_line_error(tmp_path):
+    """Issue 19, part 5: not pydantic's report, and never a gate that passes everything."""
+    import math
+
+    from sessionsim.errors import SessionsimError
+
+    run = sessionsim.simulate(sessionsim.load_scenario("baseline", users=30, duration="1h"))
+    with pytest.raises(SessionsimError, match=r"^sessionizer setting: gap: .*'-5m'") as e:
+        sessionsim.check(run, gap="-5m")
+    assert "\n" not in str(e.value) and "pydantic" not in str(e.value)
+    report = sessionsim.check(run)
+    for bad in (math.nan, math.inf, -0.1, "0.1"):
+        with pytest.raises(SessionsimError, match="max_ctr_error"):
+            report.gate(max_ctr_error=bad)
+        with pytest.raises(SessionsimError, match="min_pairwise_f1"):
+            report.gate(min_pairwise_f1=bad)
+    assert report.gate(max_ctr_error=1.0) is report
