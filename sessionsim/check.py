@@ -6,7 +6,7 @@ and late events out (``sessionizer.columns``), CTR totals and scores computed pe
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,6 @@ from simulator import format_duration
 __all__ = [
     "GATE_FAILED",
     "build_report",
-    "delivered",
     "gate_failures",
     "read_sessions",
     "score_outputs",
@@ -43,13 +42,6 @@ __all__ = [
 ]
 
 GATE_FAILED = 3  # exit status when a --max-*/--min-* gate fails
-
-
-def delivered(batches: Iterable[pa.RecordBatch], scorer: Scorer) -> Iterator[pa.RecordBatch]:
-    """Pass event batches through, recording their deliveries."""
-    for batch in batches:
-        scorer.deliver(batch.column("event_id"))
-        yield batch
 
 
 def settings_of(spec: SessionizerSpec) -> dict:

@@ -11,14 +11,14 @@ import orjson
 
 from sessionizer import ColumnOutputs, Counts, Event
 from sessionsim.batches import event_batches
-from sessionsim.check import build_report, delivered, read_sessions, score_outputs, settings_of
+from sessionsim.check import build_report, read_sessions, score_outputs, settings_of
 from sessionsim.errors import SessionsimError
 from sessionsim.files import run_file
 from sessionsim.latency import Latency
 from sessionsim.realism import realism_block
 from sessionsim.scenario import RunScenario, SessionizerSpec
 from sessionsim.scoring import Scorer
-from sessionsim.truth import load_truth
+from sessionsim.truth import Truth, load_truth
 from simulator import Ledger, OutputSet, Simulation, simulate_sharded, simulate_to_dir
 
 __all__ = ["check_run_dir", "run_scenario", "sim_event_batches", "sim_events"]
@@ -47,7 +47,7 @@ def check_run_dir(
     bucket_ms: int = 3_600_000,
     outputs: OutputSet | None = None,
     suffix: str = "",
-    truth: tuple | None = None,
+    truth: Truth | None = None,
     latency: Latency | None = None,
 ) -> dict:
     """Sessionize ``run_dir``'s events with ``spec`` (or read ``sessions_file``, made by any
@@ -58,8 +58,11 @@ def check_run_dir(
     ``latency`` watches what the sessionizer reads and emits (the sweep's emission delay):
     batch by batch for a sessionizer on columns, record by record for any other.
     """
-    summary, index, expected = truth or load_truth(run_dir)
-    scorer = Scorer(index, expected)
+    truth = truth or load_truth(run_dir)
+    summary = truth.summary
+    # What was delivered is the truth's (each event's deliveries): the event file is
+    # counted against it, not joined to it.
+    scorer = Scorer(truth.index, truth.expected, truth.delivered)
     lines = [0]
 
     def counted(batches):
@@ -70,7 +73,7 @@ def check_run_dir(
     events_path = run_file(run_dir, "events")
     counts: Counts | None
     with event_batches(str(events_path), "checking") as batches:
-        stream = delivered(counted(batches), scorer)
+        stream = counted(batches)
         if sessions_file is not None:
             for _ in stream:  # only the delivered ids are needed
                 pass

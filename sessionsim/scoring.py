@@ -61,13 +61,18 @@ class Scorer:
     """Feed it deliveries, found sessions and late events, in the order they happened (each
     a batch of event ids); then ``score``."""
 
-    def __init__(self, index: EventIndex, expected: np.ndarray) -> None:
+    def __init__(
+        self, index: EventIndex, expected: np.ndarray, delivered: np.ndarray | None = None
+    ) -> None:
         """``index``: every true event and its visit; ``expected``: per visit, how many of
-        its events were delivered (distinct), from the truth."""
+        its events were delivered (distinct), from the truth; ``delivered``: per event of
+        the index, whether it was (else recorded with ``deliver`` as the events are read)."""
         self.index = index
         self.expected = np.asarray(expected, dtype=np.int64)
         visits, events = len(self.expected), len(index)
-        self.delivered = np.zeros(events, dtype=bool)
+        self.delivered = (
+            np.zeros(events, dtype=bool) if delivered is None else delivered.astype(bool)
+        )
         self.placed = np.zeros(events, dtype=bool)
         self.placed_count = np.zeros(visits, dtype=np.int64)
         self.settled = np.zeros(visits, dtype=bool)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ from sessionsim.errors import SessionsimError
 from sessionsim.files import run_file
 from sessionsim.truth_index import EventIndex
 
-__all__ = ["check_event_ids", "load_truth"]
+__all__ = ["Truth", "check_event_ids", "load_truth"]
 
 # What check reads from truth/summary.json, and what each must be.
 _SUMMARY_TYPES = {
@@ -102,19 +103,30 @@ def _row_valid(ids: pa.ListArray) -> np.ndarray:
     return valid
 
 
-def load_truth(run_dir: Path) -> tuple[dict, EventIndex, np.ndarray]:
-    """Return the truth summary, each event's true visit (by index, compactly) and, per
-    visit, how many of its events were delivered."""
+@dataclass(slots=True)
+class Truth:
+    """A run's truth as ``check`` uses it."""
+
+    summary: dict
+    index: EventIndex  # each event's true visit, by its id
+    expected: np.ndarray  # per visit: how many of its events were delivered
+    delivered: np.ndarray  # per event of the index: delivered at least once
+
+
+def load_truth(run_dir: Path) -> Truth:
+    """Read the truth files of ``run_dir`` (the summary, every event's visit, and which
+    events were delivered, from each one's ``deliveries``)."""
     summary = _summary(run_dir)
     sessions = run_file(run_dir, "truth/sessions")
     counted = [0]
     index = EventIndex(_visit_ids(sessions, counted))
     visits = counted[0]
     delivered = np.zeros(visits, dtype=np.int64)
+    sent_events = np.zeros(len(index), dtype=bool)
     events = run_file(run_dir, "truth/events")
     truth_events = 0
     for batch in table_batches(events, _EVENTS, _check_truth_event):
-        _, label = index.lookup(batch.column("event_id"))
+        pos, label = index.lookup(batch.column("event_id"))
         count = batch.column("deliveries")
         bad = (label < 0) | ~count.is_valid().to_numpy(zero_copy_only=False)
         if bad.any():
@@ -125,6 +137,7 @@ def load_truth(run_dir: Path) -> tuple[dict, EventIndex, np.ndarray]:
         truth_events += batch.num_rows
         sent = pc.greater(count, 0).to_numpy(zero_copy_only=False)
         delivered += np.bincount(label[sent], minlength=visits)
+        sent_events[pos[sent]] = True
     for name, count_of_rows, key in (
         ("truth/sessions", visits, "sessions"),
         ("truth/events", truth_events, "generated_events"),
@@ -134,4 +147,4 @@ def load_truth(run_dir: Path) -> tuple[dict, EventIndex, np.ndarray]:
                 f"{run_file(run_dir, name)}: {count_of_rows:,} rows where truth/summary.json says "
                 f"{key} {summary[key]:,}: the files are not of one run"
             )
-    return summary, index, delivered
+    return Truth(summary, index, delivered, sent_events)
