@@ -46,6 +46,8 @@ except ImportError:  # pragma: no cover - the engines extra is not installed
 
 __all__ = ["BytewaxSessionizer", "Stamper", "build_flow"]
 
+MAX_PROCESSES = 32  # a cluster of this many processes at most, whatever the cores
+
 BATCH = 4096  # events per source batch: the unit the stamp step and the workers see
 
 
@@ -167,9 +169,10 @@ class BytewaxSessionizer:
             build_flow(config, None, None)  # raises the one-line error
         if not (isinstance(workers, int) and workers >= 1):
             raise SessionizerError(f"bytewax: workers: expected an integer >= 1 (got {workers!r})")
-        if not (isinstance(processes, int) and processes >= 1):
+        if not (isinstance(processes, int) and 1 <= processes <= MAX_PROCESSES):
             raise SessionizerError(
-                f"bytewax: processes: expected an integer >= 1 (got {processes!r})"
+                f"bytewax: processes: expected an integer from 1 to {MAX_PROCESSES} "
+                f"(got {processes!r})"
             )
         self.config, self.workers, self.processes = config, workers, processes
         self.counts = Counts()

@@ -1,5 +1,5 @@
 """``python -m sessionsim``: the command line."""
 
-from sessionsim.cli import main
+from sessionsim.entry import main
 
 main()

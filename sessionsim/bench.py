@@ -32,6 +32,7 @@ from simulator import (
     NullSink,
     Simulation,
     SimulatorError,
+    die_with_parent,
     load_scenario,
     simulate_sharded,
     simulate_to_dir,
@@ -326,7 +327,8 @@ def _streams(users: int, _reps: int, stream: Path) -> dict:
     return {"events": summary["events"]}
 
 
-def _child(case, args, conn) -> None:
+def _child(case, args, conn, parent: int) -> None:
+    die_with_parent(parent)  # a stop is the parent's: it ends this case at once
     try:
         result = case(*args)
     except SimulatorError as e:  # bad input (e.g. no scenario file here): report, no traceback
@@ -340,13 +342,16 @@ def _isolated(case: Callable[..., dict], *args: object) -> dict:
     """Run ``case`` in a forked process so its peak RSS is its own."""
     ctx = mp.get_context("fork")
     parent, child = ctx.Pipe()
-    proc = ctx.Process(target=_child, args=(case, args, child))
+    proc = ctx.Process(target=_child, args=(case, args, child, os.getpid()))
     proc.start()
     child.close()  # so that a crashed child ends recv() instead of hanging it
     try:
         result = parent.recv()
     except EOFError:
         raise RuntimeError(f"benchmark case {case.__qualname__} crashed (see above)") from None
+    except BaseException:  # a stop (Ctrl-C, SIGTERM): the running case ends now
+        proc.kill()
+        raise
     finally:
         proc.join()
     if isinstance(result, SimulatorError):

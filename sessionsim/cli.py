@@ -236,10 +236,13 @@ def _check_size(sc, scenario, force: bool) -> None:
         )
 
 
+MAX_PROCESSES = 32  # shards, and Bytewax cluster processes: a stated bound, whatever the cores
+
+
 def _processes(f):
     return click.option(
         "--processes",
-        type=click.IntRange(min=1),
+        type=click.IntRange(1, MAX_PROCESSES),
         default=1,
         show_default=True,
         help="Shard the users over this many processes (at most backend.replicas; same bytes).",
@@ -311,7 +314,7 @@ def cli() -> None:
 )
 @click.option(
     "--processes",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, MAX_PROCESSES),
     default=1,
     show_default=True,
     help="Simulate in up to this many shards (at most backend.replicas) and run engines "

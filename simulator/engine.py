@@ -7,6 +7,7 @@ import gc
 import itertools
 import math
 import os
+import shutil
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -303,6 +304,8 @@ def prepare_dir(out: Path) -> None:
     lock_directory(out)
     for stale in [*out.glob(".*.partial"), *(out / "truth").glob(".*.partial")]:
         stale.unlink(missing_ok=True)  # we hold the lock: their writer is gone
+    for work in out.glob(".shards-*"):  # a killed sharded run's work directory
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def lock_directory(out: Path) -> None:

@@ -1,0 +1,21 @@
+"""The ``sessionsim`` command's entry point: Ctrl-C while the command loads is a quiet exit.
+
+It imports nothing heavy itself, so an interruption during the imports (the first second of
+any command) is caught here, as one line and exit status 130, not a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+__all__ = ["main"]
+
+
+def main() -> None:
+    """Load the command line and run it."""
+    try:
+        from sessionsim.cli import main as command
+    except KeyboardInterrupt:
+        sys.stderr.write("sessionsim: interrupted; no partial output was kept\n")
+        sys.exit(130)
+    command()
