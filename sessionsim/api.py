@@ -22,12 +22,12 @@ from pydantic import ValidationError
 from sessionizer import Event, events_of
 from sessionsim.batches import event_batches
 from sessionsim.bundled import scenario_path
-from sessionsim.check import gate_failures
+from sessionsim.checking import gate_failures
 from sessionsim.errors import SessionsimError
 from sessionsim.files import read_rows, run_file
 from sessionsim.pipeline import check_run_dir
 from sessionsim.scenario import RunScenario, SessionizerSpec
-from sessionsim.sweep import run_sweep
+from sessionsim.sweeping import run_sweep
 from simulator import load_scenario as _load
 from simulator import simulate_to_dir
 

@@ -20,7 +20,7 @@ from tqdm import tqdm
 from sessionizer import ColumnOutputs, SessionizerError
 from sessionsim.batches import event_batches
 from sessionsim.bundled import scenario_path
-from sessionsim.check import GATE_FAILED, gate_failures, score_outputs, settings_of
+from sessionsim.checking import GATE_FAILED, gate_failures, score_outputs, settings_of
 from sessionsim.collect import MAX_BODY, MAX_CONNECTIONS, Collector, parse_listen
 from sessionsim.errors import RunFailed, SessionsimError
 from sessionsim.live import run_live, users_for_rate
@@ -36,7 +36,7 @@ from sessionsim.realism import (
 from sessionsim.report import format_realism, format_report, format_simulation, format_sweep
 from sessionsim.scenario import RunScenario, SessionizerSpec
 from sessionsim.schema_docs import describe
-from sessionsim.sweep import recommendation, run_sweep
+from sessionsim.sweeping import recommendation, run_sweep
 from simulator import (
     FORMATS,
     Burst,

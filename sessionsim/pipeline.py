@@ -11,7 +11,7 @@ import orjson
 
 from sessionizer import ColumnOutputs, Counts, Event
 from sessionsim.batches import event_batches
-from sessionsim.check import build_report, read_sessions, score_outputs, settings_of
+from sessionsim.checking import build_report, read_sessions, score_outputs, settings_of
 from sessionsim.errors import SessionsimError
 from sessionsim.files import run_file
 from sessionsim.latency import Latency

@@ -91,3 +91,13 @@ def test_bad_settings_and_nan_gates_are_the_packages_one_line_error(tmp_path):
         with pytest.raises(SessionsimError, match="min_pairwise_f1"):
             report.gate(min_pairwise_f1=bad)
     assert report.gate(max_ctr_error=1.0) is report
+
+
+def test_the_face_stays_the_api_whatever_was_imported_before():
+    """The package face loads on first use; no submodule shadows one of its names."""
+    import importlib
+
+    importlib.import_module("sessionsim.cli")  # imports every submodule of the harness
+    for name in sessionsim.__all__:
+        value = getattr(sessionsim, name)
+        assert not isinstance(value, type(sessionsim)), name  # a function or class, not a module
