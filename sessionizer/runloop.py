@@ -91,9 +91,16 @@ class Outputs:
     to one call, and cannot be stale.
     """
 
-    def __init__(self, outputs: Iterable[Session | Late], read: Callable[[], int]) -> None:
-        """``read`` returns how many events the sessionizer read (asked once exhausted)."""
+    def __init__(
+        self,
+        outputs: Iterable[Session | Late],
+        read: Callable[[], int],
+        name: str = "sessionizer",
+    ) -> None:
+        """``read`` returns how many events the sessionizer read (asked once exhausted);
+        ``name`` names it in the error for an output that is not a Session or a Late."""
         self._outputs = outputs
+        self.name = name
         self._read = read
         self._accepted = self._late = 0
         self._done = False
@@ -112,7 +119,11 @@ class Outputs:
             finally:
                 read[0] = n
 
-        return cls(outputs_of(sessionizer, counted()), lambda: read[0])
+        return cls(
+            outputs_of(sessionizer, counted()),
+            lambda: read[0],
+            f"sessionizer {type(sessionizer).__name__}",
+        )
 
     def __iter__(self) -> Iterator[Session | Late]:
         if self._done:
@@ -121,8 +132,14 @@ class Outputs:
         for o in self._outputs:
             if isinstance(o, Late):
                 late += 1
-            else:
+            elif isinstance(o, Session) and isinstance(o.events, list):
                 accepted += len(o.events)
+            else:
+                shown = repr(o)
+                shown = shown if len(shown) <= 60 else shown[:57] + "..."
+                raise SessionizerError(
+                    f"{self.name}: yielded {type(o).__name__} {shown}, expected a Session or a Late"
+                )
             yield o
         self._accepted, self._late, self._done = accepted, late, True
 
@@ -137,6 +154,19 @@ class Outputs:
             raise SessionizerError("a sessionizer's counts are known once its outputs are read")
         read = self._read()
         return Counts(self._accepted, self._late, read - self._accepted - self._late)
+
+
+def _plugin(
+    outputs: Iterator[SessionColumns | LateColumns], name: str
+) -> Iterator[SessionColumns | LateColumns]:
+    """A plugin's outputs; its failure is one line naming it (what it raised), not a
+    traceback through the harness."""
+    try:
+        yield from outputs
+    except (SessionizerError, KeyboardInterrupt, SystemExit, MemoryError):
+        raise
+    except Exception as e:
+        raise SessionizerError(f"{name}: raised {type(e).__name__}: {e}") from None
 
 
 class ColumnOutputs:
@@ -178,7 +208,8 @@ class ColumnOutputs:
         records: Iterable[Event] = (e for b in batches for e in events_of(b))
         emitted = Outputs.of(sessionizer, feed(records) if feed else records)
         outputs = watch(emitted) if watch else emitted
-        return cls(outputs_of_columns(outputs), emitted.read)
+        name = f"sessionizer {type(sessionizer).__name__}"
+        return cls(_plugin(outputs_of_columns(outputs), name), emitted.read)
 
     def __iter__(self) -> Iterator[SessionColumns | LateColumns]:
         if self._done:

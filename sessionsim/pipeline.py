@@ -120,6 +120,11 @@ def check_run_dir(
             f"{events_path}: {lines[0]:,} events where truth/summary.json says "
             f"{summary['events']:,}: the files are not of one run"
         )
+    if counts is not None and counts.duplicates < 0:
+        raise SessionsimError(
+            f"sessionizer {spec.sessionizer!r}: emitted {counts.accepted + counts.late:,} "
+            f"events in sessions and late of the {lines[0]:,} it read: it emitted events twice"
+        )
     read = None if counts is None else counts.accepted + counts.late + counts.duplicates
     if read is not None and read != lines[0]:
         raise SessionsimError(
