@@ -629,11 +629,25 @@ def sessionize(events, out, late_path, drop_late, summary_path, bucket, **option
     type=click.Path(path_type=Path),
     help="Score this sessions file (made by any engine) instead of sessionizing.",
 )
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write report.json here (default: RUN_DIR/report.json; a read-only run directory "
+    "gets its report printed only).",
+)
 @_gates
 @_bucket
 @_realism_flag
 def check(
-    run_dir, sessions_file, max_ctr_error, min_pairwise_f1, bucket, realism, **options: Any
+    run_dir,
+    sessions_file,
+    report_path,
+    max_ctr_error,
+    min_pairwise_f1,
+    bucket,
+    realism,
+    **options: Any,
 ) -> None:
     """Sessionize RUN_DIR's events (or read --sessions) and score against RUN_DIR/truth.
 
@@ -644,13 +658,30 @@ def check(
     if options["sessionizer"] is None:
         spec = spec.model_copy(update={"sessionizer": BATCH_DEFAULT, "label": None})
     bucket_ms = _bucket_ms(bucket)
+    target = report_path or run_dir / "report.json"
     # A report on disk is this check's or none: a failed check must not leave an old one.
-    (run_dir / "report.json").unlink(missing_ok=True)
+    try:
+        target.unlink(missing_ok=True)
+    except OSError as e:
+        if report_path is not None:
+            raise SessionsimError(f"--report {target}: cannot write: {e.strerror}") from None
     report = check_run_dir(run_dir, spec, sessions_file, bucket_ms)
     if realism:
         report["realism"] = realism_block(run_dir)
-    with OutputSet(run_dir) as outputs:
-        outputs.open("report.json").write(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
+    try:
+        with OutputSet(target.parent) as outputs:
+            outputs.open(target.name).write(
+                orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n"
+            )
+    except (OSError, SimulatorError) as e:
+        why = e.strerror if isinstance(e, OSError) else str(e).rsplit(": ", 1)[-1]
+        if report_path is not None:
+            raise SessionsimError(f"--report {target}: cannot write: {why}") from None
+        click.echo(
+            f"sessionsim: {target}: cannot write ({why}): the report is printed only "
+            "(--report PATH writes it elsewhere)",
+            err=True,
+        )
     click.echo(format_report(report))
     _apply_gates([report], max_ctr_error, min_pairwise_f1)
 

@@ -291,10 +291,27 @@ def summary_of(state: dict, sc: Scenario) -> dict:
 _LOCKS: dict[Path, int] = {}  # output directories this process writes: their lock files
 
 
+# A run directory's files (README: the run directory), whoever wrote them: a new run into
+# the directory removes them first, so nothing of an earlier run sits beside its files.
+EARLIER_OUTPUTS = (
+    "events.jsonl",
+    "events.parquet",
+    "scenario.yaml",
+    "truth/*.jsonl",
+    "truth/*.parquet",
+    "truth/summary.json",
+    "report*.json",
+    "sessions*.jsonl",
+    "sweep.csv",
+    "sweep.json",
+    "sweep.png",
+)
+
+
 def prepare_dir(out: Path) -> None:
     """Create ``out`` and ``out/truth`` and lock ``out`` for this process (a second writer
-    is bad input); remove partial files a dead run left there. A file in the way is bad
-    input."""
+    is bad input); remove partial files and work directories a dead run left there, and
+    the outputs of an earlier run (``EARLIER_OUTPUTS``). A file in the way is bad input."""
     if out.exists() and not out.is_dir():
         raise SimulatorError(f"{out}: output directory is a file")
     try:
@@ -306,6 +323,10 @@ def prepare_dir(out: Path) -> None:
         stale.unlink(missing_ok=True)  # we hold the lock: their writer is gone
     for work in out.glob(".shards-*"):  # a killed sharded run's work directory
         shutil.rmtree(work, ignore_errors=True)
+    for pattern in EARLIER_OUTPUTS:  # an earlier run's files: none may pass for this run's
+        for stale in out.glob(pattern):
+            if stale.is_file():
+                stale.unlink(missing_ok=True)
 
 
 def lock_directory(out: Path) -> None:
