@@ -269,7 +269,11 @@ class _Counted:
 
 
 def _die_with_parent(parent_pid: int) -> None:
-    """Be killed when the parent dies (Linux ``PR_SET_PDEATHSIG``); exit if it already has."""
+    """Be killed when the parent dies (Linux ``PR_SET_PDEATHSIG``); exit if it already has.
+    Ctrl-C (sent to the whole process group) is the first process's to handle: its input
+    ends and the cluster finishes with it; a SIGTERM ends this process quietly."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
     except (OSError, AttributeError):

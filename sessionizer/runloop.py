@@ -43,29 +43,60 @@ def rare_collections() -> Iterator[None]:
 Run = Callable[[Iterable[Event], Callable[[list], None]], None]
 
 
+STOP_WAIT_S = 10.0  # how long a stopped engine may take to wind down
+
+
 def threaded(run: Run, events: Iterable[Event]) -> Iterator[Session | Late]:
     """The iterator form of a ``run(events, deliver)`` engine: the engine runs in a thread
     and its results stream out as they come (a bounded queue holds it back when the reader
-    is slower); its failure is raised here."""
+    is slower); its failure is raised here.
+
+    When the reader stops (Ctrl-C, SIGTERM, or it leaves early), the engine's input ends
+    at once and what it still delivers is dropped, so the engine winds down and its thread
+    is joined before the stop goes on: an engine thread inside native code (Bytewax) must
+    not meet the interpreter's exit.
+    """
     results: queue.Queue = queue.Queue(maxsize=64)
     done = object()
     failure: list[BaseException] = []
+    stop = threading.Event()
+
+    def deliver(batch: list) -> None:
+        while not stop.is_set():
+            try:
+                results.put(batch, timeout=0.1)
+                return
+            except queue.Full:
+                continue
 
     def work() -> None:
         try:
-            run(events, results.put)
+            run(_until(events, stop), deliver)
         except BaseException as e:  # handed to the reader
             failure.append(e)
         finally:
-            results.put(done)
+            deliver(done)  # type: ignore[arg-type]  # the end marker
 
     thread = threading.Thread(target=work, name="engine", daemon=True)
     thread.start()
-    while (batch := results.get()) is not done:
-        yield from batch
+    try:
+        while (batch := results.get()) is not done:
+            yield from batch
+    except BaseException:
+        stop.set()
+        thread.join(STOP_WAIT_S)
+        raise
     thread.join()
     if failure:
         raise failure[0]
+
+
+def _until(events: Iterable[Event], stop: threading.Event) -> Iterator[Event]:
+    """``events`` until ``stop`` is set (then the input simply ends)."""
+    for k, e in enumerate(events):
+        if not k & 1023 and stop.is_set():
+            return
+        yield e
 
 
 def outputs_of(sessionizer: object, events: Iterable[Event]) -> Iterator[Session | Late]:
