@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -67,11 +68,23 @@ PositiveDuration = Annotated[
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
+MAX_DURATION_S = 3650 * 86_400.0  # a distribution's scale: ten years (longer: a typo)
+
+
+def _at_most_ten_years(seconds: float) -> float:
+    if seconds > MAX_DURATION_S:
+        raise ValueError(f"expected at most 3650d (got {format_duration(seconds)})")
+    return seconds
+
+
+ScaleDuration = Annotated[PositiveDuration, AfterValidator(_at_most_ten_years)]
+
+
 class LogNormal(Model):
     """Lognormal durations: ``median * exp(sigma * N(0, 1))``."""
 
     dist: Literal["lognormal"]
-    median: PositiveDuration
+    median: ScaleDuration
     sigma: float = Field(ge=0.0)
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
@@ -82,7 +95,7 @@ class Weibull(Model):
     """Weibull durations with ``scale`` and ``shape`` (shape < 1 gives a heavy tail)."""
 
     dist: Literal["weibull"]
-    scale: PositiveDuration
+    scale: ScaleDuration
     shape: float = Field(gt=0.0)
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
@@ -93,7 +106,7 @@ class Exponential(Model):
     """Exponential durations with the given mean (memoryless service, Poisson gaps)."""
 
     dist: Literal["exponential"]
-    mean: PositiveDuration
+    mean: ScaleDuration
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return rng.exponential(self.mean, n)
@@ -103,7 +116,7 @@ class Constant(Model):
     """Always the same duration."""
 
     dist: Literal["constant"]
-    value: Duration
+    value: Annotated[Duration, AfterValidator(_at_most_ten_years)]
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return np.full(n, self.value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
@@ -496,6 +497,53 @@ def _problem(path: str, err: dict[str, Any], model: type | None = None) -> str:
     return f"{loc}: {msg} (got {got[:60]})"
 
 
+MAX_NODES = 100_000  # values of a scenario once its YAML aliases are expanded
+FLOAT_RANGE = (1e-9, 1e9)  # a number's magnitude (or zero): outside, a typo or an overflow
+
+
+def _bounded(path: str, root: yaml.Node | None) -> None:
+    """Refuse a YAML document that expands past ``MAX_NODES`` values through its aliases
+    (a "billion laughs"), before anything expands it; sizes are counted once per node."""
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node) -> int:
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        sizes[id(node)] = MAX_NODES + 1  # a node inside itself: a cycle counts as too many
+        n = 1
+        if isinstance(node, yaml.MappingNode):
+            n += sum(size(k) + size(v) for k, v in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            n += sum(size(v) for v in node.value)
+        n = min(n, MAX_NODES + 1)
+        sizes[id(node)] = n
+        return n
+
+    if root is not None and size(root) > MAX_NODES:
+        raise SimulatorError(
+            f"{path}: more than {MAX_NODES:,} values once its aliases are expanded"
+        )
+
+
+def _numbers(path: str, value: Any, where: str = "") -> None:
+    """Refuse numbers no scenario means: floats that are not finite, or whose magnitude is
+    outside ``FLOAT_RANGE`` (``sigma: 1e300``, ``shape: 5e-324``)."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _numbers(path, v, f"{where}.{k}" if where else str(k))
+    elif isinstance(value, list):
+        for k, v in enumerate(value):
+            _numbers(path, v, f"{where}.{k}" if where else str(k))
+    elif isinstance(value, float):
+        low, high = FLOAT_RANGE
+        if not math.isfinite(value) or (value != 0.0 and not low <= abs(value) <= high):
+            raise SimulatorError(
+                f"{path}: {where or '(top level)'}: expected a finite number from {low:g} to "
+                f"{high:g} in size, or 0 (got {value!r})"
+            )
+
+
 def load_scenario(
     path: str | Path,
     overrides: dict[str, Any] | None = None,
@@ -518,6 +566,7 @@ def load_scenario(
             f"{path}: not UTF-8 text (byte {e.object[e.start]:#04x} at offset {e.start})"
         ) from None
     try:
+        _bounded(path, yaml.compose(text, Loader=_StrictLoader))
         raw = yaml.load(text, Loader=_StrictLoader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
@@ -539,7 +588,7 @@ def load_scenario(
                 raise SimulatorError(f"{path}: {p}: expected a mapping (got {node!r})")
         node[leaf] = value
     try:
-        return model.model_validate(raw)
+        scenario = model.model_validate(raw)
     except ValidationError as e:
         flags = {k: v for k, v in (flags or {}).items() if k in (overrides or {})}
         errors = e.errors()
@@ -554,6 +603,8 @@ def load_scenario(
             ) from None
         problems = "; ".join(_problem(path, err, model) for err in errors)
         raise SimulatorError(f"{path}: {problems}") from None
+    _numbers(path, raw)  # within the model's bounds, yet no one means them
+    return scenario
 
 
 def resolved_yaml(scenario: Scenario) -> str:
