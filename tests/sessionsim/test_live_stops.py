@@ -148,3 +148,36 @@ def test_a_full_disk_ends_the_run_with_one_line_and_no_files(tmp_path, capsys, m
     assert code == 1
     assert "/dev/full" in err.strip().splitlines()[-1] or "space" in err.strip().splitlines()[-1]
     assert not list(run.rglob("*.partial"))
+
+
+def test_the_account_after_a_refusal_adds_up(tmp_path, capsys, monkeypatch):
+    """A 404 stops the run; what was posted is failed, what was never posted is unsent,
+    and together they are every event offered (issue 19: "sent 200, failed 211")."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class NotFound(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            self.rfile.read(int(self.headers.get("content-length") or 0))
+            self.send_response(404)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        run = tmp_path / "run"
+        code, _, err = run_cli(
+            capsys, monkeypatch, "simulate", str(SCENARIOS / "baseline.yaml"), *SMALL,
+            "--out", str(run), "--sink", f"http://127.0.0.1:{server.server_address[1]}/e",
+            "--http-batch", "20",
+        )  # fmt: skip
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert code == 1 and "HTTP 404" in err.strip().splitlines()[-1]
+    live = orjson.loads((run / "truth" / "summary.json").read_bytes())["live"]
+    assert live["acknowledged"] == 0 and live["sent"] == live["failed"] > 0
+    assert live["sent"] + live["unsent"] == live["simulated_events"]
