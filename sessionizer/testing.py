@@ -16,6 +16,7 @@ cases that need those rules. The builders ``event`` and ``spans`` are for your o
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -55,7 +56,12 @@ class _Runner:
     ) -> tuple[list[Session], list[Late], Counts]:
         config = SessionConfig(gap_ms=GAP_S * 1000, lateness_ms=round(lateness_s * 1000), **options)
         emitted = Outputs.of(self.factory(config), iter(events))
-        out = list(emitted)
+        bound = 10 * len(events) + 10  # a session or a late event per event, and then some
+        outputs = iter(emitted)
+        out = list(itertools.islice(outputs, bound + 1))
+        if len(out) > bound:
+            raise AssertionError(f"more than {bound} outputs for {len(events)} events: endless?")
+        out.extend(outputs)  # the stream ended: this closes it (its counts are then known)
         sessions = [o for o in out if isinstance(o, Session)]
         lates = [o for o in out if isinstance(o, Late)]
         return sessions, lates, emitted.counts
@@ -211,8 +217,29 @@ def run_conformance(factory: Callable, *, batch_only: bool = False) -> list[str]
     for number, what, needs, case in CASES:
         if (batch_only and "streaming" in needs) or needs & set(differs):
             continue
+        failure = _bounded(case, run)
+        if failure is not None:
+            failures.append(f"case {number} ({what}): {failure}")
+    return failures
+
+
+CASE_TIMEOUT_S = 10.0  # a case's events are a handful: any sessionizer answers in far less
+
+
+def _bounded(case: Callable, run: _Runner) -> str | None:
+    """Run one case in a thread, at most ``CASE_TIMEOUT_S``; return why it failed, if it
+    did (a sessionizer that never returns is left behind in its daemon thread)."""
+    failed: list[str] = []
+
+    def work() -> None:
         try:
             case(run)
         except Exception as e:  # a failed expectation, or the sessionizer's own crash
-            failures.append(f"case {number} ({what}): {type(e).__name__}: {e}")
-    return failures
+            failed.append(f"{type(e).__name__}: {e}")
+
+    thread = threading.Thread(target=work, name="conformance-case", daemon=True)
+    thread.start()
+    thread.join(CASE_TIMEOUT_S)
+    if thread.is_alive():
+        return f"did not finish within {CASE_TIMEOUT_S:g} s"
+    return failed[0] if failed else None

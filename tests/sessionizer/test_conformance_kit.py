@@ -65,3 +65,44 @@ def test_counts_are_known_only_once_the_outputs_are_read():
     with pytest.raises(SessionizerError, match="once its outputs are read"):
         _ = emitted.counts
     assert len(list(emitted)) == 1 and emitted.counts.accepted == 1
+
+
+class _NeverEnds:
+    def __init__(self, config) -> None:
+        pass
+
+    def sessionize(self, events):
+        import time
+
+        while True:  # never yields, never returns
+            time.sleep(0.05)
+        yield
+
+
+class _EndlessOutput:
+    def __init__(self, config) -> None:
+        pass
+
+    def sessionize(self, events):
+        from sessionizer import Session
+
+        while True:
+            yield Session("u1", 0, 0, [])
+
+
+def test_a_sessionizer_that_never_ends_or_never_stops_talking_fails_each_case_in_bounds(
+    monkeypatch,
+):
+    """Issue 19, part 5: each case runs under a timeout and an output bound."""
+    import time
+
+    from sessionizer import testing
+
+    monkeypatch.setattr(testing, "CASE_TIMEOUT_S", 0.2)
+    started = time.monotonic()
+    hung = run_conformance(_NeverEnds)
+    endless = run_conformance(_EndlessOutput)
+    assert time.monotonic() - started < 0.2 * len(CASES) + 20
+    assert len(hung) == len(endless) >= len(CASES) - 3
+    assert all("did not finish within 0.2 s" in f for f in hung)
+    assert all("outputs for" in f or "expected" in f for f in endless)
