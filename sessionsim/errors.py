@@ -14,6 +14,6 @@ class SessionsimError(ValueError):
 
 
 class RunFailed(RuntimeError):
-    """A run that could not do its job (a sink that acknowledged nothing or gave up, a disk
-    that is full): one line on stderr and exit status 1; the files it was writing are
-    removed, not left half-written."""
+    """A live run whose sink did not do its job (it gave up, or acknowledged none, or too
+    little, of what it was offered): one line on stderr and exit status 1. (A write that
+    fails, a full disk, is bad input's one line and exit status 2, as everywhere.)"""

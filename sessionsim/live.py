@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from sessionsim.errors import RunFailed, SessionsimError
+from sessionsim.errors import SessionsimError
 from sessionsim.live_sinks import Outgoing, Tally, open_sink
 from sessionsim.live_stats import LiveStats
 from sessionsim.pacing import Pacer
@@ -101,7 +101,7 @@ def run_live(
     the target rate at a wall time (for the live stats). ``timeout_s`` bounds a request or
     a delivery report and the flush at the end; after a stop, what is still in flight gets
     ``live_sinks.STOP_GRACE_S``. A failure to record what was acknowledged (a full disk) raises
-    ``RunFailed`` and leaves no file behind."""
+    ``SessionsimError`` and leaves no file behind."""
     prepare_dir(out)
     sim = Simulation(scenario)
     codec = sim.codec
@@ -205,10 +205,10 @@ def run_live(
 
 
 def _recorded(tally: Tally, out: Path) -> None:
-    """Raise ``RunFailed`` (the run's files are then removed) if what the sink acknowledged
-    could not all be recorded."""
+    """Raise the one-line error of a failed write (exit 2, as any write that fails; the
+    run's files are then removed) if what the sink acknowledged could not all be recorded."""
     if tally.write_error is not None:
-        raise RunFailed(f"{out}: {tally.write_error}")
+        raise SessionsimError(f"{out}: {tally.write_error}")
 
 
 @contextmanager

@@ -66,8 +66,9 @@ class Tally:
             if self._on_ack is not None and self.write_error is None:
                 try:
                     self._on_ack(items)
-                except OSError as e:  # EFBIG, ENOSPC: the run ends on it, whatever the thread
-                    self._broken(f"cannot record what was acknowledged: {e.strerror or e}")
+                except Exception as e:  # EFBIG, ENOSPC: the run ends on it, whatever the thread
+                    why = e.strerror if isinstance(e, OSError) else str(e)
+                    self._broken(f"cannot record what was acknowledged: {why or e}")
 
     def broken(self, what: str) -> None:
         """A file of the run could not be written: the run ends on it and keeps no file."""

@@ -145,7 +145,7 @@ def test_a_full_disk_ends_the_run_with_one_line_and_no_files(tmp_path, capsys, m
         capsys, monkeypatch, "simulate", str(SCENARIOS / "baseline.yaml"), *SMALL,
         "--out", str(run), *flags,
     )  # fmt: skip
-    assert code == 1
+    assert code == (1 if where == "sink" else 2)  # the sink failed; a write of ours failed
     assert "/dev/full" in err.strip().splitlines()[-1] or "space" in err.strip().splitlines()[-1]
     assert not list(run.rglob("*.partial"))
 
@@ -181,3 +181,37 @@ def test_the_account_after_a_refusal_adds_up(tmp_path, capsys, monkeypatch):
     live = orjson.loads((run / "truth" / "summary.json").read_bytes())["live"]
     assert live["acknowledged"] == 0 and live["sent"] == live["failed"] > 0
     assert live["sent"] + live["unsent"] == live["simulated_events"]
+
+
+def test_a_file_size_limit_during_a_live_http_run_ends_it_with_one_line(tmp_path):
+    """RLIMIT_FSIZE while the sender threads record what was acknowledged: one line, exit
+    2 (a write that fails), no partial file, within seconds (it used to hang with
+    tracebacks)."""
+    import resource
+
+    from sessionsim.collect import Collector
+
+    c = Collector(("127.0.0.1", 0), tmp_path / "collected.jsonl")
+    threading.Thread(target=c.serve, daemon=True).start()
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+
+    run = tmp_path / "run"
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sessionsim", "simulate", str(SCENARIOS / "baseline.yaml")]
+            + [*SMALL, "--out", str(run), "--sink", f"http://{c.address}/e", "--http-batch", "20"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "TQDM_DISABLE": "1"},
+            preexec_fn=limit,
+        )
+        _, err = proc.communicate(timeout=60)
+    finally:
+        c.shutdown()
+        c.close()
+    text = err.decode()
+    assert proc.returncode == 2, text
+    assert "Traceback" not in text and "File too large" in text.strip().splitlines()[-1]
+    assert not list(run.rglob("*.partial")) and not (run / "events.jsonl").exists()
