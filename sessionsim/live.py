@@ -158,6 +158,7 @@ def run_live(
 
                 pacer = Pacer(speed, clock, pause) if speed else None
                 stopped = False
+                withheld = 0
                 for batch in sim.batches(ledger):
                     n = len(batch["received"]) if batch else 0
                     done = 0  # events of the batch handed to the sink
@@ -181,6 +182,7 @@ def run_live(
                         stopped = True
                         sim.stop()  # the rest is simulated to its end, not sent
                     if done < n:
+                        withheld += n - done  # copies never handed to the sink
                         rest = _rows(batch, done, n)
                         unsent.update(codec.event_id_strings(rest["user"], rest["seq"], rest["n"]))
                 sink.close(timeout_s + 1.0)  # a last request gets its timeout; a stop cuts it
@@ -197,7 +199,9 @@ def run_live(
             )
         finally:
             simulated.abort()  # the simulated truth events were only a draft
-        summary = _live_summary(sim.summary, observable, tally, sink_url, speed, requested)
+        summary = _live_summary(
+            sim.summary, observable, tally, sink_url, speed, requested, withheld
+        )
         write_summary(outputs, summary, scenario)
     return LiveResult(
         summary, line, signal=requested[0][1] if requested else None, error=tally.error
@@ -314,7 +318,10 @@ def _live_summary(
     sink_url: str,
     speed: float | None,
     requested: list[tuple[str, int | None]],
+    withheld: int = 0,
 ) -> dict:
+    """The live run's summary; ``unsent`` counts every copy simulated and never sent (held
+    by the sink, or never handed to it), so sent + unsent = the simulated copies."""
     searches, clicked = observable.get("searches", 0), observable.get("clicked", 0)
     delivered = observable.get("delivered", 0)
     return {
@@ -334,7 +341,7 @@ def _live_summary(
             "acknowledged": tally.acked,
             "retried": tally.retried,
             "failed": tally.failed,
-            "unsent": tally.unsent,
+            "unsent": tally.unsent + withheld,
             "unacknowledged_events": observable.get("unacknowledged", 0),
             "stopped_by": requested[0][0] if requested else None,
             "error": tally.error,
