@@ -13,6 +13,7 @@ import gc
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from typing import cast
 
 import pyarrow as pa
 
@@ -111,7 +112,44 @@ def outputs_of(sessionizer: object, events: Iterable[Event]) -> Iterator[Session
     )
 
 
-class Outputs:
+class _Tallied:
+    """Outputs read once, then the counts they imply (``accepted``: events in sessions,
+    ``late``: late events, ``duplicates``: the rest of what the sessionizer read)."""
+
+    def __init__(self, outputs: Iterable, read: Callable[[], int]) -> None:
+        """``read`` returns how many events the sessionizer read (asked once exhausted)."""
+        self._outputs, self._read = outputs, read
+        self._accepted = self._late = 0
+        self._done = False
+
+    def _sizes(self, o: object) -> tuple[int, int]:
+        """An output's events in sessions and late events."""
+        raise NotImplementedError
+
+    def __iter__(self) -> Iterator:
+        if self._done:
+            raise SessionizerError("a sessionizer's outputs are read once")
+        accepted = late = 0
+        for o in self._outputs:
+            placed, rejected = self._sizes(o)
+            accepted, late = accepted + placed, late + rejected
+            yield o
+        self._accepted, self._late, self._done = accepted, late, True
+
+    def read(self) -> int:
+        """How many events the sessionizer read (known once the outputs are exhausted)."""
+        return self._read()
+
+    @property
+    def counts(self) -> Counts:
+        """This call's counts; known once the outputs are exhausted."""
+        if not self._done:
+            raise SessionizerError("a sessionizer's counts are known once its outputs are read")
+        read = self._read()
+        return Counts(self._accepted, self._late, read - self._accepted - self._late)
+
+
+class Outputs(_Tallied):
     """One call of a sessionizer: its outputs, then the counts they imply.
 
     Iterate it once for the outputs (``Session`` and ``Late``). Once it is exhausted,
@@ -128,13 +166,10 @@ class Outputs:
         read: Callable[[], int],
         name: str = "sessionizer",
     ) -> None:
-        """``read`` returns how many events the sessionizer read (asked once exhausted);
-        ``name`` names it in the error for an output that is not a Session or a Late."""
-        self._outputs = outputs
+        """``name`` names the sessionizer in the error for an output that is not a Session
+        or a Late."""
+        super().__init__(outputs, read)
         self.name = name
-        self._read = read
-        self._accepted = self._late = 0
-        self._done = False
 
     @classmethod
     def of(cls, sessionizer: object, events: Iterable[Event]) -> Outputs:
@@ -157,34 +192,18 @@ class Outputs:
         )
 
     def __iter__(self) -> Iterator[Session | Late]:
-        if self._done:
-            raise SessionizerError("a sessionizer's outputs are read once")
-        accepted = late = 0
-        for o in self._outputs:
-            if isinstance(o, Late):
-                late += 1
-            elif isinstance(o, Session) and isinstance(o.events, list):
-                accepted += len(o.events)
-            else:
-                shown = repr(o)
-                shown = shown if len(shown) <= 60 else shown[:57] + "..."
-                raise SessionizerError(
-                    f"{self.name}: yielded {type(o).__name__} {shown}, expected a Session or a Late"
-                )
-            yield o
-        self._accepted, self._late, self._done = accepted, late, True
+        return super().__iter__()
 
-    def read(self) -> int:
-        """How many events the sessionizer read (known once the outputs are exhausted)."""
-        return self._read()
-
-    @property
-    def counts(self) -> Counts:
-        """This call's counts; known once the outputs are exhausted."""
-        if not self._done:
-            raise SessionizerError("a sessionizer's counts are known once its outputs are read")
-        read = self._read()
-        return Counts(self._accepted, self._late, read - self._accepted - self._late)
+    def _sizes(self, o: object) -> tuple[int, int]:
+        if isinstance(o, Late):
+            return 0, 1
+        if isinstance(o, Session) and isinstance(o.events, list):
+            return len(o.events), 0
+        shown = repr(o)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        raise SessionizerError(
+            f"{self.name}: yielded {type(o).__name__} {shown}, expected a Session or a Late"
+        )
 
 
 def _plugin(
@@ -200,7 +219,7 @@ def _plugin(
         raise SessionizerError(f"{name}: raised {type(e).__name__}: {e}") from None
 
 
-class ColumnOutputs:
+class ColumnOutputs(_Tallied):
     """:class:`Outputs` on columns: one call of a sessionizer on event batches, its outputs
     as :class:`~sessionizer.columns.SessionColumns` and
     :class:`~sessionizer.columns.LateColumns`, then the counts they imply.
@@ -210,14 +229,6 @@ class ColumnOutputs:
     wrap the record stream both ways, for a caller that watches records as they pass; with
     them, every sessionizer goes the record way.
     """
-
-    def __init__(
-        self, outputs: Iterable[SessionColumns | LateColumns], read: Callable[[], int]
-    ) -> None:
-        """``read`` returns how many events the sessionizer read (asked once exhausted)."""
-        self._outputs, self._read = outputs, read
-        self._accepted = self._late = 0
-        self._done = False
 
     @classmethod
     def of(
@@ -243,21 +254,9 @@ class ColumnOutputs:
         return cls(_plugin(outputs_of_columns(outputs), name), emitted.read)
 
     def __iter__(self) -> Iterator[SessionColumns | LateColumns]:
-        if self._done:
-            raise SessionizerError("a sessionizer's outputs are read once")
-        accepted = late = 0
-        for o in self._outputs:
-            if isinstance(o, LateColumns):
-                late += len(o)
-            else:
-                accepted += o.events.num_rows
-            yield o
-        self._accepted, self._late, self._done = accepted, late, True
+        return super().__iter__()
 
-    @property
-    def counts(self) -> Counts:
-        """This call's counts; known once the outputs are exhausted."""
-        if not self._done:
-            raise SessionizerError("a sessionizer's counts are known once its outputs are read")
-        read = self._read()
-        return Counts(self._accepted, self._late, read - self._accepted - self._late)
+    def _sizes(self, o: object) -> tuple[int, int]:
+        if isinstance(o, LateColumns):
+            return 0, len(o)
+        return cast(SessionColumns, o).events.num_rows, 0

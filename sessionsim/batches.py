@@ -25,6 +25,7 @@ from tqdm import tqdm
 from sessionizer import EVENT_TYPES, SCHEMA, SessionizerError, columns_of, parse_ts, read_events
 from sessionsim.errors import SessionsimError
 from sessionsim.files import read_rows
+from sessionsim.progress import bar
 
 __all__ = ["event_batches", "first_bad_row", "parquet_batches", "table_batches"]
 
@@ -154,8 +155,8 @@ def _stdin_events():
 class _Counted:
     """A binary file that moves a progress bar by the bytes read."""
 
-    def __init__(self, f, bar: tqdm) -> None:
-        self._f, self._bar = f, bar
+    def __init__(self, f, shown: tqdm) -> None:
+        self._f, self._bar = f, shown
         self.closed = False
 
     def read(self, n: int = -1) -> bytes:
@@ -170,13 +171,13 @@ class _Counted:
         self.closed = True
 
 
-def _jsonl_batches(path: Path, bar: tqdm) -> Iterator[pa.RecordBatch]:
+def _jsonl_batches(path: Path, shown: tqdm) -> Iterator[pa.RecordBatch]:
     done = 0
     options = pj.ParseOptions(explicit_schema=_JSON_SCHEMA, unexpected_field_behavior="ignore")
     with open(path, "rb") as f:
         try:
             reader = pj.open_json(
-                _Counted(f, bar),
+                _Counted(f, shown),
                 read_options=pj.ReadOptions(use_threads=False, block_size=1 << 22),
                 parse_options=options,
             )
@@ -213,17 +214,8 @@ def event_batches(name: str, label: str) -> Iterator[Iterator[pa.RecordBatch]]:
         total = os.path.getsize(path)
     except OSError as e:
         raise SessionsimError(f"{path}: cannot read: {e.strerror}") from None
-    with tqdm(
-        total=total,
-        desc=label,
-        unit="B",
-        unit_scale=True,
-        file=sys.stderr,
-        delay=1.0,
-        leave=False,
-        disable=None,  # no bar when stderr is not a terminal
-    ) as bar:
-        yield _jsonl_batches(path, bar)
+    with bar(total, label, "B") as shown:
+        yield _jsonl_batches(path, shown)
 
 
 def table_batches(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
 
@@ -75,8 +75,6 @@ def check_run_dir(
     with event_batches(str(events_path), "checking") as batches:
         stream = counted(batches)
         if sessions_file is not None:
-            for _ in stream:  # only the delivered ids are needed
-                pass
             # Made elsewhere: its settings and counts are unknown here.
             settings = {
                 **dict.fromkeys(settings_of(spec)),
@@ -91,21 +89,10 @@ def check_run_dir(
             if outputs is not None:
                 sessions_out = outputs.open(f"sessions{suffix}.jsonl")
                 late_out = outputs.open(f"sessions{suffix}.late.jsonl")
-            if hasattr(sessionizer, "sessionize_file"):  # an engine that reads files itself
-                for _ in stream:  # the scorer learns what was delivered
-                    pass
-                emitted = ColumnOutputs(sessionizer.sessionize_file(events_path), lambda: lines[0])
-            elif latency is None:
-                emitted = ColumnOutputs.of(sessionizer, stream)
-            elif hasattr(sessionizer, "sessionize_columns"):
-                emitted = ColumnOutputs.of(sessionizer, latency.feed_batches(stream))
-            else:
-                emitted = ColumnOutputs.of(sessionizer, stream, latency.feed, latency.watch)
-            watched = (
-                latency.watch_columns(emitted)
-                if latency is not None and hasattr(sessionizer, "sessionize_columns")
-                else emitted
-            )
+            emitted = _emitted(sessionizer, stream, events_path, lines, latency)
+            watched: Iterable = emitted
+            if latency is not None and hasattr(sessionizer, "sessionize_columns"):
+                watched = latency.watch_columns(emitted)
             totals = score_outputs(
                 watched, spec.config(), scorer, sessions_out, late_out, bucket_ms
             )
@@ -113,7 +100,9 @@ def check_run_dir(
             report = build_report(
                 summary, totals.summary(), scorer.score(), counts, settings_of(spec)
             )
-        for _ in stream:  # what the sessionizer left unread is still counted
+        # What was not read (beside a sessions file, or by a sessionizer that stopped
+        # early) is still counted against the truth.
+        for _ in stream:
             pass
     if lines[0] != summary.get("events", lines[0]):
         raise SessionsimError(
@@ -132,6 +121,28 @@ def check_run_dir(
             "was given"
         )
     return report
+
+
+def _emitted(
+    sessionizer: object,
+    stream: Iterable,
+    events_path: Path,
+    lines: list[int],
+    latency: Latency | None,
+) -> ColumnOutputs:
+    """What ``sessionizer`` emits for the run's events, as columns. An engine that reads the
+    file itself is given the path (the stream is then only counted, into ``lines``); with
+    ``latency``, what it reads is watched (batch by batch on columns, else record by
+    record)."""
+    if hasattr(sessionizer, "sessionize_file"):
+        for _ in stream:
+            pass
+        return ColumnOutputs(sessionizer.sessionize_file(events_path), lambda: lines[0])
+    if latency is None:
+        return ColumnOutputs.of(sessionizer, stream)
+    if hasattr(sessionizer, "sessionize_columns"):
+        return ColumnOutputs.of(sessionizer, latency.feed_batches(stream))
+    return ColumnOutputs.of(sessionizer, stream, latency.feed, latency.watch)
 
 
 def run_scenario(

@@ -9,18 +9,15 @@ from contextlib import contextmanager
 
 from tqdm import tqdm
 
-__all__ = ["sim_progress"]
+__all__ = ["bar", "sim_progress"]
 
 
-@contextmanager
-def sim_progress(
-    duration_s: float, label: str = "simulating"
-) -> Iterator[Callable[[float, int], None]]:
-    """Yield a callback ``(sim_s, events)`` that advances a bar over simulated seconds."""
-    bar = tqdm(
-        total=round(duration_s),
+def bar(total: float, label: str, unit: str) -> tqdm:
+    """A bar on stderr, drawn only on a terminal and only after the first second."""
+    return tqdm(
+        total=total,
         desc=label,
-        unit="sim-s",
+        unit=unit,
         unit_scale=True,
         file=sys.stderr,
         delay=1.0,
@@ -28,6 +25,14 @@ def sim_progress(
         dynamic_ncols=True,
         disable=None,  # no bar when stderr is not a terminal (CI logs, pipes)
     )
+
+
+@contextmanager
+def sim_progress(
+    duration_s: float, label: str = "simulating"
+) -> Iterator[Callable[[float, int], None]]:
+    """Yield a callback ``(sim_s, events)`` that advances a bar over simulated seconds."""
+    shown = bar(round(duration_s), label, "sim-s")
     started = time.perf_counter()
     last = [0.0]
 
@@ -36,11 +41,11 @@ def sim_progress(
         if now - last[0] < 0.2 or now - started < 1.0:  # never drawn for sub-second work
             return
         last[0] = now
-        bar.n = min(round(sim_s), bar.total)
-        bar.set_postfix_str(f"{events / max(now - started, 1e-9):,.0f} events/s", refresh=False)
-        bar.refresh()
+        shown.n = min(round(sim_s), shown.total)
+        shown.set_postfix_str(f"{events / max(now - started, 1e-9):,.0f} events/s", refresh=False)
+        shown.refresh()
 
     try:
         yield update
     finally:
-        bar.close()
+        shown.close()
