@@ -58,21 +58,17 @@ def _pair_sum(sizes: np.ndarray) -> int:
 
 
 class Scorer:
-    """Feed it deliveries, found sessions and late events, in the order they happened (each
-    a batch of event ids); then ``score``."""
+    """Feed it found sessions and late events, in the order they came (each a batch of
+    event ids); then ``score``."""
 
-    def __init__(
-        self, index: EventIndex, expected: np.ndarray, delivered: np.ndarray | None = None
-    ) -> None:
+    def __init__(self, index: EventIndex, expected: np.ndarray, delivered: np.ndarray) -> None:
         """``index``: every true event and its visit; ``expected``: per visit, how many of
         its events were delivered (distinct), from the truth; ``delivered``: per event of
-        the index, whether it was (else recorded with ``deliver`` as the events are read)."""
+        the index, whether it was (an event placed and never delivered is unknown)."""
         self.index = index
         self.expected = np.asarray(expected, dtype=np.int64)
         visits, events = len(self.expected), len(index)
-        self.delivered = (
-            np.zeros(events, dtype=bool) if delivered is None else delivered.astype(bool)
-        )
+        self.delivered = np.asarray(delivered, dtype=bool)
         self.placed = np.zeros(events, dtype=bool)
         self.placed_count = np.zeros(visits, dtype=np.int64)
         self.settled = np.zeros(visits, dtype=bool)
@@ -81,11 +77,6 @@ class Scorer:
         self.first_pure = np.zeros(visits, dtype=bool)  # the first holds nothing else
         self.sessions_found = self.found_pairs = self.tp = 0
         self.merges = self.unknown = self.repeated = 0
-
-    def deliver(self, ids: pa.Array) -> None:
-        """Record deliveries (repeats and ids unknown to the truth change nothing)."""
-        pos, _ = self.index.lookup(ids)
-        self.delivered[pos[pos >= 0]] = True
 
     def _place(
         self, pos: np.ndarray, label: np.ndarray, output: np.ndarray

@@ -29,7 +29,7 @@ from simulator.sinks import (
     OutputSet,
     committed_files,
 )
-from simulator.truth import Ledger, visit_label
+from simulator.truth import Ledger
 
 __all__ = [
     "FORMATS",
@@ -61,6 +61,5 @@ __all__ = [
     "simulate_null",
     "simulate_sharded",
     "simulate_to_dir",
-    "visit_label",
     "write_summary",
 ]

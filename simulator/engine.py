@@ -12,7 +12,6 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import orjson
@@ -389,7 +388,6 @@ def open_outputs(
     sim: Simulation,
     fmt: str = "jsonl",
     keyed: bool = False,
-    **ledger_options: Any,
 ) -> tuple[EventSink, Ledger]:
     """Open the simulator's files in ``outputs`` as JSON lines or Parquet: the event sink
     and the ledger; ``keyed``: every row with its merge key (a shard's files)."""
@@ -401,7 +399,7 @@ def open_outputs(
     s, q, e = (rows(name)[0] for name in TRUTH_FILES)
     writer, out = rows("events")
     events = EventRows(writer, out, sim.codec.columns, event_keys if keyed else None)
-    return events, Ledger(sim.codec, s, q, e, keyed=keyed, **ledger_options)
+    return events, Ledger(sim.codec, s, q, e, keyed=keyed)
 
 
 def write_summary(outputs: OutputSet, summary: dict, scenario: Scenario) -> None:

@@ -155,12 +155,11 @@ class EventCodec:
         self,
         ev: Events,
         make: Callable[..., T],
-        first: Callable[[str, int, int], None] | None = None,
     ) -> list[T]:
         """Decode arrivals into the event schema's fields, built by ``make`` in this order:
         event_id, type, user_id, ts (epoch ms, floored as ``iso``), search_id (when the
         scenario emits it), items (how many were shown, on results), position (1-based, on
-        clicks). ``first(event_id, user, visit)`` sees each event's first delivery.
+        clicks).
 
         The in-process twin of ``columns``: the same fields, without the JSON.
         """
@@ -180,12 +179,6 @@ class EventCodec:
                 search_ids[i] = sids[i]
         items = np.where(code == RESULTS, ev["shown"], -1).tolist()
         positions = np.where(code == CLICK, ev["rank"] + 1, -1).tolist()
-        if first is not None:
-            once = ev["copy"] == 0
-            for i, u, v in zip(
-                np.flatnonzero(once).tolist(), users[once].tolist(), visits[once].tolist()
-            ):
-                first(ids[i], u, v)
         return [
             make(e, k, u, t, s, None if c < 0 else c, None if p < 0 else p)
             for e, k, u, t, s, c, p in zip(ids, kinds, user_ids, ts, search_ids, items, positions)

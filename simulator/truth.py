@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -16,16 +15,11 @@ if TYPE_CHECKING:
     from simulator.events import EventCodec
     from simulator.sinks import RowWriter
 
-__all__ = ["Ledger", "summarize", "visit_label"]
+__all__ = ["Ledger", "summarize"]
 
 ROWS_PER_WRITE = 16_384  # truth rows are rendered in batches of at least this many events
 FINAL_TICK = 0xFFFFFFFF  # the end of the run: visits whose delivery is known only then
 P_UNITS = 10**12  # click probabilities are summed as integers of this unit (exact in any order)
-
-
-def visit_label(user: int, visit: int) -> int:
-    """Return an integer naming one true visit (user index and the user's visit number)."""
-    return (user << 20) | visit
 
 
 def _observable(
@@ -58,7 +52,6 @@ class Ledger:
         sessions_out: RowWriter | None = None,
         searches_out: RowWriter | None = None,
         events_out: RowWriter | None = None,
-        on_visit: Callable[[int, int], None] | None = None,
         keyed: bool = False,
     ) -> None:
         """Rows go to the writers given (none: totals only), as typed columns that each
@@ -70,7 +63,6 @@ class Ledger:
             self._writers = (sessions_out, searches_out, events_out)
         elif (sessions_out, searches_out, events_out) != (None, None, None):
             raise ValueError("the ledger writes all three truth files or none")
-        self.on_visit = on_visit
         self.totals: Counter[str] = Counter()  # integers only: shards' totals add up exactly
         self.keyed = keyed
         self._pending: list[tuple[Events, list[list]]] = []  # visits recorded since the tick
@@ -121,11 +113,6 @@ class Ledger:
             if count:
                 n[key] += count
         vids = ev["vid"][first].tolist()
-        if self.on_visit is not None:
-            per_visit = np.bincount(index, weights=delivered, minlength=k).astype(np.int64)
-            for vid, count in zip(vids, per_visit.tolist()):
-                user, seq = info[vid][0], info[vid][1]
-                self.on_visit(visit_label(user, seq), count)
         if self._writers is not None:
             self._pending.append((ev, [info[v] for v in vids]))
 

@@ -20,9 +20,12 @@ class VisitScorer:
         ]
         counts = delivered or {}
         expected = np.array([counts.get(k, len(visits[k])) for k in labels], np.int64)
-        self.scorer = Scorer(EventIndex(parts), expected)
+        index = EventIndex(parts)
         sent = [i for k in labels if counts.get(k, 1) for i in visits[k]]
-        self.scorer.deliver(pa.array(sent, pa.string()))
+        delivered = np.zeros(len(index), dtype=bool)
+        pos, _ = index.lookup(pa.array(sent, pa.string()))
+        delivered[pos[pos >= 0]] = True
+        self.scorer = Scorer(index, expected, delivered)
 
     def found(self, ids: list[str]) -> None:
         self.scorer.found(pa.array(ids, pa.string()), np.array([0, len(ids)]))

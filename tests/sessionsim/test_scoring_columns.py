@@ -1,4 +1,8 @@
-"""The columnar scorer gives exactly what the per-event scorer gave, in any batching."""
+"""The columnar scorer gives exactly what the per-event scorer gave, in any batching.
+
+Deliveries are known before any placement (``check`` takes them from the truth), so the
+per-event oracle is told every first delivery up front, then the sessions and late events
+in their order."""
 
 from __future__ import annotations
 
@@ -19,8 +23,9 @@ def _id(visit: int, k: int) -> str:
 
 @st.composite
 def streams(draw):
-    """True visits, and in order: deliveries, found sessions and late events (with repeats,
-    ids the truth does not know and ids never delivered), each cut into random batches."""
+    """True visits, and in order: found sessions and late events (with repeats, ids the
+    truth does not know and ids never delivered), each cut into random batches; the
+    ``deliver`` actions say which ids were delivered."""
     sizes = draw(st.lists(st.integers(1, 5), min_size=1, max_size=10))
     visits = [[_id(v, k) for k in range(n)] for v, n in enumerate(sizes)]
     truth = [i for ids in visits for i in ids]
@@ -53,10 +58,11 @@ def _record_score(visits, actions):
                 if i not in seen:  # first deliveries only, as check's tap gave them
                     seen.add(i)
                     scorer.deliver(i, visit_of.get(i))
-        elif kind == "found":
+    for kind, payload in actions:
+        if kind == "found":
             for session in payload:
                 scorer.found(session)
-        else:
+        elif kind == "late":
             for i in payload:
                 scorer.late(i)
     return scorer.score()
@@ -64,15 +70,19 @@ def _record_score(visits, actions):
 
 def _column_score(visits, actions):
     parts = [(pa.array(ids), np.full(len(ids), v)) for v, ids in enumerate(visits)]
-    scorer = Scorer(EventIndex(parts), _expected(visits, actions))
+    index = EventIndex(parts)
+    delivered = np.zeros(len(index), dtype=bool)
     for kind, payload in actions:
         if kind == "deliver":
-            scorer.deliver(pa.array(payload))
-        elif kind == "found":
+            pos, _ = index.lookup(pa.array(payload))
+            delivered[pos[pos >= 0]] = True
+    scorer = Scorer(index, _expected(visits, actions), delivered)
+    for kind, payload in actions:
+        if kind == "found":
             sizes = [len(s) for s in payload]
             offsets = np.concatenate(([0], np.cumsum(sizes)))
             scorer.found(pa.array([i for s in payload for i in s]), offsets)
-        else:
+        elif kind == "late":
             scorer.late(pa.array(payload))
     return scorer.score()
 
