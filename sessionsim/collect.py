@@ -107,6 +107,11 @@ class _Server(ThreadingHTTPServer):
                     b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n"
                     b"connection: close\r\n\r\n"
                 )
+                # What the client sent already is read (not waited for), so the close is a
+                # FIN after the answer, not a reset that could destroy it.
+                request.setblocking(False)
+                while request.recv(65_536):
+                    pass
             except OSError:
                 pass
             self.shutdown_request(request)

@@ -46,7 +46,10 @@ def _raw(c: Collector, data: bytes, read: bool = True) -> bytes:
         s.sendall(data)
         if not read:
             return b""
-        s.shutdown(socket.SHUT_WR)
+        try:
+            s.shutdown(socket.SHUT_WR)
+        except OSError:  # the server answered and closed first (a refusal)
+            pass
         chunks = []
         while chunk := s.recv(65536):
             chunks.append(chunk)
