@@ -14,14 +14,24 @@ closed, at most ``max_connections`` are served at once (503 beyond), and the lis
 holds a burst. A request is stored whole or not at all: every non-blank line must be a JSON
 object (400 names the first that is not; blank lines are ignored), and a write that fails
 (a full disk) is undone and answered 507.
+
+It agrees with its client on what was stored (see ``http_post``): a request is stored only
+while its client is still waiting (a client that half-closes during ``latency_s`` gets its
+connection closed and nothing stored) and is answered at once after; a request whose
+``Idempotency-Key`` was stored before is answered 200 and not stored again (the last
+``MAX_KEYS`` keys are remembered).
 """
 
 from __future__ import annotations
 
 import os
+import select
+import socket
 import threading
 import time
 import zlib
+from collections import OrderedDict
+from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -39,6 +49,7 @@ MAX_CONNECTIONS = 64
 READ_TIMEOUT_S = 10.0  # a connection silent this long is closed
 MAX_LATENCY_S = 10.0  # injected latency: under the live sinks' 30 s timeout
 BACKLOG = 128
+MAX_KEYS = 100_000  # idempotency keys remembered (the most recent)
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -73,6 +84,20 @@ def _events(body: bytes) -> list[bytes]:
             raise _Refused(HTTPStatus.BAD_REQUEST, f"line {number}: not a JSON object")
         kept.append(line)
     return kept
+
+
+def _client_left(sock: socket.socket, wait_s: float) -> bool:
+    """Whether the client closes its side (it stopped waiting) within ``wait_s``."""
+    end = time.monotonic() + wait_s
+    if not select.select([sock], [], [], wait_s)[0]:
+        return False
+    try:
+        if not sock.recv(1, socket.MSG_PEEK):
+            return True  # its FIN
+    except OSError:
+        return True  # a reset
+    time.sleep(max(0.0, end - time.monotonic()))  # a next request already: it is there
+    return False
 
 
 def _gunzip(body: bytes, limit: int) -> bytes:
@@ -146,15 +171,25 @@ class _Handler(BaseHTTPRequestHandler):
         return server.collector
 
     def do_POST(self) -> None:  # noqa: N802 - the http.server name
+        collector = self._collector
         try:
-            status, answer = self._collector.receive(self._body())
+            lines = _events(self._body())
         except _Refused as e:
-            self._collector.refuse()
+            collector.refuse()
             self.close_connection = True  # what follows a refused body is unknown
-            status, answer = e.status, orjson.dumps({"error": e.why})
-        if self._collector.latency_s:
-            time.sleep(self._collector.latency_s)
-        self._answer(status, answer)
+            time.sleep(collector.latency_s)
+            self._answer(e.status, orjson.dumps({"error": e.why}))
+            return
+        sock = self.connection
+        answer = None
+        if not (collector.latency_s and _client_left(sock, collector.latency_s)):
+            key = self.headers.get("idempotency-key")
+            answer = collector.receive(lines, key, lambda: not _client_left(sock, 0.0))
+        if answer is None:  # the client stopped waiting: nothing stored, nothing to say
+            collector.abandon()
+            self.close_connection = True
+            return
+        self._answer(*answer)
 
     def _body(self) -> bytes:
         if "chunked" in (self.headers.get("transfer-encoding") or "").lower():
@@ -216,6 +251,8 @@ class Collector:
         self._rng = np.random.default_rng(seed)
         self._lock = threading.Lock()
         self.requests = self.failed = self.lines = self.refused = 0
+        self.abandoned = self.duplicates = 0
+        self._keys: OrderedDict[str, None] = OrderedDict()  # stored requests' idempotency keys
         try:
             # Unbuffered: a request's bytes go to the kernel at once, or are undone whole.
             self._file: IO[bytes] = open(out, "ab", buffering=0)  # noqa: SIM115 - while serving
@@ -238,11 +275,20 @@ class Collector:
             self.requests += 1
             self.refused += 1
 
-    def receive(self, body: bytes) -> tuple[int, bytes]:
-        """Decide the answer to one request, and keep its events (all or none) when it is
-        accepted."""
-        lines = _events(body)
+    def abandon(self) -> None:
         with self._lock:
+            self.requests += 1
+            self.abandoned += 1
+
+    def receive(
+        self, lines: list[bytes], key: str | None = None, present: Callable[[], bool] = lambda: True
+    ) -> tuple[int, bytes] | None:
+        """Decide the answer to one request's ``lines``, and keep them (all or none) when it
+        is accepted, its ``key`` was not stored before and ``present()`` says its client is
+        still there (None when it is not)."""
+        with self._lock:
+            if not present():
+                return None
             self.requests += 1
             fail = self.requests <= self.fail_first or (
                 self.fail_rate > 0 and self._rng.random() < self.fail_rate
@@ -250,6 +296,9 @@ class Collector:
             if fail:
                 self.failed += 1
                 return HTTPStatus.INTERNAL_SERVER_ERROR, b'{"error":"injected failure"}'
+            if key is not None and key in self._keys:
+                self.duplicates += 1
+                return HTTPStatus.OK, orjson.dumps({"received": 0, "duplicate": True})
             if not lines:
                 return HTTPStatus.OK, orjson.dumps({"received": 0})
             at = os.fstat(self._file.fileno()).st_size  # appended at the end, wherever that is
@@ -261,6 +310,10 @@ class Collector:
                 self._undo(at)
                 self.failed += 1
                 return HTTPStatus.INSUFFICIENT_STORAGE, orjson.dumps({"error": e.strerror})
+            if key is not None:
+                self._keys[key] = None
+                if len(self._keys) > MAX_KEYS:
+                    self._keys.popitem(last=False)
             self.lines += len(lines)
             return HTTPStatus.OK, orjson.dumps({"received": len(lines)})
 
@@ -285,9 +338,11 @@ class Collector:
 
     def summary(self) -> str:
         """One line: what was received."""
+        stored = self.requests - self.failed - self.refused - self.abandoned - self.duplicates
         return (
-            f"collect: {self.lines:,} events in "
-            f"{self.requests - self.failed - self.refused:,} requests written to "
+            f"collect: {self.lines:,} events in {stored:,} requests written to "
             f"{self.out_path}; {self.failed:,} requests failed (500, 507), {self.refused:,} "
-            f"refused (4xx), {self.server.refused:,} connections turned away (503)"
+            f"refused (4xx), {self.abandoned:,} abandoned by their client, "
+            f"{self.duplicates:,} repeated (already stored), "
+            f"{self.server.refused:,} connections turned away (503)"
         )

@@ -100,7 +100,7 @@ def run_live(
     sink takes it); write the truth of what was acknowledged to ``out``. ``target`` gives
     the target rate at a wall time (for the live stats). ``timeout_s`` bounds a request or
     a delivery report and the flush at the end; after a stop, what is still in flight gets
-    ``live_sinks.STOP_GRACE_S``. A failure to record what was acknowledged (a full disk) raises
+    ``deadline.STOP_GRACE_S``. A failure to record what was acknowledged (a full disk) raises
     ``SessionsimError`` and leaves no file behind."""
     prepare_dir(out)
     sim = Simulation(scenario)

@@ -8,6 +8,8 @@ the reason. Only acknowledged copies count as delivered in the run's truth.
 from __future__ import annotations
 
 import functools
+import itertools
+import os
 import queue
 import sys
 import threading
@@ -20,7 +22,9 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
+from sessionsim.deadline import Deadline
 from sessionsim.errors import SessionsimError
+from sessionsim.http_post import ABANDON_S, Link
 
 __all__ = ["HttpSink", "KafkaSink", "LiveSink", "Outgoing", "StdoutSink", "Tally", "open_sink"]
 
@@ -108,26 +112,6 @@ class Tally:
                 self.error = fatal
 
 
-STOP_GRACE_S = 2.0  # after a stop: how long what is in flight may still be acknowledged
-
-
-class Deadline:
-    """The end of a wait of ``timeout_s``, brought forward to ``STOP_GRACE_S`` after a stop
-    once ``stopping`` is set (a wait already under way is cut short too)."""
-
-    def __init__(self, timeout_s: float, stopping: threading.Event) -> None:
-        self.end = time.monotonic() + timeout_s
-        self.stopping = stopping
-        self._cut = False
-
-    def left(self) -> float:
-        now = time.monotonic()
-        if self.stopping.is_set() and not self._cut:
-            self._cut = True
-            self.end = min(self.end, now + STOP_GRACE_S)
-        return max(0.0, self.end - now)
-
-
 class LiveSink(Protocol):
     """A destination for a live run's events."""
 
@@ -185,8 +169,11 @@ class HttpSink:
     A batch goes out when it holds ``batch`` events or its oldest event has waited
     ``interval_s``. ``inflight`` batches at most are posted at once; when all are busy,
     ``send`` waits (backpressure: the sender slows, nothing is dropped). A 5xx answer, a
-    429 or a connection error is retried ``retries`` times with exponential backoff and
-    jitter; after that, or on another 4xx, the batch fails and the run stops.
+    429, a connection error or no answer in time is retried ``retries`` times with
+    exponential backoff and jitter (at least a 429/503's ``Retry-After``), under the same
+    idempotency key; after that, or on another 4xx, the batch fails and the run stops. A
+    request it stops waiting for is left so that the collector and the truth agree (see
+    ``http_post``).
     """
 
     def __init__(
@@ -205,13 +192,11 @@ class HttpSink:
     ) -> None:
         """``rng`` draws the jitter (seeded by the caller); ``timeout_s`` bounds a request
         (longer than any latency the collector is allowed); ``stopping`` cuts every wait
-        short (a full in-flight window, a retry's backoff) once it is set."""
-        import httpx
-
+        short (a full in-flight window, a retry's backoff, an answer) once it is set."""
         self.url, self.tally = url, tally
         self.stopping = stopping or threading.Event()
         self.batch, self.interval_s = batch, interval_s
-        self.retries, self.backoff_s = retries, backoff_s
+        self.retries, self.backoff_s, self.timeout_s = retries, backoff_s, timeout_s
         self.clock = clock
         self._rng, self._rng_lock = rng, threading.Lock()
         self._buffer: list[Outgoing] = []
@@ -219,11 +204,13 @@ class HttpSink:
         self._queue: queue.Queue[list[Outgoing] | None] = queue.Queue(maxsize=inflight)
         self._posting: dict[int, list[Outgoing]] = {}  # batches a worker is posting
         self._posting_lock = threading.Lock()
-        self._transport_error: type[Exception] = httpx.TransportError
-        self._clients = [httpx.Client(timeout=timeout_s) for _ in range(inflight)]
+        # Batch keys: unique to this run (not a simulation draw: nothing of it is written).
+        self._run_key = os.urandom(8).hex()
+        self._batches = itertools.count()
+        self._links = [Link(url, timeout_s) for _ in range(inflight)]
         self._workers = [
-            threading.Thread(target=self._work, args=(c,), name=f"http-{k}", daemon=True)
-            for k, c in enumerate(self._clients)
+            threading.Thread(target=self._work, args=(link,), name=f"http-{k}", daemon=True)
+            for k, link in enumerate(self._links)
         ]
         for w in self._workers:
             w.start()
@@ -257,21 +244,23 @@ class HttpSink:
         with self._rng_lock:
             return 0.5 + float(self._rng.random())
 
-    def _work(self, client: Any) -> None:
+    def _work(self, link: Link) -> None:
         while (items := self._queue.get()) is not None:
             with self._posting_lock:
                 self._posting[id(items)] = items
             try:
-                self._post(client, items)
+                self._post(link, items)
             finally:
                 with self._posting_lock:
                     self._posting.pop(id(items), None)
+        link.close()
 
-    def _post(self, client: Any, items: list[Outgoing]) -> None:
+    def _post(self, link: Link, items: list[Outgoing]) -> None:
         body = b"".join(it.line for it in items)
+        key = f"{self._run_key}-{next(self._batches)}"
         reason = ""
         for attempt in range(self.retries + 1):
-            if self.tally.error or self.stopping.is_set():  # do not wait on a peer again
+            if self.tally.error or self.stopping.is_set() or link.left:  # no peer waits again
                 if attempt == 0:
                     self.tally.drop(items, "not sent: the run stopped")
                 else:
@@ -279,22 +268,17 @@ class HttpSink:
                 return
             if attempt == 0:
                 self.tally.was_sent(len(items))
-            try:
-                r = client.post(
-                    self.url, content=body, headers={"content-type": "application/x-ndjson"}
-                )
-            except self._transport_error as e:
-                reason = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
-            else:
-                if r.status_code < 300:
-                    self.tally.ack(items)
-                    return
-                reason = f"HTTP {r.status_code}"
-                if r.status_code < 500 and r.status_code != 429:
-                    break  # the collector refuses this batch: retrying will not help
-            if attempt < self.retries:
+            answer = link.post(body, key, Deadline(self.timeout_s, self.stopping))
+            if answer.ok:
+                self.tally.ack(items)
+                return
+            reason = answer.reason
+            if answer.status is not None and answer.status < 500 and answer.status != 429:
+                break  # the collector refuses this batch: retrying will not help
+            if attempt < self.retries and not (self.stopping.is_set() or link.left):
                 self.tally.retry(len(items))
-                self.stopping.wait(self.backoff_s * 2**attempt * self._jitter())
+                backoff = self.backoff_s * 2**attempt * self._jitter()
+                self.stopping.wait(max(backoff, answer.retry_after_s))
         self.tally.fail(
             items,
             reason,
@@ -322,6 +306,13 @@ class HttpSink:
         for w in self._workers:
             while w.is_alive() and deadline.left():
                 w.join(min(0.1, deadline.left()))
+        # What is still in flight leaves, and hears within ABANDON_S whether it was stored.
+        for link in self._links:
+            link.leave()
+        last = Deadline(ABANDON_S + 0.5)
+        for w in self._workers:
+            while w.is_alive() and last.left():
+                w.join(min(0.1, last.left()))
         while True:  # batches no worker took before the deadline
             try:
                 items = self._queue.get_nowait()
@@ -329,13 +320,10 @@ class HttpSink:
                 break
             if items is not None:
                 self.tally.drop(items, "not sent: the run stopped")
-        with self._posting_lock:  # still being posted at the deadline: not acknowledged
+        with self._posting_lock:  # a worker stuck sending: not acknowledged
             for items in self._posting.values():
                 self.tally.fail(items, "not acknowledged before the stop")
         self.tally.seal()
-        if not any(w.is_alive() for w in self._workers):  # a late worker keeps its client
-            for c in self._clients:
-                c.close()
 
 
 class KafkaSink:

@@ -138,3 +138,64 @@ except KeyboardInterrupt:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 130
     assert "bytewax: cluster process 1 exited with 1; stopping" in done.stderr
+
+
+def _taken_port() -> tuple[object, int]:
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen()
+    return s, s.getsockname()[1]
+
+
+def test_a_cluster_whose_first_port_is_taken_before_it_binds_runs_on_new_ports(monkeypatch):
+    """Ports are free when chosen: if another program takes process 0's before timely binds
+    it, the cluster's processes are ended and it runs again on new ports."""
+    holder, taken = _taken_port()
+    real, calls = bytewax_engine._free_ports, []
+
+    def first_taken(n: int) -> list[int]:
+        calls.append(n)
+        ports = real(n)
+        return [taken, *ports[1:]] if len(calls) == 1 else ports
+
+    monkeypatch.setattr(bytewax_engine, "_free_ports", first_taken)
+    config = SessionConfig(gap_ms=60_000, lateness_ms=5_000)
+    events = _big_stream()[:2000]
+    try:
+        got = _outcome(bytewax_engine.BytewaxSessionizer(config, processes=2), events, key=tuple)
+    finally:
+        holder.close()
+    assert len(calls) == 2
+    assert got == _outcome(GapSessionizer(config), events, key=tuple)
+
+
+def test_a_taken_port_of_another_cluster_process_is_named_in_one_line():
+    import subprocess
+    import sys
+
+    holder, taken = _taken_port()
+    code = f"""
+import sys
+from sessionizer import bytewax_engine as be, SessionConfig, Event
+real = be._free_ports
+be._free_ports = lambda n: [real(1)[0], {taken}]
+sz = be.BytewaxSessionizer(SessionConfig(gap_ms=1000), processes=2)
+try:
+    list(sz.sessionize([Event("e", "search", "u", 1)]))
+except KeyboardInterrupt:  # the watcher saw it first
+    sys.exit(130)
+except be.SessionizerError as e:  # the cluster failed first
+    print(e, file=sys.stderr)
+    sys.exit(2)
+"""
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+        )
+    finally:
+        holder.close()
+    assert done.returncode in (130, 2)
+    assert "Traceback" not in done.stderr
+    assert f"its port 127.0.0.1:{taken} is taken" in done.stderr

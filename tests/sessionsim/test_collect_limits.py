@@ -190,3 +190,27 @@ def test_a_full_disk_is_answered_507_and_the_file_stays_whole(tmp_path):
     assert len(data) <= 3000 and data.endswith(b"\n")
     assert all(orjson.loads(line) for line in data.splitlines())
     assert Path(out).stat().st_size == len(data)
+
+
+def test_a_repeated_idempotency_key_is_answered_and_stored_once(serve):
+    c = serve()
+    key = {"idempotency-key": "run-1"}
+    assert _post(c, b'{"a": 1}\n', **key) == (200, {"received": 1})
+    assert _post(c, b'{"a": 1}\n', **key) == (200, {"received": 0, "duplicate": True})
+    assert _post(c, b'{"a": 1}\n', **{"idempotency-key": "run-2"}) == (200, {"received": 1})
+    assert _stored(c) == b'{"a": 1}\n' * 2 and c.duplicates == 1
+
+
+def test_a_client_that_leaves_before_the_answer_gets_nothing_stored(serve):
+    """A half-close while the answer is delayed means the client stopped waiting: the
+    collector stores nothing and closes, so it cannot keep what the client counts lost."""
+    c = serve(latency_s=1.0)
+    request = b"POST /e HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\n" + b'{"a": 1}\n'
+    host, port = c.address.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall(request)
+        time.sleep(0.2)
+        s.shutdown(socket.SHUT_WR)
+        assert s.recv(100) == b""  # closed, unanswered
+    assert _stored(c) == b"" and c.abandoned == 1 and c.lines == 0
+    assert _post(c, b'{"a": 1}\n') == (200, {"received": 1})  # a client that waits is served
