@@ -146,6 +146,13 @@ def build_flow(
     return flow
 
 
+PORT_ATTEMPTS = 3  # sets of free ports tried when process 0's is taken before it binds
+
+
+def _port_taken(e: BaseException) -> bool:
+    return "Address already in use" in str(e)
+
+
 def _free_ports(n: int) -> list[int]:
     socks = [socket.socket() for _ in range(n)]
     try:
@@ -191,7 +198,23 @@ class BytewaxSessionizer:
         counted.settle(self.counts)
 
     def _run_cluster(self, flow) -> None:
-        addresses = [f"127.0.0.1:{p}" for p in _free_ports(self.processes)]
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            addresses = [f"127.0.0.1:{p}" for p in _free_ports(self.processes)]
+            try:
+                self._run_cluster_on(flow, addresses)
+                return
+            except RuntimeError as e:
+                if not _port_taken(e):
+                    raise
+                # Ports are free when chosen and bound by timely a moment later: another
+                # program took this process's in between. The others are ended; new ports.
+                if attempt == PORT_ATTEMPTS:
+                    raise SessionizerError(
+                        f"bytewax: cluster process 0: its port {addresses[0]} is taken "
+                        f"({PORT_ATTEMPTS} sets of free ports tried)"
+                    ) from None
+
+    def _run_cluster_on(self, flow, addresses: list[str]) -> None:
         spec = orjson.dumps(asdict(self.config)).decode()
         env = {**os.environ, "PYTHONHASHSEED": "0"}
         others = [
@@ -209,9 +232,10 @@ class BytewaxSessionizer:
             while not finished.wait(0.5):
                 for k, p in enumerate(others, start=1):
                     if p.poll() not in (None, 0):
+                        why = f" (its port {addresses[k]} is taken)" if p.returncode == 3 else ""
                         print(
                             f"sessionsim: bytewax: cluster process {k} exited with "
-                            f"{p.returncode}; stopping",
+                            f"{p.returncode}{why}; stopping",
                             file=sys.stderr,
                         )
                         os.kill(os.getpid(), signal.SIGINT)
@@ -220,16 +244,28 @@ class BytewaxSessionizer:
         threading.Thread(target=watch, name="cluster-watch", daemon=True).start()
         try:
             cluster_main(flow, addresses, 0, worker_count_per_proc=self.workers)
+        except RuntimeError:
+            finished.set()
+            for p in others:  # they cannot go on without this process: end them now
+                p.kill()
+                p.wait()
+            raise
         finally:
             finished.set()
-            for p in others:
+            for k, p in enumerate(others, start=1):
+                if p.returncode == -signal.SIGKILL:
+                    continue  # ended above
                 try:
                     code = p.wait(timeout=60)
                 except subprocess.TimeoutExpired:
                     p.kill()
                     code = p.wait()
+                if code == 3:
+                    raise SessionizerError(
+                        f"bytewax: cluster process {k}: its port {addresses[k]} is taken"
+                    )
                 if code != 0:
-                    raise SessionizerError(f"bytewax: cluster process exited with {code}")
+                    raise SessionizerError(f"bytewax: cluster process {k} exited with {code}")
 
     def sessionize(self, events: Iterable[Event]) -> Iterator[Session | Late]:
         return threaded(self.run, events)
@@ -289,7 +325,14 @@ def _cluster_process(argv: list[str]) -> None:
     config = SessionConfig(**orjson.loads(spec))
     flow = build_flow(config, None, None)
     with rare_collections():
-        cluster_main(flow, addresses.split(","), int(proc_id), worker_count_per_proc=int(workers))
+        try:
+            cluster_main(
+                flow, addresses.split(","), int(proc_id), worker_count_per_proc=int(workers)
+            )
+        except RuntimeError as e:
+            if _port_taken(e):
+                sys.exit(3)  # process 0 names the port and stops the run
+            raise
 
 
 if __name__ == "__main__":
