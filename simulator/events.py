@@ -11,12 +11,15 @@ the first). Text is made from those columns, a batch at a time (``text``).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
+from simulator.clients import client_table
 from simulator.codes import APP_OPEN, CLICK, EVENT_TYPES, RESULTS, SEARCH
+from simulator.scenario import resolved_yaml
 from simulator.text import Column, hex_ids, json_lines, padded_numbers, splitmix64
 
 if TYPE_CHECKING:
@@ -29,6 +32,18 @@ __all__ = ["TYPE_NAMES", "EventCodec"]
 
 TYPE_NAMES = np.array([kind.encode() for kind in EVENT_TYPES])  # the schema's, by type code
 _M64 = (1 << 64) - 1
+DAY_S = 86_400.0
+_USER_SALT = 0x5EC5_1005_1D5A_17ED  # user ids and event ids are salted apart
+
+
+def run_salt(scenario: Scenario) -> int:
+    """A 64-bit salt of the resolved scenario: event and user ids are unique to the run it
+    describes (two runs that differ in any setting share no id), and the same scenario
+    always gives the same ids."""
+    digest = hashlib.blake2b(resolved_yaml(scenario).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
+
+
 T = TypeVar("T")
 
 
@@ -43,20 +58,20 @@ class EventCodec:
         self.has_satisfaction = scenario.clicks.model == "dbn"  # the model's latent values
         self._item_width = len(str(scenario.queries.catalog - 1))
         self.start_ms = round(scenario.start.timestamp() * 1000)
-        self._salt = (scenario.seed * 0x9E3779B97F4A7C15) & _M64
-        self._user_ids = padded_numbers(np.arange(population.size), 7, b"u")
-        if population.size > 10**7:  # wider ids: each rendered as user_id renders it
-            self._user_ids = np.array(
-                [population.user_id(u).encode() for u in range(population.size)]
-            )
+        self._salt = run_salt(scenario)
+        # Opaque user ids: a bijection of the user's index, salted by the run (no order, no
+        # count to read from them).
+        users = np.arange(population.size, dtype=np.uint64)
+        self._user_ids = hex_ids(splitmix64(users ^ np.uint64(self._salt ^ _USER_SALT)))
         platforms = sorted({p for p, _ in population.devices})
         self._platforms = tuple(platforms)
         self._platform = np.array([platforms.index(p) for p, _ in population.devices])
-        self._devices = tuple(d for _, d in population.devices)
+        self._clients = client_table(self.start_ms / 1000.0 + scenario.duration + DAY_S)
         self._countries = tuple(n[-2:] for n in population.locale_names)
 
     def event_id(self, user: int, visit: int, n: int) -> str:
-        """Return an opaque, unique id (splitmix64 of the event's coordinates)."""
+        """Return an opaque id, unique in the run (splitmix64, a bijection, of the event's
+        coordinates salted by the run)."""
         z = ((user << 36) | (visit << 16) | n) ^ self._salt
         z = (z + 0x9E3779B97F4A7C15) & _M64
         z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
@@ -105,6 +120,14 @@ class EventCodec:
         width = ev["items"].shape[1] if ev["items"].ndim == 2 else 0
         flat = ev["items"][np.arange(width) < shown[:, None]] if width else np.zeros(0, int)
         device = pop.device[users]
+        # What a client reports changes as its user updates: read at the app_open's time.
+        client = np.zeros(len(code), dtype=np.int64)
+        version = np.zeros(len(code), dtype=np.int64)
+        if opening.any():
+            when_s = self.start_ms / 1000.0 + ev["ts"][opening]
+            u = users[opening]
+            client[opening] = self._clients.at(device[opening], when_s - pop.os_lag_s[u])
+            version[opening] = pop.app_version_at(u, when_s)
         cols = [
             Column("event_id", "str", self.event_ids(users, visits, ev["n"])),
             Column("type", "str", TYPE_NAMES[code]),
@@ -118,11 +141,11 @@ class EventCodec:
             Column(
                 "platform", "enum", self._platform[device], ~opening, None, True, 4, self._platforms
             ),
-            Column("device", "enum", device, ~opening, None, True, 4, self._devices),
+            Column("device", "enum", client, ~opening, None, True, 4, self._clients.strings),
             Column(
                 "app_version",
                 "enum",
-                pop.app_version[users],
+                version,
                 ~opening,
                 None,
                 True,
