@@ -8,6 +8,7 @@ it. The bands and their sources live in ``realism_bands.yaml`` beside this modul
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -349,6 +350,100 @@ def _device_order(path: Path, t0_ms: int) -> tuple[float | None, np.ndarray]:
     return (1.0 - int(disordered.sum()) / seen if seen else None), hours
 
 
+# What a client reports, judged on its own (not with the simulator's catalogue): a device
+# string of a client in use in 2024-2026 on each platform (iOS 17.5+ on an iPhone model id,
+# Android 10+ with a model, Chrome/Edge 131+, Firefox 133+, Safari 17.5+).
+_CURRENT_CLIENT = {
+    "ios": re.compile(r"^iPhone\d+,\d+; iOS (17\.[5-9]|1[89]|2\d)(\.\d+)*$"),
+    "android": re.compile(r"^.+; Android (1\d)$"),
+    "web": re.compile(
+        r"^Mozilla/5\.0 \((Windows NT 10\.0; Win64; x64|Macintosh; Intel Mac OS X 10_15_7|"
+        r"X11; Linux x86_64)(; rv:\d+\.0)?\) .*(Chrome/1[3-9]\d\.0\.0\.0|Firefox/1[3-9]\d\.0|"
+        r"Version/(17\.[5-9]|18|26)[.\d]* Safari)"
+    ),
+}
+_OPENS = pa.schema(
+    [
+        ("type", pa.string()),
+        ("user_id", pa.string()),
+        ("ts", pa.timestamp("ms", tz="UTC")),
+        ("platform", pa.string()),
+        ("device", pa.string()),
+        ("app_version", pa.string()),
+        ("country", pa.string()),
+    ]
+)
+MIN_COUNTRY_OPENS = 200  # a country's iOS share is judged from this many mobile opens
+
+
+def _version_key(text: str) -> tuple[int, ...]:
+    return tuple(int(p) if p.isdigit() else -1 for p in text.split("."))
+
+
+def _clients(path: Path) -> dict[str, float | None]:
+    """The clients' metrics of a run's ``app_open`` events: current client strings, the iOS
+    share of phones in the US and in India, opens on the day's three newest app versions,
+    and users whose app version ever goes down."""
+    plausible = opens = 0
+    ios: dict[str, list[int]] = {"US": [0, 0], "IN": [0, 0]}
+    users, days, versions = _Codes(), [], []
+    version_of: dict[str, int] = {}
+    user_rows, ts_rows = [], []
+    for batch in _columns(path, _OPENS):
+        is_open = pc.fill_null(pc.equal(batch.column("type"), "app_open"), False)
+        rows = batch.filter(is_open)
+        if not rows.num_rows:
+            continue
+        opens += rows.num_rows
+        platform = rows.column("platform").to_pylist()
+        for p, d in zip(platform, rows.column("device").to_pylist(), strict=True):
+            pattern = _CURRENT_CLIENT.get(p or "")
+            plausible += bool(pattern and d and pattern.match(d))
+        for p, c in zip(platform, rows.column("country").to_pylist(), strict=True):
+            if c in ios and p in ("ios", "android"):
+                ios[c][0] += p == "ios"
+                ios[c][1] += 1
+        ts = _ms(rows.column("ts"))
+        user_rows.append(users.of(rows.column("user_id")))
+        ts_rows.append(ts)
+        days.append(ts // 86_400_000)
+        versions.append(
+            np.array(
+                [
+                    version_of.setdefault(v or "", len(version_of))
+                    for v in rows.column("app_version").to_pylist()
+                ]
+            )
+        )
+    values: dict[str, float | None] = {
+        "current_client_share": plausible / opens if opens else None,
+        "ios_share_us": ios["US"][0] / ios["US"][1] if ios["US"][1] >= MIN_COUNTRY_OPENS else None,
+        "ios_share_in": ios["IN"][0] / ios["IN"][1] if ios["IN"][1] >= MIN_COUNTRY_OPENS else None,
+        "newest_versions_share": None,
+        "version_downgrade_share": None,
+    }
+    if not opens:
+        return values
+    names = sorted(version_of, key=_version_key)
+    order = np.empty(len(names), dtype=np.int64)  # a version's code -> its place in release order
+    for place, name in enumerate(names):
+        order[version_of[name]] = place
+    day, place = np.concatenate(days), order[np.concatenate(versions)]
+    newest = 0
+    for d in np.unique(day).tolist():
+        today = place[day == d]
+        top3 = np.unique(today)[-3:]
+        newest += int(np.isin(today, top3).sum())
+    values["newest_versions_share"] = newest / opens
+    user, ts = np.concatenate(user_rows), np.concatenate(ts_rows)
+    by = np.lexsort((ts, user))
+    u, v = user[by], place[by]
+    same = u[1:] == u[:-1]
+    went_down = np.unique(u[1:][same & (v[1:] < v[:-1])])
+    values["version_downgrade_share"] = len(went_down) / len(users)
+    return values
+
+
 def measure_realism(run_dir: Path) -> Realism:
     """Read a run directory and compute every realism metric."""
     truth = run_dir / "truth"
@@ -382,6 +477,7 @@ def measure_realism(run_dir: Path) -> Realism:
         if len(expected) >= 3 and by_hour.std() > 0 and expected.std() > 0
         else None
     )
+    values.update(_clients(run_file(run_dir, "events")))
     values["device_order_share"], events_by_hour = _device_order(
         run_file(run_dir, "events"), round(t0 * 1000)
     )

@@ -33,6 +33,8 @@ FIELDS: dict[str, dict[str, str]] = {
         "users": "Number of users (below 2^24).",
         "locales": "Weights of the users' locales (their country and local time).",
         "platforms": "Weights of ios, android and web devices.",
+        "mobile_split": "by_country: phones split iOS/Android as in the user's country "
+        "(StatCounter 2025), web keeps its share of platforms; scenario: platforms as given.",
         "visits_per_day": "Visits a user starts per day: lognormal across users.",
         "click_propensity": "A user's click multiplier: lognormal across users.",
         "patience": "How long a user waits for results before giving up.",

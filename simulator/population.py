@@ -1,20 +1,22 @@
-"""The users: traits rendered with Faker up front, heterogeneity drawn with numpy."""
+"""The users: who they are (country, device, how fast they update) and how they behave,
+drawn with numpy per cohort; what their clients report comes from ``clients``."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from faker import Faker
 
-from simulator.scenario import LOCALE_UTC_OFFSETS, Platform, Scenario
-from simulator.streams import TRAITS, cohorts, stream
+from simulator.clients import IOS_SHARE_OF_MOBILE, MODELS, app_releases
+from simulator.scenario import LOCALE_UTC_OFFSETS, Scenario
+from simulator.streams import RELEASES, TRAITS, cohorts, stream
 
 __all__ = ["Population", "build_population"]
 
-_DEVICE_POOL = 24  # distinct device strings per platform
-_APP_VERSIONS = 12
+DAY_S = 86_400.0
+# How long after a release a user runs it (log-normal, days): app stores auto-update within
+# days for most users and weeks or months for some; OS updates wait longer, browsers less.
+_LAG_DAYS = {"app": (2.0, 1.5), "ios": (10.0, 1.3), "android": (30.0, 1.2), "web": (4.0, 1.0)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,64 +26,76 @@ class Population:
     size: int
     locale: np.ndarray  # index into locale_names
     utc_offset_h: np.ndarray
-    device: np.ndarray  # index into devices
-    app_version: np.ndarray  # index into app_versions
+    device: np.ndarray  # index into devices (a model of ``clients.MODELS``)
+    app_lag_s: np.ndarray  # how long after an app release the user runs it
+    os_lag_s: np.ndarray  # ... and an OS (or browser) release
     visits_per_day: np.ndarray
     click_propensity: np.ndarray
     patience_s: np.ndarray
     clock_offset_s: np.ndarray  # device clock minus true time, at the run start
     clock_drift: np.ndarray  # seconds gained per second (ppm * 1e-6)
     locale_names: tuple[str, ...]
-    devices: tuple[tuple[str, str], ...]  # (platform, device string)
-    app_versions: tuple[str, ...]
+    devices: tuple[tuple[str, str], ...]  # (platform, model name), as ``clients.MODELS``
+    app_versions: tuple[str, ...]  # the app's releases, oldest first
+    app_shipped_s: np.ndarray  # epoch seconds each release ships
 
-    def user_id(self, u: int) -> str:
-        return f"u{u:07d}"
+    def app_version_at(self, users: np.ndarray, when_s: np.ndarray) -> np.ndarray:
+        """Index into ``app_versions`` of what each user runs at epoch time ``when_s``."""
+        k = np.searchsorted(self.app_shipped_s, when_s - self.app_lag_s[users], side="right")
+        return np.clip(k - 1, 0, len(self.app_versions) - 1)
 
-    def country(self, u: int) -> str:
-        return self.locale_names[self.locale[u]][-2:]
 
-
-def _render_devices(faker: Faker, platforms: Mapping[Platform, float]) -> list[tuple[str, str]]:
-    render = {
-        "ios": faker.ios_platform_token,
-        "android": faker.android_platform_token,
-        "web": faker.user_agent,
-    }
-    return [(p, render[p]()) for p in sorted(platforms) for _ in range(_DEVICE_POOL)]
+def _device_choice(scenario: Scenario, countries: list[str]) -> np.ndarray:
+    """P(model | country), one row per locale: web at the scenario's share, the mobile split
+    by country (StatCounter) or by the scenario's weights (``mobile_split: scenario``)."""
+    pop = scenario.population
+    weights = {p: pop.platforms.get(p, 0.0) for p in ("ios", "android", "web")}
+    total = sum(weights.values())
+    rows = []
+    for country in countries:
+        share = {p: w / total for p, w in weights.items()}
+        mobile = share["ios"] + share["android"]
+        if pop.mobile_split == "by_country" and share["ios"] > 0 and share["android"] > 0:
+            ios = IOS_SHARE_OF_MOBILE[country]
+            share["ios"], share["android"] = mobile * ios, mobile * (1 - ios)
+        model_w = np.array([m.weight for m in MODELS])
+        in_platform = {p: model_w[[m.platform == p for m in MODELS]].sum() for p in share}
+        row = np.array([share[m.platform] * m.weight / in_platform[m.platform] for m in MODELS])
+        rows.append(row / row.sum())
+    return np.array(rows)
 
 
 def build_population(scenario: Scenario) -> Population:
     """Draw every user's traits from the scenario seed, cohort by cohort."""
     pop = scenario.population
-    faker = Faker("en_US")
-    faker.seed_instance(scenario.seed)
-    devices = _render_devices(faker, pop.platforms)
-    versions = [
-        f"{6 - i // 5}.{faker.random_int(0, 9)}.{faker.random_int(0, 20)}"
-        for i in range(_APP_VERSIONS)
-    ]
-
+    start_s = scenario.start.timestamp()
+    versions, shipped = app_releases(
+        stream(scenario.seed, RELEASES), start_s, start_s + scenario.duration
+    )
     locale_names = tuple(pop.locales)
     locale_p = np.array([pop.locales[name] for name in locale_names])
     locale_p /= locale_p.sum()
-    platform_names = sorted(pop.platforms)
-    device_p = np.repeat([pop.platforms[p] for p in platform_names], _DEVICE_POOL).astype(float)
-    device_p /= device_p.sum()
-    version_p = 0.7 ** np.arange(_APP_VERSIONS)  # most users run a recent release
-    version_p /= version_p.sum()
+    device_p = _device_choice(scenario, [name[-2:] for name in locale_names])
     offsets = np.array([LOCALE_UTC_OFFSETS[name] for name in locale_names])
+    os_lag = np.array([_LAG_DAYS[m.platform] for m in MODELS])
 
     parts: dict[str, list[np.ndarray]] = {
-        k: [] for k in ("loc", "dev", "ver", "vpd", "prop", "pat", "off", "drift")
+        k: [] for k in ("loc", "dev", "app", "os", "vpd", "prop", "pat", "off", "drift")
     }
     skew = scenario.delivery.clock_skew
     for c, members in enumerate(cohorts(pop.users)):
         rng = stream(scenario.seed, TRAITS, c)
         n = len(members)
-        parts["loc"].append(rng.choice(len(locale_names), n, p=locale_p))
-        parts["dev"].append(rng.choice(len(devices), n, p=device_p))
-        parts["ver"].append(rng.choice(_APP_VERSIONS, n, p=version_p))
+        loc = rng.choice(len(locale_names), n, p=locale_p)
+        u = rng.random(n)  # a model by inverse CDF of the user's country's row
+        cdf = np.cumsum(device_p, axis=1)[loc]
+        dev = np.minimum((u[:, None] >= cdf).sum(axis=1), len(MODELS) - 1)
+        parts["loc"].append(loc)
+        parts["dev"].append(dev)
+        app_median, app_sigma = _LAG_DAYS["app"]
+        parts["app"].append(DAY_S * app_median * np.exp(app_sigma * rng.standard_normal(n)))
+        median, sigma = os_lag[dev, 0], os_lag[dev, 1]
+        parts["os"].append(DAY_S * median * np.exp(sigma * rng.standard_normal(n)))
         parts["vpd"].append(pop.visits_per_day.sample(rng, n))
         parts["prop"].append(pop.click_propensity.sample(rng, n))
         parts["pat"].append(pop.patience.sample(rng, n))
@@ -93,13 +107,15 @@ def build_population(scenario: Scenario) -> Population:
         locale=joined["loc"],
         utc_offset_h=offsets[joined["loc"]],
         device=joined["dev"],
-        app_version=joined["ver"],
+        app_lag_s=joined["app"],
+        os_lag_s=joined["os"],
         visits_per_day=joined["vpd"],
         click_propensity=joined["prop"],
         patience_s=joined["pat"],
         clock_offset_s=joined["off"],
         clock_drift=joined["drift"],
         locale_names=locale_names,
-        devices=tuple(devices),
-        app_versions=tuple(versions),
+        devices=tuple((m.platform, m.name) for m in MODELS),
+        app_versions=versions,
+        app_shipped_s=shipped,
     )

@@ -109,6 +109,9 @@ class Population(Model):
     platforms: dict[Platform, float] = Field(
         default_factory=lambda: {"ios": 0.45, "android": 0.45, "web": 0.1}
     )
+    # by_country: web keeps its share of ``platforms``, and phones split between iOS and
+    # Android as in each user's country (StatCounter 2025); scenario: ``platforms`` as given.
+    mobile_split: Literal["by_country", "scenario"] = "by_country"
     visits_per_day: Spread = Spread(median=1.5, sigma=1.0)
     click_propensity: Spread = Spread(median=1.0, sigma=0.6)
     patience: DurationDist = LogNormal(dist="lognormal", median="8s", sigma=0.5)

@@ -13,7 +13,17 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["COHORT", "GROUP", "TRAITS", "VOCABULARY", "VISITS", "cohorts", "replica_of", "stream"]
+__all__ = [
+    "COHORT",
+    "GROUP",
+    "RELEASES",
+    "TRAITS",
+    "VOCABULARY",
+    "VISITS",
+    "cohorts",
+    "replica_of",
+    "stream",
+]
 
 COHORT = 4096
 GROUP = 256  # users behind one backend replica together (a divisor of COHORT)
@@ -22,6 +32,7 @@ GROUP = 256  # users behind one backend replica together (a divisor of COHORT)
 TRAITS = 1
 VOCABULARY = 2
 VISITS = 3
+RELEASES = 4  # the app's release schedule
 
 
 def stream(seed: int, purpose: int, *key: int) -> np.random.Generator:

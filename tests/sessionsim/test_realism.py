@@ -88,3 +88,34 @@ def test_check_without_realism_skips_the_block(baseline_run, tmp_path, capsys, m
     code, _, err = run_cli(capsys, monkeypatch, "check", str(run), "--no-realism")
     assert code == 0, err
     assert "realism" not in orjson.loads((run / "report.json").read_bytes())
+
+
+def test_an_unrealistic_client_mix_reads_out_on_the_bands_it_breaks(tmp_path):
+    """iPhones for everyone (India included), and then yesterday's Faker strings and a
+    downgrade written into the events: each reads OUT on its own band, judged from files."""
+    sc = load_scenario(
+        SCENARIOS / "baseline.yaml",
+        {
+            "population.users": 3000,
+            "population.locales": {"en_US": 1, "hi_IN": 1},
+            "population.platforms": {"ios": 0.95, "android": 0.05},
+            "population.mobile_split": "scenario",
+        },
+    )
+    simulate_to_dir(sc, tmp_path)
+    verdicts = {r["key"]: r["verdict"] for r in measure_realism(tmp_path).rows(load_bands())}
+    assert verdicts["ios_share_in"] == verdicts["ios_share_us"] == "OUT"
+    assert verdicts["current_client_share"] == "ok"
+    events = tmp_path / "events.jsonl"
+    rows = [orjson.loads(line) for line in events.read_bytes().splitlines()]
+    opens = [r for r in rows if r["type"] == "app_open"]
+    for r in opens[::10]:  # one in ten from an impossible client
+        r["device"] = "iPhone; CPU iPhone OS 8_4_1 like Mac OS X"
+    first = {}
+    for r in opens:  # every user's later opens on an older version than their first
+        if r["user_id"] in first:
+            r["app_version"] = "1.0.0"
+        first.setdefault(r["user_id"], r)
+    events.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
+    verdicts = {r["key"]: r["verdict"] for r in measure_realism(tmp_path).rows(load_bands())}
+    assert verdicts["current_client_share"] == verdicts["version_downgrade_share"] == "OUT"
