@@ -40,6 +40,7 @@ PUBLISHED_RANK_CURVE = (0.285, 0.157, 0.110, 0.080, 0.072, 0.051, 0.040, 0.032, 
 HEAD_MIN_COUNT = 5  # a query's rank is fitted only if it occurs this often
 HEAD_MAX_RANK = 1000
 QUICK_RETURN_S = 600.0
+PAGE_SAMPLE = 20_000  # results pages read for the id-step check
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,10 +207,15 @@ def _searches(path: Path) -> tuple[dict, list[float], np.ndarray]:
     clicked = np.zeros(100, dtype=np.int64)
     query_codes, item_codes = _Codes(), _Codes()
     counts_by_code: list[np.ndarray] = []
+    served_by_code: list[np.ndarray] = []  # per search: -1 gave up, else results shown
     pairs: list[np.ndarray] = []
+    pages: list[list[str]] = []  # the first pages, for the id-step check
     for batch in _columns(path, _SEARCHES):
         query = query_codes.of(batch.column("query"))
         counts_by_code.append(query)
+        served_by_code.append(pc.fill_null(batch.column("results"), -1).to_numpy())
+        if len(pages) < PAGE_SAMPLE:
+            pages.extend(p for p in batch.column("items").to_pylist() if p and len(p) >= 5)
         results = pc.fill_null(batch.column("results"), 0).to_numpy()
         shown += np.bincount(np.clip(results, 0, 100), minlength=101)
         positions = pc.list_flatten(batch.column("clicked_positions")).to_numpy()
@@ -241,8 +247,50 @@ def _searches(path: Path) -> tuple[dict, list[float], np.ndarray]:
         "rank_variety": _rank_variety(pairs),
         "zipf_head_exponent": _zipf_head(counts),
         "distinct_query_ratio": len(counts) / total if total else None,
+        "page_id_step_share": _id_steps(pages[:PAGE_SAMPLE]),
     }
+    if counts_by_code:
+        values.update(_zero_results(all_queries, np.concatenate(served_by_code)))
     return values, [float(c) for c in curve[:ranks]], counts
+
+
+def _zero_results(query: np.ndarray, served: np.ndarray) -> dict[str, float | None]:
+    """Zero results by how often the query occurs (one-off vs 5+ times), and pages shorter
+    than the longest, among searches that were served."""
+    seen = np.bincount(query)[query]
+    ok = served >= 0
+    once, often = ok & (seen == 1), ok & (seen >= 5)
+    zero = served == 0
+    ratio = None
+    if once.sum() >= 200 and often.sum() >= 200 and zero[often].any():
+        ratio = float(zero[once].mean() / zero[often].mean())
+    paged = served > 0
+    short = float((served[paged] < served.max()).mean()) if paged.any() else None
+    return {"zero_result_tail_ratio": ratio, "short_page_share": short}
+
+
+def _id_number(text: str) -> int | None:
+    body = text.lstrip("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-")
+    if body.isdigit() and body != text:
+        return int(body)  # a prefix and a decimal number: "it512301"
+    try:
+        return int(text, 16)
+    except ValueError:
+        return int(body) if body.isdigit() else None
+
+
+def _id_steps(pages: list[list[str]]) -> float | None:
+    """The share of pages (5+ items) whose item ids, read as numbers, differ by multiples of
+    one step > 1: ids that give away the rest of the page (random ids: about 0.2%)."""
+    stepped = judged = 0
+    for page in pages:
+        read = [_id_number(i) for i in page]
+        numbers = [n for n in read if n is not None]
+        if len(numbers) < len(read):
+            continue
+        judged += 1
+        stepped += math.gcd(*(abs(n - numbers[0]) for n in numbers[1:])) > 1
+    return stepped / judged if judged >= 100 else None
 
 
 def _zipf_head(counts: np.ndarray) -> float | None:

@@ -84,6 +84,7 @@ FIELDS: dict[str, dict[str, str]] = {
         "replicas": "Replicas behind a sticky load balancer (what --processes shards by).",
         "servers": "FCFS servers per replica.",
         "service_time": "Time a server takes to answer one search.",
+        "round_trip": "The network round trip before the results reach the device.",
     },
     "Clicks": {
         "model": "Click model: dbn, dcm, pbm or cascade.",

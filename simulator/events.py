@@ -20,7 +20,8 @@ import numpy as np
 from simulator.clients import client_table
 from simulator.codes import APP_OPEN, CLICK, EVENT_TYPES, RESULTS, SEARCH
 from simulator.scenario import resolved_yaml
-from simulator.text import Column, hex_ids, json_lines, padded_numbers, splitmix64
+from simulator.text import Column, hex_ids, json_lines, splitmix64
+from simulator.vocabulary import item_ids
 
 if TYPE_CHECKING:
     from simulator.population import Population
@@ -56,7 +57,6 @@ class EventCodec:
         self.vocabulary = vocabulary
         self.emit_search_id = scenario.emit_search_id
         self.has_satisfaction = scenario.clicks.model == "dbn"  # the model's latent values
-        self._item_width = len(str(scenario.queries.catalog - 1))
         self.start_ms = round(scenario.start.timestamp() * 1000)
         self._salt = run_salt(scenario)
         # Opaque user ids: a bijection of the user's index, salted by the run (no order, no
@@ -96,8 +96,8 @@ class EventCodec:
         return self._user_ids[np.asarray(users, dtype=np.int64)]
 
     def items(self, items: np.ndarray) -> np.ndarray:
-        """Catalog item ids of many items at once (an ``S`` array)."""
-        return padded_numbers(items, self._item_width, b"it")
+        """Opaque catalogue item ids of many items at once (an ``S12`` array)."""
+        return item_ids(items, self.vocabulary.salt)
 
     def epoch_ms_of(self, t_s: np.ndarray) -> np.ndarray:
         """Sim times as epoch milliseconds (truncated toward zero)."""

@@ -51,6 +51,7 @@ class VisitBatch:
     after_click: list[float]  # per search: the pause before it when the last search had clicks
     after_none: list[float]  # ... and when it had none (the first search: after the open)
     service: list[float]
+    round_trip: list[float]  # per search: the network's round trip before its results
     click_lo: list[int]  # per search, and one past the last
     click_lo_array: np.ndarray  # the same, as an array
     click_gap: list[float]  # per click: the pause before it
@@ -62,6 +63,7 @@ class VisitBatch:
     p_any: np.ndarray  # per search: the click model's P(any click) (0 for an empty page)
     items: np.ndarray  # (searches, page size): the items shown, by rank
     zero: np.ndarray  # per search: an empty page
+    shown: np.ndarray  # per search: the items its page shows (0: none)
     click_rank: np.ndarray  # per click, 0-based
     delivery: DeliveryDraws  # the delivery stage's own draws, per row and per event
     # For the ledger, rounded to 4 decimals: (searches, ranks) attractiveness the model used,
@@ -125,14 +127,16 @@ def draw_plan(
     opening = _pauses(rng, sc, v.first_search, total, long=False)
     after_click[first] = after_none[first] = opening[first]
     query = vocabulary.sample(rng, total)
-    zero = rng.random(total) < sc.queries.zero_result_rate
     service = sc.backend.service_time.sample(rng, total)
+    round_trip = sc.backend.round_trip.sample(rng, total)
 
     page = vocabulary.pages(rng, query)
+    zero = page.shown == 0
     clicks = sc.clicks
     propensity = population.click_propensity[np.repeat(row_user, count)]
     alpha = np.asarray(clicks.attractiveness)[page.grades] * propensity[:, None]
     np.clip(alpha, 0.0, 1.0, out=alpha)
+    alpha[np.arange(alpha.shape[1]) >= page.shown[:, None]] = 0.0  # not on a short page
     sat = np.asarray(clicks.satisfaction)[page.grades]
     clicked = model.clicks(alpha, sat, rng)
     clicked[zero] = False
@@ -161,6 +165,7 @@ def draw_plan(
         "after_click": after_click,
         "after_none": after_none,
         "service": service,
+        "round_trip": round_trip,
         "click_lo": click_lo,
         "click_gap": click_gap,
         "close_after": close_after,
@@ -170,6 +175,7 @@ def draw_plan(
         "p_any": p_any,
         "items": page.items,
         "zero": zero,
+        "shown": page.shown,
         "click_rank": click_rank,
         "delivery": draws,
         "alpha": np.round(alpha, 4),
@@ -181,11 +187,11 @@ def draw_plan(
 
 _LISTS = (
     "user", "follow", "return_gap", "search_lo", "after_click", "after_none", "service",
-    "click_lo", "click_gap", "close_after", "silent", "event_lo",
+    "round_trip", "click_lo", "click_gap", "close_after", "silent", "event_lo",
 )  # fmt: skip
 _ARRAYS = (
-    "primary", "query", "p_any", "items", "zero", "click_rank", "delivery", "alpha", "sat",
-    "exam", "propensity",
+    "primary", "query", "p_any", "items", "zero", "shown", "click_rank", "delivery", "alpha",
+    "sat", "exam", "propensity",
 )  # fmt: skip
 
 
@@ -223,7 +229,17 @@ def keep_rows(plan: dict, keep: np.ndarray) -> tuple[dict, np.ndarray]:
     }
     for name in ("user", "return_gap", "close_after", "silent"):
         out[name] = plan[name][rows]
-    for name in ("after_click", "after_none", "service", "query", "p_any", "items", "zero"):
+    for name in (
+        "after_click",
+        "after_none",
+        "service",
+        "round_trip",
+        "query",
+        "p_any",
+        "items",
+        "zero",
+        "shown",
+    ):
         out[name] = plan[name][searches]
     for name in ("alpha", "sat", "exam", "propensity"):
         out[name] = None if plan[name] is None else plan[name][searches]

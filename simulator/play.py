@@ -172,7 +172,8 @@ class Kernel:
             state[8] = False
         else:
             search_t = t
-            t = last = done if done > t + MIN_STEP_S else t + MIN_STEP_S
+            arrive = done + b.round_trip[s]  # the results reach the device
+            t = last = arrive if arrive > t + MIN_STEP_S else t + MIN_STEP_S
             self.played.append((vid, u, seq, n, search_t, t, bid, s, draw, t0))
             c0, c1 = b.click_lo[s], b.click_lo[s + 1]
             if c1 > c0:

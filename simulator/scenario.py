@@ -249,6 +249,9 @@ class Backend(Model):
     replicas: int = Field(8, gt=0, le=4096)
     servers: int = Field(1, gt=0, le=1_000_000)
     service_time: DurationDist = Exponential(dist="exponential", mean="120ms")
+    # The network between the app and the service: results arrive one round trip after the
+    # service finishes (mobile networks: tens of milliseconds, a long tail).
+    round_trip: DurationDist = LogNormal(dist="lognormal", median="60ms", sigma=0.5)
 
 
 def _per_grade(name: str):

@@ -32,6 +32,7 @@ import numpy as np
 
 from simulator.codes import APP_CLOSE, APP_OPEN, CLICK, EVENT_TYPES, RESULTS, SEARCH
 from simulator.table import Events, concat, ranges, size, take
+from simulator.text import splitmix64
 
 if TYPE_CHECKING:
     from simulator.play import Kernel
@@ -205,7 +206,7 @@ class Sdk:
         shown = kind == RESULTS
         r, q = at[shown], search[shown]
         ev["items"][r] = b.items[q]
-        ev["shown"][r] = np.where(b.zero[q], 0, b.items.shape[1])
+        ev["shown"][r] = b.shown[q]
         clicked = kind == CLICK
         c = at[clicked]
         rank = b.click_rank[click[clicked]]
@@ -423,10 +424,17 @@ class Sdk:
             batch_no.astype(np.int64)[per_request],
             request.astype(np.int64)[per_request],
         )
-        # Every copy: (arrival, copy number); duplicates come dup_delay apart, a retry last.
+        # Every copy: (arrival, copy number); duplicates come about dup_delay apart (each
+        # gap jittered by a hash of the copy: 0.5 to 1.5 times), a retry last.
         which = np.repeat(np.arange(size(rows)), deliveries)
         copy = ranges(0, deliveries)
-        arrival = received[which] + copy * rows["dup_delay"][which]
+        bits = np.ascontiguousarray(rows["dup_u"][which]).view(np.uint64)
+        jitter = 0.5 + (splitmix64(bits ^ copy.astype(np.uint64)) >> np.uint64(11)) / 2.0**53
+        gap = np.where(copy > 0, rows["dup_delay"][which] * jitter, 0.0)
+        elapsed = np.cumsum(gap)
+        first_copy = np.concatenate(([0], np.cumsum(deliveries)))[:-1]
+        elapsed -= np.repeat(elapsed[first_copy] if len(first_copy) else elapsed[:0], deliveries)
+        arrival = received[which] + elapsed
         is_retry = (copy == deliveries[which] - 1) & retried[which]
         arrival = np.where(is_retry, again[which], arrival)
         out = {k: rows[k][which] for k in _SENT}

@@ -148,7 +148,8 @@ def _searches_table(
     seq_in_visit = np.arange(n) - firsts[owner]
     position_counts = np.where(paged, clicks, 0)
     ms = codec.epoch_ms_of
-    latent_lo = _offsets(np.where(paged, page, 0))
+    latent_lo = _offsets(np.where(paged, results, 0))  # a short page: its shown ranks
+    on_page = np.arange(page) < results[paged][:, None]
     table = [
         Column("search_id", "str", ids[rows]),
         Column("session_id", "str", session_ids[visit_of[rows]]),
@@ -162,7 +163,7 @@ def _searches_table(
         Column(
             "items",
             "strs",
-            codec.items(ev["items"][paged_rows + 1].ravel()),  # on its results event
+            codec.items(ev["items"][paged_rows + 1][on_page]),  # on its results event
             null=~paged,
             offsets=latent_lo,
             omit=True,
@@ -180,7 +181,7 @@ def _searches_table(
     if codec.has_satisfaction:
         latent.append(("satisfaction", "sat"))
     for name, column in latent:  # the page's latent values the click model used
-        values = ev[column][paged_rows].ravel()
+        values = ev[column][paged_rows][on_page]
         table.append(Column(name, "floats", values, null=~paged, offsets=latent_lo, omit=True))
     table.append(Column("propensity", "float", ev["propensity"][rows], decimals=4))
     keys = _keys(v_tick[visit_of[rows]], ev["user"][rows], ev["seq"][rows], seq_in_visit)

@@ -119,3 +119,29 @@ def test_an_unrealistic_client_mix_reads_out_on_the_bands_it_breaks(tmp_path):
     events.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
     verdicts = {r["key"]: r["verdict"] for r in measure_realism(tmp_path).rows(load_bands())}
     assert verdicts["current_client_share"] == verdicts["version_downgrade_share"] == "OUT"
+
+
+def test_arithmetic_item_ids_and_coin_flip_zero_results_read_out(baseline_run, tmp_path):
+    """Yesterday's pages (``base + k * 7919`` ids, zero results a 4% coin flip per search)
+    written into a copy of the baseline's truth: both bands read OUT."""
+    import shutil
+
+    import numpy as np
+
+    run = tmp_path / "run"
+    shutil.copytree(baseline_run, run)
+    path = run / "truth" / "searches.jsonl"
+    rng = np.random.default_rng(1)
+    rows = [orjson.loads(line) for line in path.read_bytes().splitlines()]
+    for r in rows:
+        if r["results"] is None:
+            continue
+        base = int(rng.integers(0, 800_000))
+        r["results"] = 0 if rng.random() < 0.04 else 10
+        r["items"] = [f"it{base + k * 7919:06d}" for k in range(r["results"])] or None
+        clicks = r.get("clicked_positions") or []
+        r["clicked_positions"] = [p for p in clicks if p <= r["results"]] or None
+    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
+    verdicts = {r["key"]: r["verdict"] for r in measure_realism(run).rows(load_bands())}
+    assert verdicts["page_id_step_share"] == verdicts["zero_result_tail_ratio"] == "OUT"
+    assert verdicts["short_page_share"] == "OUT"

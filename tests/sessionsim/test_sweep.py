@@ -152,7 +152,11 @@ def test_the_sweep_measures_what_lateness_costs_and_recommends_within_a_delay(tm
     assert by[(300.0, 3600.0)]["emission_delay_p50_s"] > by[(300.0, 0.0)]["emission_delay_p50_s"]
     assert by[(300.0, 3600.0)]["peak_events_held"] > by[(300.0, 0.0)]["peak_events_held"]
     # Lateness buys accuracy (fewer late events) and costs delay: the objective decides.
-    assert "lateness 1h" in recommendation(rows, 24 * 3600.0)
+    late = [by[(1800.0, x)]["late_events"] for x in (0.0, 600.0, 3600.0)]
+    assert late[0] > late[1] > late[2]
+    best = max(rows, key=lambda r: r["pairwise_f1"])
+    assert best["lateness_s"] > 0
+    assert f"gap {best['gap']}, lateness {best['lateness']} " in recommendation(rows, 24 * 3600.0)
     tight = recommendation(rows, 900.0)
     assert "lateness 1h" not in tight and "p99 emission delay <= 15m" in tight
     front = [r for r in rows if r["pareto"]]

@@ -52,11 +52,11 @@ def _play(sc, pop, click_loss_u: float = 1.0):
     )
     batch = VisitBatch(
         user=[0], primary=np.array([0]), follow=[-1], return_gap=[1e9], search_lo=[0, 1],
-        after_click=[1.0], after_none=[1.0], service=[0.2], click_lo=[0, 1],
+        after_click=[1.0], after_none=[1.0], service=[0.2], round_trip=[0.05], click_lo=[0, 1],
         click_lo_array=np.array([0, 1]), click_gap=[3.8],
         close_after=[2.0], silent=[False], event_lo=[0, 5], tail_held=[False],
         query=np.array([7]), p_any=np.array([0.4]), items=np.array([[11, 12, 13]]),
-        zero=np.array([False]), click_rank=np.array([1]), delivery=draws,
+        zero=np.array([False]), shown=np.array([3]), click_rank=np.array([1]), delivery=draws,
         alpha=np.full((1, 3), 0.5), sat=None, exam=np.ones((1, 3)), propensity=np.ones(1),
     )  # fmt: skip
     kernel = Kernel([SearchBackend(1)], pop, 0.0, 1e9)
@@ -71,12 +71,14 @@ def _play(sc, pop, click_loss_u: float = 1.0):
 def test_the_sdk_sends_two_events_a_request_each_after_one_delay():
     sc, pop = _world()
     _, events, arrivals = _play(sc, pop)
-    # flush_at 2: [open, search] at t=1, [results, click] at t=5, [close] as the app closes
+    # flush_at 2: [open, search] at t=1, [results, click] at t=5.05, [close] as the app
+    # closes; the results reach the device one round trip (0.05 s) after the service ends.
+    results = 1.2 + 0.05
     assert list(zip(arrivals["received"].tolist(), arrivals["kind"].tolist())) == [
-        (1.5, APP_OPEN), (1.5, SEARCH), (1.2 + 3.8 + 0.5, RESULTS), (1.2 + 3.8 + 0.5, CLICK),
-        (7.0 + 0.5, APP_CLOSE)
+        (1.5, APP_OPEN), (1.5, SEARCH), (results + 3.8 + 0.5, RESULTS),
+        (results + 3.8 + 0.5, CLICK), (results + 3.8 + 2.0 + 0.5, APP_CLOSE)
     ]  # fmt: skip
-    assert events["t"].tolist() == [0.0, 1.0, 1.2, 1.2 + 3.8, 1.2 + 3.8 + 2.0]
+    assert events["t"].tolist() == [0.0, 1.0, results, results + 3.8, results + 3.8 + 2.0]
     assert events["deliveries"].tolist() == [1] * 5
     assert events["batch"].tolist() == [1, 1, 2, 2, 3]
     assert not events["offline"].any()
