@@ -1,25 +1,27 @@
-"""Visit arrivals: a non-homogeneous Poisson process per user, piecewise constant by hour.
+"""Visit arrivals: a non-homogeneous Poisson process per user with a smooth daily profile.
 
-The rate of user u in a UTC hour is ``visits_per_day[u] * hourly[h] / sum(hourly) *
-weekday[d] / mean(weekday)``, where h and d are the hour and weekday in the user's local time
-at the middle of that hour. Hours are aligned to UTC so the rate is constant in each chunk.
+User u's rate at an instant is ``visits_per_day[u] * f(t) / 3600``, where ``f`` runs straight
+between the midpoints of the user's local hours: at the middle of local hour h it is
+``hourly[h] / sum(hourly) * weekday[d] / mean(weekday)`` (d: that hour's local weekday), so
+the rate has no step at any hour or at midnight. Local hours are UTC plus a multiple of half
+an hour, so every local midpoint falls on a UTC half hour: in each half-hour chunk the rate
+is linear, its integral is exact and arrival times are drawn from the linear density.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["CHUNK_S", "chunks", "expected_visits", "visit_arrivals"]
+__all__ = ["CHUNK_S", "chunks", "expected_visits", "intensity", "visit_arrivals"]
 
-CHUNK_S = 3600.0
+CHUNK_S = 1800.0
 
 
 def chunks(
     start_epoch_s: float, duration_s: float, cuts: tuple[float, ...] = ()
 ) -> list[tuple[float, float]]:
-    """Split the run into UTC-hour-aligned chunks, also cut at ``cuts`` (offsets from start).
-
-    Return (offset from start, length) pairs; the rate is constant inside each chunk.
+    """Split the run into UTC-half-hour-aligned chunks, also cut at ``cuts`` (offsets from
+    start). Return (offset from start, length) pairs; the rate is linear inside each chunk.
     """
     out = []
     t = 0.0
@@ -32,29 +34,66 @@ def chunks(
     return out
 
 
-def expected_visits(
+def _at_midpoint(hour: np.ndarray, hourly: np.ndarray, weekday: np.ndarray) -> np.ndarray:
+    """The profile at the middle of local hour ``hour`` (hours since the epoch, local)."""
+    day = ((np.floor(hour / 24.0) + 3) % 7).astype(np.int64)  # 1970-01-01 was a Thursday
+    return hourly[(hour % 24).astype(np.int64)] / hourly.sum() * weekday[day] / weekday.mean()
+
+
+def intensity(
     visits_per_day: np.ndarray,
     utc_offset_h: np.ndarray,
-    mid_epoch_s: float,
-    length_s: float,
+    epoch_s: float,
     hourly: np.ndarray,
     weekday: np.ndarray,
 ) -> np.ndarray:
-    """Return each user's expected number of visit arrivals in one chunk."""
-    local_s = mid_epoch_s + utc_offset_h * 3600.0
-    hour = (np.floor(local_s / 3600.0) % 24).astype(np.int64)
-    day = ((np.floor(local_s / 86400.0) + 3) % 7).astype(np.int64)  # 1970-01-01 was a Thursday
-    hourly_share = hourly / hourly.sum()
-    day_factor = weekday / weekday.mean()
-    return visits_per_day * hourly_share[hour] * day_factor[day] * (length_s / 3600.0)
+    """Each user's visit rate (per second) at the instant ``epoch_s``."""
+    x = (epoch_s + utc_offset_h * 3600.0) / 3600.0 - 0.5  # hours past a local midpoint
+    h = np.floor(x)
+    frac = x - h
+    f = (1.0 - frac) * _at_midpoint(h, hourly, weekday) + frac * _at_midpoint(
+        h + 1.0, hourly, weekday
+    )
+    return visits_per_day * f / 3600.0
+
+
+def expected_visits(
+    visits_per_day: np.ndarray,
+    utc_offset_h: np.ndarray,
+    start_epoch_s: float,
+    length_s: float,
+    hourly: np.ndarray,
+    weekday: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each user's rate at the start and at the end of a chunk (per second); the expected
+    number of arrivals in it is their mean times ``length_s``."""
+    return (
+        intensity(visits_per_day, utc_offset_h, start_epoch_s, hourly, weekday),
+        intensity(visits_per_day, utc_offset_h, start_epoch_s + length_s, hourly, weekday),
+    )
 
 
 def visit_arrivals(
-    rng: np.random.Generator, expected: np.ndarray, chunk_start_s: float, length_s: float
+    rng: np.random.Generator,
+    rates: tuple[np.ndarray, np.ndarray],
+    chunk_start_s: float,
+    length_s: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Draw the chunk's arrivals; return (member index, start time) sorted by time."""
-    counts = rng.poisson(expected)
-    members = np.repeat(np.arange(len(expected)), counts)
-    times = chunk_start_s + rng.random(len(members)) * length_s
+    """Draw the chunk's arrivals of a rate linear from ``rates[0]`` to ``rates[1]``; return
+    (member index, start time) sorted by time."""
+    r0, r1 = rates
+    counts = rng.poisson((r0 + r1) / 2.0 * length_s)
+    members = np.repeat(np.arange(len(r0)), counts)
+    u = rng.random(len(members))
+    a, b = r0[members], r1[members]
+    # Inverse CDF of the density a + (b - a) x on [0, 1]: x = (sqrt(a² + (b² - a²) u) - a)
+    # / (b - a), written so that it stays exact as b approaches a.
+    x = np.divide(
+        2.0 * u * (a + b) / 2.0,
+        a + np.sqrt(a * a + (b * b - a * a) * u),
+        out=u.copy(),
+        where=(a + b) > 0,
+    )
+    times = chunk_start_s + x * length_s
     order = np.argsort(times, kind="stable")
     return members[order], times[order]

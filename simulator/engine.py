@@ -131,7 +131,7 @@ class Simulation:
         sc, pop = self.scenario, self.population
         hourly = np.asarray(sc.arrivals.hourly_weights)
         weekday = np.asarray(sc.arrivals.weekday_weights)
-        mid = sc.start.timestamp() + chunk_start + length / 2
+        begin = sc.start.timestamp() + chunk_start
         burst = 1.0
         for b in sc.arrivals.bursts:
             if b.at <= chunk_start + length / 2 < b.at + b.length:
@@ -144,19 +144,18 @@ class Simulation:
             if not own.any():
                 continue  # another shard's users
             sl = slice(members.start, members.stop)
-            expected = (
-                expected_visits(
-                    pop.visits_per_day[sl], pop.utc_offset_h[sl], mid, length, hourly, weekday
-                )
-                * burst
+            r0, r1 = expected_visits(
+                pop.visits_per_day[sl], pop.utc_offset_h[sl], begin, length, hourly, weekday
             )
+            rates = (r0 * burst, r1 * burst)
+            expected = (rates[0] + rates[1]) / 2.0 * length
             hour = int(chunk_start // 3600.0)
             for lo in range(0, len(users), GROUP):  # per replica group: shards' sums add up
                 if own[lo]:
                     group = expected[lo : lo + GROUP]
                     self._arrivals_by_hour[hour] += round(group.sum() * 1e6)
             rng = stream(sc.seed, VISITS, c, j)
-            idx, times = visit_arrivals(rng, expected, chunk_start, length)
+            idx, times = visit_arrivals(rng, rates, chunk_start, length)
             if len(idx):
                 # The whole cohort's plan is drawn (the draws do not depend on sharding);
                 # only this shard's users arrive.

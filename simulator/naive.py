@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import simpy
 
-from simulator.arrivals import expected_visits
+from simulator.arrivals import intensity
 from simulator.clickmodels import click_model
 from simulator.population import Population, build_population
 from simulator.scenario import Scenario
@@ -68,10 +68,12 @@ def simulate_naive(  # noqa: C901 - the yardstick is the one straightforward pro
                 if req not in got:
                     continue
                 yield env.timeout(draw(sc.backend.service_time))
+            yield env.timeout(draw(sc.backend.round_trip))
             emit("results", u)
-            if rng.random() < sc.queries.zero_result_rate:
+            if page.shown[0] == 0:
                 continue
             alpha = np.minimum(attractiveness[page.grades] * pop.click_propensity[u], 1.0)
+            alpha[:, page.shown[0] :] = 0.0  # a short page
             for _ in np.flatnonzero(model.clicks(alpha, satisfaction[page.grades], rng)[0]):
                 yield env.timeout(draw(v.scan_time) if not clicked else pause(v.dwell_time))
                 emit("click", u)
@@ -92,17 +94,13 @@ def simulate_naive(  # noqa: C901 - the yardstick is the one straightforward pro
             yield env.timeout(float(rng.exponential(1.0 / rate_max)))
             if env.now >= sc.duration:
                 return
-            rate = (
-                expected_visits(
-                    pop.visits_per_day[u : u + 1],
-                    pop.utc_offset_h[u : u + 1],
-                    start + env.now,
-                    3600.0,
-                    hourly,
-                    weekday,
-                )[0]
-                / 3600.0
-            )
+            rate = intensity(
+                pop.visits_per_day[u : u + 1],
+                pop.utc_offset_h[u : u + 1],
+                start + env.now,
+                hourly,
+                weekday,
+            )[0]
             if rng.random() < rate / rate_max:
                 yield env.process(visit(u))
                 while rng.random() < v.return_prob:  # a quick return
