@@ -294,6 +294,76 @@ def _id_steps(pages: list[list[str]]) -> float | None:
     return stepped / judged if judged >= 100 else None
 
 
+_QUERY_ROWS = pa.schema(
+    [
+        ("user_id", pa.string()),
+        ("session_id", pa.string()),
+        ("query", pa.string()),
+        ("items", pa.list_(pa.string())),
+        ("clicked_positions", pa.list_(pa.int64())),
+    ]
+)
+
+
+def _query_behaviour(path: Path) -> dict[str, float | None]:
+    """What users type, judged from the searches file: terms per query, one-term share,
+    consecutive queries of a visit sharing a term (reformulation), queries a user typed in
+    an earlier visit (re-finding), and of those with a click before, the same item clicked
+    again."""
+    users, sessions, queries = _Codes(), _Codes(), _Codes()
+    item_code: dict[str, int] = {}  # the first clicked item of a search (-1: none)
+    u_parts, s_parts, q_parts, c_parts = [], [], [], []
+    terms: list[int] = []
+    shared = pairs = 0
+    last: tuple[int, set[str]] | None = None  # the previous search: session, its terms
+    for batch in _columns(path, _QUERY_ROWS):
+        if not batch.num_rows:
+            continue
+        text = batch.column("query").to_pylist()
+        session = sessions.of(batch.column("session_id"))
+        u_parts.append(users.of(batch.column("user_id")))
+        s_parts.append(session)
+        q_parts.append(queries.of(batch.column("query")))
+        clicked = batch.column("clicked_positions").to_pylist()
+        shown = batch.column("items").to_pylist()
+        first = [
+            page[c[0] - 1] if c and page and c[0] <= len(page) else None
+            for c, page in zip(clicked, shown, strict=True)
+        ]
+        c_parts.append(
+            np.array([-1 if f is None else item_code.setdefault(f, len(item_code)) for f in first])
+        )
+        for s_code, t in zip(session.tolist(), text, strict=True):
+            words = set((t or "").split())
+            terms.append(len(words))
+            if last is not None and last[0] == s_code:
+                pairs += 1
+                shared += bool(words & last[1])
+            last = (s_code, words)
+    if not terms:
+        return {}
+    n_terms = np.array(terms)
+    out: dict[str, float | None] = {
+        "terms_per_query": float(n_terms.mean()),
+        "one_term_share": float((n_terms == 1).mean()),
+        "reformulation_share": shared / pairs if pairs >= 100 else None,
+    }
+    user, session = np.concatenate(u_parts), np.concatenate(s_parts)
+    query, item = np.concatenate(q_parts), np.concatenate(c_parts)
+    order = np.lexsort((np.arange(len(user)), query, user))  # by user, query, time
+    u, q, s, it = user[order], query[order], session[order], item[order]
+    pair_start = np.r_[True, (u[1:] != u[:-1]) | (q[1:] != q[:-1])]
+    group = np.cumsum(pair_start) - 1
+    first_session = s[pair_start][group]
+    repeat = s != first_session  # the user typed it in an earlier visit
+    out["repeat_query_share"] = float(repeat.mean())
+    earlier_click = it[pair_start][group]  # the first search's first click
+    judged = repeat & (earlier_click >= 0) & (it >= 0)
+    same = it[judged] == earlier_click[judged]
+    out["reclick_share"] = float(same.mean()) if judged.sum() >= 50 else None
+    return out
+
+
 def _zipf_head(counts: np.ndarray) -> float | None:
     """Fit log(count) = c - s log(rank) over the head: ranks seen often enough to count."""
     head = counts[:HEAD_MAX_RANK][counts[:HEAD_MAX_RANK] >= HEAD_MIN_COUNT]
@@ -534,6 +604,7 @@ def measure_realism(run_dir: Path) -> Realism:
     values["abandonment"] = summary["abandoned_searches"] / searches if searches else None
     search_values, curve, counts = _searches(run_file(truth, "searches"))
     values.update(search_values)
+    values.update(_query_behaviour(run_file(truth, "searches")))
     visit_values, lengths, gaps, per_visit, starts = _visits(run_file(truth, "sessions"))
     values.update(visit_values)
     values["dwell_weibull_shape"] = _dwell_shape(run_file(truth, "events"))

@@ -78,7 +78,12 @@ FIELDS: dict[str, dict[str, str]] = {
         "results_per_page": "Items shown per results page.",
         "ranking_noise": "Gaussian noise added to relevance when ranking (per search).",
         "difficulty": "How much queries differ in how many relevant items they have.",
-        "zero_result_rate": "Share of searches whose results page is empty.",
+        "zero_result_rate": "Share of new queries that find nothing (edited, misspelled, long "
+        "and rare ones more often).",
+        "typo_rate": "Share of new queries typed with a misspelling.",
+        "reformulation_prob": "Share of a visit's later searches that edit the previous query.",
+        "refind_prob": "Share of visits whose first search repeats one of the user's queries.",
+        "reclick_prob": "Chance that a repeated query's earlier click is clicked again.",
     },
     "Backend": {
         "replicas": "Replicas behind a sticky load balancer (what --processes shards by).",

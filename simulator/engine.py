@@ -25,6 +25,7 @@ from simulator.events import EventCodec
 from simulator.plan import batch_of, draw_plan, keep_rows
 from simulator.play import Kernel
 from simulator.population import build_population
+from simulator.query_plan import QueryHistory, Typed
 from simulator.scenario import Scenario, resolved_yaml
 from simulator.schemas import schema
 from simulator.sdk import Sdk, arrival_keys
@@ -107,6 +108,7 @@ class Simulation:
         self.population = build_population(scenario)
         self.vocabulary = build_vocabulary(scenario)
         self.model = click_model(scenario.clicks, self.vocabulary.page_size)
+        self.history = QueryHistory(self.population.size)  # for re-finding across visits
         self.codec = EventCodec(scenario, self.population, self.vocabulary)
         self._summary: dict | None = None
         self.state: dict = {}  # the run's integer totals, which add up across shards
@@ -159,7 +161,16 @@ class Simulation:
             if len(idx):
                 # The whole cohort's plan is drawn (the draws do not depend on sharding);
                 # only this shard's users arrive.
-                plan = draw_plan(rng, sc, idx + members.start, pop, self.vocabulary, self.model)
+                plan = draw_plan(
+                    rng,
+                    sc,
+                    idx + members.start,
+                    pop,
+                    self.vocabulary,
+                    self.model,
+                    self.history,
+                    sc.start.timestamp() + times,
+                )
                 mine = own[idx]
                 rows = plan["primary"][mine]
                 if not mine.all():  # keep only this shard's users' visits
@@ -185,7 +196,14 @@ class Simulation:
         env = simpy.Environment()
         latency = LatencyHistogram()
         backends = [SearchBackend(sc.backend.servers, latency) for _ in range(sc.backend.replicas)]
-        kernel = Kernel(backends, self.population, sc.population.min_visit_gap, sc.duration)
+        self.history = QueryHistory(self.population.size)  # this run's: what users typed
+        kernel = Kernel(
+            backends,
+            self.population,
+            sc.population.min_visit_gap,
+            sc.duration,
+            Typed(self.population.size),
+        )
         step = step_s(sc)
         sdk = Sdk(sc, self.population, step)
         bids = itertools.count()

@@ -111,10 +111,10 @@ class EventCodec:
         pop = self.population
         search, results = code == SEARCH, code == RESULTS
         click, opening = code == CLICK, code == APP_OPEN
-        text = self.vocabulary.text
         queries: list[str] = [""] * len(code)
-        for i, q in zip(np.flatnonzero(search).tolist(), ev["query"][search].tolist()):
-            queries[i] = text(q)
+        texts = self.vocabulary.texts(ev["query"][search])
+        for i, text in zip(np.flatnonzero(search).tolist(), texts, strict=True):
+            queries[i] = text
         shown = np.where(results, ev["shown"], 0)
         offsets = np.concatenate(([0], np.cumsum(shown)))
         width = ev["items"].shape[1] if ev["items"].ndim == 2 else 0

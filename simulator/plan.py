@@ -14,6 +14,7 @@ import numpy as np
 
 from simulator.codes import MIN_STEP_S
 from simulator.draws import DeliveryDraws, draw_delivery
+from simulator.query_plan import QueryHistory, draw_queries
 from simulator.table import ranges
 
 if TYPE_CHECKING:
@@ -21,6 +22,9 @@ if TYPE_CHECKING:
     from simulator.population import Population
     from simulator.scenario import Scenario
     from simulator.vocabulary import Vocabulary
+
+RECLICK_ATTRACTIVENESS = 0.9  # a re-found item's pull on a user who clicked it before
+VISIT_MARGIN_S = 600.0  # beyond a visit's planned pauses: its backend waits
 
 __all__ = [
     "MIN_STEP_S",
@@ -109,6 +113,8 @@ def draw_plan(
     population: Population,
     vocabulary: Vocabulary,
     model: ClickModel,
+    history: QueryHistory | None = None,
+    times: np.ndarray | None = None,
 ) -> dict:
     """Draw everything random about these arrivals (of ``users``, in time order) and their
     follow-up visits, as arrays (``batch_of`` gives the kernel's view)."""
@@ -126,17 +132,29 @@ def draw_plan(
     after_none = _pauses(rng, sc, v.reformulation, total, long=True)
     opening = _pauses(rng, sc, v.first_search, total, long=False)
     after_click[first] = after_none[first] = opening[first]
-    query = vocabulary.sample(rng, total)
+    search_user = np.repeat(row_user, count)
+    lang = vocabulary.language_of_locale[population.locale[search_user]]
+    # Arrival times: a chain's visits start no earlier, so they may repeat what was typed
+    # by then (``times`` absent: no repeats).
+    arrived = np.full(len(users), -np.inf) if times is None else np.asarray(times, float)
+    query, refound = draw_queries(
+        rng, vocabulary, sc.queries, search_user, lang, search_lo, history, arrived[owner]
+    )
     service = sc.backend.service_time.sample(rng, total)
     round_trip = sc.backend.round_trip.sample(rng, total)
 
     page = vocabulary.pages(rng, query)
     zero = page.shown == 0
     clicks = sc.clicks
-    propensity = population.click_propensity[np.repeat(row_user, count)]
+    propensity = population.click_propensity[search_user]
     alpha = np.asarray(clicks.attractiveness)[page.grades] * propensity[:, None]
     np.clip(alpha, 0.0, 1.0, out=alpha)
-    alpha[np.arange(alpha.shape[1]) >= page.shown[:, None]] = 0.0  # not on a short page
+    on_page = np.arange(alpha.shape[1]) < page.shown[:, None]
+    # Re-finding: the item clicked before, if on the page, draws the user again.
+    again = (page.items == refound[:, None]) & on_page
+    again &= (rng.random(total) < sc.queries.reclick_prob)[:, None]
+    alpha[again] = np.maximum(alpha[again], RECLICK_ATTRACTIVENESS)
+    alpha[~on_page] = 0.0  # not on a short page
     sat = np.asarray(clicks.satisfaction)[page.grades]
     clicked = model.clicks(alpha, sat, rng)
     clicked[zero] = False
@@ -151,6 +169,18 @@ def draw_plan(
     click_gap = np.where(first_click, scan, gap)
 
     close_after = _pauses(rng, sc, v.close_after, n, long=False)
+    if history is not None:  # what each user searched and first clicked, for later visits
+        first = np.where(clicked.any(axis=1), clicked.argmax(axis=1), -1)
+        item = np.where(first >= 0, page.items[np.arange(total), np.maximum(first, 0)], -1)
+        # Known to later visits once the visit is surely over: its arrival plus every pause
+        # it could take and a margin for the backend. A follow-up visit's start depends on
+        # the play: it is not remembered.
+        search_row = np.repeat(np.arange(n), count)
+        pauses = np.bincount(search_row, after_click + after_none, minlength=n)
+        clicking = np.bincount(np.repeat(search_row, np.diff(click_lo)), click_gap, minlength=n)
+        primary = np.r_[True, follow[:-1] < 0]
+        done = arrived[owner] + pauses + clicking + close_after + VISIT_MARGIN_S
+        history.record(search_user, query, item, np.where(primary, done, np.inf)[search_row])
     silent = rng.random(n) < v.silent_close_prob
     return_gap = v.return_after.sample(rng, n)
     clicks_per_row = np.diff(click_lo[search_lo])

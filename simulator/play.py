@@ -17,6 +17,7 @@ import math
 from typing import TYPE_CHECKING
 
 from simulator.codes import MIN_STEP_S
+from simulator.query_plan import REPEAT, Typed, relabel_new
 from simulator.streams import GROUP
 
 if TYPE_CHECKING:
@@ -57,8 +58,12 @@ class Kernel:
         population: Population,
         min_visit_gap_s: float,
         end_s: float,
+        typed: Typed | None = None,
     ) -> None:
+        """``typed`` (if any) is told each search as it is played: a visit's first search
+        labelled a repeat of nothing the user typed is labelled new."""
         self.backends = backends
+        self.typed = typed
         self.patience = population.patience_s.tolist()
         self.min_gap = max(min_visit_gap_s, MIN_STEP_S)
         self.end_s = end_s
@@ -164,6 +169,12 @@ class Kernel:
         b = self.batches[bid]
         backend = self.backends[u // GROUP % len(self.backends)]  # a sticky load balancer
         done = backend.submit(t, b.service[s], self.patience[u])
+        typed = self.typed
+        if typed is not None:
+            query = int(b.query[s])
+            if query >> 57 == REPEAT and not typed.has(u, query):
+                b.query[s] = relabel_new(query)  # its source was never played
+            typed.remember(u, query)
         if done is None:  # gave up waiting: no results, no click
             self.played.append((vid, u, seq, n, t, math.nan, bid, s, draw, t0))
             last = t

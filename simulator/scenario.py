@@ -230,8 +230,9 @@ class Queries(Model):
     index and the seed, so the vocabulary is unbounded and nothing is stored per query.
     """
 
-    head: int = Field(2000, gt=0, le=500_000)  # one- and two-word texts: never a tail's
-    zipf_exponent: float = Field(0.9, ge=0.0)
+    head: int = Field(2000, gt=0, le=500_000)
+    # Per language; mixed languages and typo variants flatten the fit over all texts.
+    zipf_exponent: float = Field(1.0, ge=0.0)
     tail_share: Probability = 0.25
     catalog: int = Field(1_000_000, gt=0, le=1_000_000_000)
     candidates: int = Field(20, gt=0, le=1000)
@@ -239,6 +240,15 @@ class Queries(Model):
     ranking_noise: float = Field(0.4, ge=0.0)
     difficulty: float = Field(1.0, ge=0.0)
     zero_result_rate: Probability = 0.04
+    # Misspelled queries: about 10-15% of web queries (Cucerzan and Brill 2004).
+    typo_rate: Probability = 0.10
+    # Of the searches after a visit's first: an edit of the previous query (Jansen, Booth
+    # and Spink 2009: about 37% of queries reformulate), else a new one.
+    reformulation_prob: Probability = 0.37
+    # A visit's first search repeats one of the user's earlier queries (re-finding: Teevan
+    # et al. 2007, 33% of queries in a year of Yahoo logs repeat the user's own).
+    refind_prob: Probability = 0.25
+    reclick_prob: Probability = 0.6  # a re-found query: its earlier click is clicked again
 
 
 class Backend(Model):

@@ -15,6 +15,7 @@ import numpy as np
 
 from simulator.codes import SEARCH
 from simulator.events import TYPE_NAMES
+from simulator.query_text import EDITS, fields
 from simulator.table import Events, concat, ranges, runs, size, take
 from simulator.text import Column, hex_bytes
 
@@ -141,8 +142,8 @@ def _searches_table(
     n = len(rows)
     paged = results > 0
     page = ev["items"].shape[1] if ev["items"].ndim == 2 else 0
-    text = codec.vocabulary.text
-    queries = [text(q) for q in ev["query"][rows].tolist()]
+    queries = codec.vocabulary.texts(ev["query"][rows])
+    edits = np.asarray(EDITS, dtype=object)[fields(ev["query"][rows], "edit")]
     paged_rows = rows[paged]
     firsts, owner, _ = runs(visit_of[rows])  # searches by visit
     seq_in_visit = np.arange(n) - firsts[owner]
@@ -156,6 +157,7 @@ def _searches_table(
         Column("user_id", "str", user_ids[visit_of[rows]]),
         Column("ts", "time", ms(ev["t"][rows])),
         Column("query", "text", queries),
+        Column("edit", "text", edits.tolist()),
         Column("results", "int", results, null=gave_up),
         Column("clicks", "int", clicks),
         Column("clicked", "bool", clicks > 0),
