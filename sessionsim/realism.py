@@ -306,15 +306,17 @@ _QUERY_ROWS = pa.schema(
 
 
 def _query_behaviour(path: Path) -> dict[str, float | None]:
-    """What users type, judged from the searches file: terms per query, one-term share,
-    consecutive queries of a visit sharing a term (reformulation), queries a user typed in
-    an earlier visit (re-finding), and of those with a click before, the same item clicked
-    again."""
+    """What users type and click, judged from the searches file: terms per query, one-term
+    share, consecutive queries of a visit sharing a term (reformulation), queries a user
+    typed in an earlier visit (re-finding) and of those with a click before, the same item
+    clicked again; searches clicked out of rank order, and clicks on an item already
+    clicked in the search."""
     users, sessions, queries = _Codes(), _Codes(), _Codes()
     item_code: dict[str, int] = {}  # the first clicked item of a search (-1: none)
     u_parts, s_parts, q_parts, c_parts = [], [], [], []
     terms: list[int] = []
     shared = pairs = 0
+    n_clicks = repeated = multi = disordered = 0
     last: tuple[int, set[str]] | None = None  # the previous search: session, its terms
     for batch in _columns(path, _QUERY_ROWS):
         if not batch.num_rows:
@@ -333,6 +335,14 @@ def _query_behaviour(path: Path) -> dict[str, float | None]:
         c_parts.append(
             np.array([-1 if f is None else item_code.setdefault(f, len(item_code)) for f in first])
         )
+        for c in clicked:
+            if not c:
+                continue
+            n_clicks += len(c)
+            repeated += len(c) - len(set(c))
+            if len(set(c)) >= 2:
+                multi += 1
+                disordered += any(b < a for a, b in zip(c, c[1:], strict=False))
         for s_code, t in zip(session.tolist(), text, strict=True):
             words = set((t or "").split())
             terms.append(len(words))
@@ -347,6 +357,8 @@ def _query_behaviour(path: Path) -> dict[str, float | None]:
         "terms_per_query": float(n_terms.mean()),
         "one_term_share": float((n_terms == 1).mean()),
         "reformulation_share": shared / pairs if pairs >= 100 else None,
+        "out_of_order_share": disordered / multi if multi >= 50 else None,
+        "repeat_click_share": repeated / n_clicks if n_clicks >= 200 else None,
     }
     user, session = np.concatenate(u_parts), np.concatenate(s_parts)
     query, item = np.concatenate(q_parts), np.concatenate(c_parts)

@@ -98,6 +98,8 @@ FIELDS: dict[str, dict[str, str]] = {
         "satisfaction": "DBN: chance a click satisfies the user, by grade.",
         "continuation": "DBN: chance of examining the next rank when not satisfied.",
         "examination_decay": "PBM: rank r is examined with r ** -decay.",
+        "out_of_order_prob": "Share of searches with 2+ clicks that click out of rank order.",
+        "repeat_prob": "Chance that a click is followed by another on the same item.",
         "dcm_continuation": "DCM: chance of continuing after a click, by rank.",
     },
     "PerType": {

@@ -20,7 +20,7 @@ from simulator.table import ranges
 if TYPE_CHECKING:
     from simulator.clickmodels import ClickModel
     from simulator.population import Population
-    from simulator.scenario import Scenario
+    from simulator.scenario import Clicks, Scenario
     from simulator.vocabulary import Vocabulary
 
 RECLICK_ATTRACTIVENESS = 0.9  # a re-found item's pull on a user who clicked it before
@@ -106,6 +106,25 @@ def _rows(rng: np.random.Generator, n: int, p: float) -> tuple[np.ndarray, np.nd
     return owner, follow
 
 
+def _click_order(
+    rng: np.random.Generator, clicks: Clicks, clicked: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ranks clicked, per search in the order clicked, and the clicks per search: the
+    model's clicks top down, a share ``out_of_order_prob`` of searches with two or more in
+    a shuffled order, and each click followed by a second on the same item with
+    ``repeat_prob``."""
+    per_search = clicked.sum(axis=1)
+    rank = np.nonzero(clicked)[1]
+    search = np.repeat(np.arange(len(per_search)), per_search)
+    shuffled = (per_search >= 2) & (rng.random(len(per_search)) < clicks.out_of_order_prob)
+    key = np.where(shuffled[search], rng.random(len(rank)), rank)
+    order = np.lexsort((key, search))
+    rank, search = rank[order], search[order]
+    again = rng.random(len(rank)) < clicks.repeat_prob
+    per_search = per_search + np.bincount(search[again], minlength=len(per_search))
+    return np.repeat(rank, 1 + again), per_search
+
+
 def draw_plan(
     rng: np.random.Generator,
     scenario: Scenario,
@@ -160,8 +179,8 @@ def draw_plan(
     clicked[zero] = False
     p_any = model.p_any(alpha, sat)
     p_any[zero] = 0.0
-    click_lo = _offsets(clicked.sum(axis=1))
-    click_rank = np.nonzero(clicked)[1]
+    click_rank, per_search = _click_order(rng, clicks, clicked)
+    click_lo = _offsets(per_search)
     scan = _pauses(rng, sc, v.scan_time, len(click_rank), long=True)
     gap = _pauses(rng, sc, v.dwell_time, len(click_rank), long=True)
     first_click = np.zeros(len(click_rank), dtype=bool)
@@ -170,8 +189,10 @@ def draw_plan(
 
     close_after = _pauses(rng, sc, v.close_after, n, long=False)
     if history is not None:  # what each user searched and first clicked, for later visits
-        first = np.where(clicked.any(axis=1), clicked.argmax(axis=1), -1)
-        item = np.where(first >= 0, page.items[np.arange(total), np.maximum(first, 0)], -1)
+        has = per_search > 0  # the item clicked first
+        first = np.zeros(total, dtype=np.int64)
+        first[has] = click_rank[click_lo[:-1][has]]
+        item = np.where(has, page.items[np.arange(total), first], -1)
         # Known to later visits once the visit is surely over: its arrival plus every pause
         # it could take and a margin for the backend. A follow-up visit's start depends on
         # the play: it is not remembered.

@@ -296,6 +296,11 @@ class Clicks(Model):
     )
     continuation: Probability = 0.9
     examination_decay: float = Field(0.9, ge=0.0)
+    # After the model's clicks (design choices): a share of searches with two clicks or
+    # more clicks them out of rank order, and a click is followed by a second click on the
+    # same item (back to the list, and in again) with ``repeat_prob``.
+    out_of_order_prob: Probability = 0.25
+    repeat_prob: Probability = 0.05
     dcm_continuation: list[float] = Field(
         default_factory=lambda: [0.6, 0.55, 0.5, 0.5, 0.45, 0.45, 0.4, 0.4, 0.4, 0.4],
         min_length=1,
