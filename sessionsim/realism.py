@@ -409,8 +409,31 @@ def _visits(path: Path) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray, np.nd
         "no_search_share": float((n_search == 0).mean()) if len(n_search) else None,
         "short_visit_share": float((length <= 300.0).mean()) if len(length) else None,
         "quick_return_share": float((gaps <= QUICK_RETURN_S).mean()) if len(gaps) else None,
+        **_turnover(user, start),
     }
     return values, length, gaps, searching, start
+
+
+def _turnover(user: np.ndarray, start: np.ndarray) -> dict[str, float | None]:
+    """Over a run of six days or more: of the users active on each of its first three days,
+    those silent on all of its last three (churn); of those active on each of the last
+    three, those silent on all of the first three (joins). A fixed population shows only
+    chance (about 2% on a week of ``diurnal_week``)."""
+    out: dict[str, float | None] = {"churned_share": None, "joined_share": None}
+    if not len(start) or start.max() - start.min() < 6 * 86_400.0:
+        return out
+    day = ((start - start.min()) // 86_400.0).astype(np.int64)
+    days = int(day.max()) + 1
+    users = int(user.max()) + 1
+    active = np.zeros((users, days), dtype=bool)
+    active[user, day] = True
+    head, tail = active[:, :3], active[:, days - 3 :]
+    steady_early, steady_late = head.all(axis=1), tail.all(axis=1)
+    if steady_early.any():
+        out["churned_share"] = float((~tail[steady_early].any(axis=1)).mean())
+    if steady_late.any():
+        out["joined_share"] = float((~head[steady_late].any(axis=1)).mean())
+    return out
 
 
 def _dwell_shape(path: Path) -> float | None:

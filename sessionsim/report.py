@@ -149,5 +149,7 @@ def format_realism(rows: list[dict]) -> str:
     faults = sum(r["verdict"] == "fault" for r in rows)
     out = sum(r["verdict"] == "OUT" for r in rows)
     tail = f"; {faults} outside by the scenario's faults" if faults else ""
-    lines.append(f"{ok} of {len(rows)} rows inside their band{tail}; {out} out")
+    na = sum(r["verdict"] == "n/a" for r in rows)
+    not_judged = f"; {na} not judged (n/a: too little data of that kind)" if na else ""
+    lines.append(f"{ok} of {len(rows)} rows inside their band{tail}; {out} out{not_judged}")
     return "\n".join(lines)

@@ -39,6 +39,8 @@ FIELDS: dict[str, dict[str, str]] = {
         "click_propensity": "A user's click multiplier: lognormal across users.",
         "patience": "How long a user waits for results before giving up.",
         "min_visit_gap": "Least time between the end of a visit and the next.",
+        "joins_per_day": "Share of the users who install the app on each day of the run.",
+        "churn_per_day": "Share of the active users who stop for good each day.",
     },
     "Spread": {
         "median": "The median of the trait across users.",

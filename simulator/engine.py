@@ -149,7 +149,10 @@ class Simulation:
             r0, r1 = expected_visits(
                 pop.visits_per_day[sl], pop.utc_offset_h[sl], begin, length, hourly, weekday
             )
-            rates = (r0 * burst, r1 * burst)
+            # Only users who have installed the app and not yet left it arrive.
+            mid = chunk_start + length / 2
+            here = (pop.joined_s[sl] <= mid) & (mid < pop.left_s[sl])
+            rates = (r0 * burst * here, r1 * burst * here)
             expected = (rates[0] + rates[1]) / 2.0 * length
             hour = int(chunk_start // 3600.0)
             for lo in range(0, len(users), GROUP):  # per replica group: shards' sums add up

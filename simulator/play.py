@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from simulator.codes import MIN_STEP_S
 from simulator.query_plan import REPEAT, Typed, relabel_new
+from simulator.query_text import EDIT_SHIFT
 from simulator.streams import GROUP
 
 if TYPE_CHECKING:
@@ -172,7 +173,7 @@ class Kernel:
         typed = self.typed
         if typed is not None:
             query = int(b.query[s])
-            if query >> 57 == REPEAT and not typed.has(u, query):
+            if query >> EDIT_SHIFT == REPEAT and not typed.has(u, query):
                 b.query[s] = relabel_new(query)  # its source was never played
             typed.remember(u, query)
         if done is None:  # gave up waiting: no results, no click

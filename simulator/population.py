@@ -34,6 +34,8 @@ class Population:
     patience_s: np.ndarray
     clock_offset_s: np.ndarray  # device clock minus true time, at the run start
     clock_drift: np.ndarray  # seconds gained per second (ppm * 1e-6)
+    joined_s: np.ndarray  # offset from the run start when the user installs (-inf: before)
+    left_s: np.ndarray  # ... stops for good (inf: not during the run)
     locale_names: tuple[str, ...]
     devices: tuple[tuple[str, str], ...]  # (platform, model name), as ``clients.MODELS``
     app_versions: tuple[str, ...]  # the app's releases, oldest first
@@ -80,8 +82,10 @@ def build_population(scenario: Scenario) -> Population:
     os_lag = np.array([_LAG_DAYS[m.platform] for m in MODELS])
 
     parts: dict[str, list[np.ndarray]] = {
-        k: [] for k in ("loc", "dev", "app", "os", "vpd", "prop", "pat", "off", "drift")
+        k: []
+        for k in ("loc", "dev", "app", "os", "vpd", "prop", "pat", "off", "drift", "in", "out")
     }
+    days = scenario.duration / DAY_S
     skew = scenario.delivery.clock_skew
     for c, members in enumerate(cohorts(pop.users)):
         rng = stream(scenario.seed, TRAITS, c)
@@ -101,6 +105,14 @@ def build_population(scenario: Scenario) -> Population:
         parts["pat"].append(pop.patience.sample(rng, n))
         parts["off"].append(rng.normal(0.0, skew.offset_sd, n))
         parts["drift"].append(rng.normal(0.0, skew.drift_ppm_sd * 1e-6, n))
+        # Joins: a share joins_per_day a day, at a uniform time of the run; the others were
+        # users already. Churn: a constant hazard from the start (or the join).
+        joins = rng.random(n) < min(1.0, pop.joins_per_day * days)
+        join_s = np.where(joins, rng.random(n) * scenario.duration, -np.inf)
+        rate = -np.log1p(-pop.churn_per_day) / DAY_S if pop.churn_per_day < 1 else np.inf
+        stay = rng.exponential(1.0, n) / rate if rate > 0 else np.full(n, np.inf)
+        parts["in"].append(join_s)
+        parts["out"].append(np.maximum(join_s, 0.0) + stay)
     joined = {k: np.concatenate(v) for k, v in parts.items()}
     return Population(
         size=pop.users,
@@ -114,6 +126,8 @@ def build_population(scenario: Scenario) -> Population:
         patience_s=joined["pat"],
         clock_offset_s=joined["off"],
         clock_drift=joined["drift"],
+        joined_s=joined["in"],
+        left_s=joined["out"],
         locale_names=locale_names,
         devices=tuple((m.platform, m.name) for m in MODELS),
         app_versions=versions,

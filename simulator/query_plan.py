@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulator.query_text import EDITS, MAX_TERMS, fields, pack
+from simulator.query_text import EDIT_SHIFT, EDITS, MAX_TERMS, fields, pack
 from simulator.scenario import Queries
 from simulator.vocabulary import Vocabulary
 
@@ -22,7 +22,7 @@ __all__ = ["REPEAT", "SLOTS", "QueryHistory", "Typed", "draw_queries", "relabel_
 
 SLOTS = 4  # queries remembered per user
 _EDIT = {name: code for code, name in enumerate(EDITS)}
-_KEEP = ~np.int64(7 << 57)  # a query without its edit label
+_KEEP = ~np.int64(7 << EDIT_SHIFT)  # a query without its edit label
 REPEAT = _EDIT["repeat"]
 
 
@@ -177,7 +177,7 @@ def draw_queries(
         old, item = history.pick(users[firsts], rng.random(len(firsts)), now)
         again = wants & (old >= 0)
         at = firsts[again]
-        queries[at] = (old[again] & _KEEP) | np.int64(_EDIT["repeat"] << 57)
+        queries[at] = (old[again] & _KEEP) | np.int64(_EDIT["repeat"] << EDIT_SHIFT)
         refound[at] = item[again]
     position = np.arange(total) - np.repeat(search_lo[:-1], count)
     reform = rng.random(total) < q.reformulation_prob

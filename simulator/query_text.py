@@ -8,12 +8,12 @@ A query is an int64 (non-negative) packing:
   popularity (mean about 2.4, a long tail), each term drawn from the language's words by a
   Zipf law over words, so queries share common words;
 - ``add`` (bits 34-45): a word appended (0: none; else word index + 1): a specialisation;
-- ``drop`` (bits 46-48): a term left out (0: none; else its position + 1): a
+- ``drop`` (bits 46-49): a term left out (0: none; else its position + 1): a
   generalisation;
-- ``typo`` (bits 49-52): a misspelling of one term (0: none; 1, 2, 3: a letter dropped,
+- ``typo`` (bits 50-53): a misspelling of one term (0: none; 1, 2, 3: a letter dropped,
   two swapped, one doubled, where a hash of the words says);
-- ``lang`` (bits 53-56): the language (its word list);
-- ``edit`` (bits 57-59): how the query came from the user's previous one (``EDITS``), a
+- ``lang`` (bits 54-57): the language (its word list);
+- ``edit`` (bits 58-60): how the query came from the user's previous one (``EDITS``), a
   label for the truth that does not change the text.
 
 Two queries with the same words, language and typo are the same query (``key``), whatever
@@ -30,7 +30,7 @@ import numpy as np
 
 from simulator.text import splitmix64
 
-__all__ = ["EDITS", "MAX_TERMS", "TERMS_P", "Lexicon", "fields", "pack"]
+__all__ = ["EDITS", "EDIT_SHIFT", "MAX_TERMS", "TERMS_P", "Lexicon", "fields", "pack"]
 
 MAX_TERMS = 8
 # Terms per query, 1..8: web search logs average about 2.4 terms (Silverstein et al. 1999:
@@ -38,8 +38,9 @@ MAX_TERMS = 8
 TERMS_P = np.array([0.29, 0.33, 0.20, 0.10, 0.045, 0.02, 0.01, 0.005])
 EDITS = ("new", "specialization", "generalization", "swap", "correction", "repeat")
 
-_SHIFTS = {"base": 0, "add": 34, "drop": 46, "typo": 49, "lang": 53, "edit": 57}
-_BITS = {"base": 34, "add": 12, "drop": 3, "typo": 4, "lang": 4, "edit": 3}
+_SHIFTS = {"base": 0, "add": 34, "drop": 46, "typo": 50, "lang": 54, "edit": 58}
+_BITS = {"base": 34, "add": 12, "drop": 4, "typo": 4, "lang": 4, "edit": 3}
+EDIT_SHIFT = _SHIFTS["edit"]
 
 
 def pack(**parts: np.ndarray | int) -> np.ndarray:

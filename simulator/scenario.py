@@ -116,6 +116,10 @@ class Population(Model):
     click_propensity: Spread = Spread(median=1.0, sigma=0.6)
     patience: DurationDist = LogNormal(dist="lognormal", median="8s", sigma=0.5)
     min_visit_gap: Duration = "0s"
+    # A population that lives (design choices): each day this share of the users installs
+    # the app (inactive before), and this share of those active stops for good.
+    joins_per_day: Probability = 0.01
+    churn_per_day: Probability = 0.01
 
     @field_validator("visits_per_day")
     @classmethod
