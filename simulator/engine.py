@@ -44,6 +44,7 @@ from simulator.table import Events, size
 from simulator.text import hex_bytes
 from simulator.truth import Ledger, summarize
 from simulator.vocabulary import build_vocabulary
+from simulator.zones import offsets_at
 
 __all__ = [
     "FORMATS",
@@ -146,8 +147,9 @@ class Simulation:
             if not own.any():
                 continue  # another shard's users
             sl = slice(members.start, members.stop)
+            offsets = offsets_at(pop.zone[sl], pop.zones, begin + length / 2)  # DST too
             r0, r1 = expected_visits(
-                pop.visits_per_day[sl], pop.utc_offset_h[sl], begin, length, hourly, weekday
+                pop.visits_per_day[sl], offsets, begin, length, hourly, weekday
             )
             # Only users who have installed the app and not yet left it arrive.
             mid = chunk_start + length / 2

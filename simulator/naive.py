@@ -17,6 +17,7 @@ from simulator.population import Population, build_population
 from simulator.scenario import Scenario
 from simulator.streams import GROUP
 from simulator.vocabulary import Vocabulary, build_vocabulary
+from simulator.zones import offsets_at
 
 __all__ = ["simulate_naive"]
 
@@ -78,6 +79,9 @@ def simulate_naive(  # noqa: C901 - the yardstick is the one straightforward pro
                 yield env.timeout(draw(v.scan_time) if not clicked else pause(v.dwell_time))
                 emit("click", u)
                 clicked = True
+                if rng.random() < sc.clicks.repeat_prob:  # back, and the same item again
+                    yield env.timeout(pause(v.dwell_time))
+                    emit("click", u)
         yield env.timeout(draw(v.close_after))
         if rng.random() >= v.silent_close_prob:
             emit("app_close", u)
@@ -94,13 +98,17 @@ def simulate_naive(  # noqa: C901 - the yardstick is the one straightforward pro
             yield env.timeout(float(rng.exponential(1.0 / rate_max)))
             if env.now >= sc.duration:
                 return
-            rate = intensity(
-                pop.visits_per_day[u : u + 1],
-                pop.utc_offset_h[u : u + 1],
-                start + env.now,
-                hourly,
-                weekday,
-            )[0]
+            here = pop.joined_s[u] <= env.now < pop.left_s[u]  # installed, not yet gone
+            rate = (
+                here
+                * intensity(
+                    pop.visits_per_day[u : u + 1],
+                    offsets_at(pop.zone[u : u + 1], pop.zones, start + env.now),  # DST too
+                    start + env.now,
+                    hourly,
+                    weekday,
+                )[0]
+            )
             if rng.random() < rate / rate_max:
                 yield env.process(visit(u))
                 while rng.random() < v.return_prob:  # a quick return

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from simulator.clients import IOS_SHARE_OF_MOBILE, MODELS, app_releases
-from simulator.scenario import LOCALE_UTC_OFFSETS, Scenario
+from simulator.scenario import Scenario
 from simulator.streams import RELEASES, TRAITS, cohorts, stream
+from simulator.zones import ZONES
 
 __all__ = ["Population", "build_population"]
 
@@ -25,7 +26,8 @@ class Population:
 
     size: int
     locale: np.ndarray  # index into locale_names
-    utc_offset_h: np.ndarray
+    utc_offset_h: np.ndarray  # the user's standard offset (hours)
+    zone: np.ndarray  # index into zones
     device: np.ndarray  # index into devices (a model of ``clients.MODELS``)
     app_lag_s: np.ndarray  # how long after an app release the user runs it
     os_lag_s: np.ndarray  # ... and an OS (or browser) release
@@ -40,6 +42,7 @@ class Population:
     devices: tuple[tuple[str, str], ...]  # (platform, model name), as ``clients.MODELS``
     app_versions: tuple[str, ...]  # the app's releases, oldest first
     app_shipped_s: np.ndarray  # epoch seconds each release ships
+    zones: tuple[tuple[float, str], ...]  # (standard offset, daylight-saving rule)
 
     def app_version_at(self, users: np.ndarray, when_s: np.ndarray) -> np.ndarray:
         """Index into ``app_versions`` of what each user runs at epoch time ``when_s``."""
@@ -78,12 +81,27 @@ def build_population(scenario: Scenario) -> Population:
     locale_p = np.array([pop.locales[name] for name in locale_names])
     locale_p /= locale_p.sum()
     device_p = _device_choice(scenario, [name[-2:] for name in locale_names])
-    offsets = np.array([LOCALE_UTC_OFFSETS[name] for name in locale_names])
+    zones = tuple((std, rule) for name in locale_names for _, std, rule in ZONES[name])
+    zone_lo = np.cumsum([0, *(len(ZONES[name]) for name in locale_names)])
+    zone_cdf = [np.cumsum([share for share, _, _ in ZONES[name]]) for name in locale_names]
     os_lag = np.array([_LAG_DAYS[m.platform] for m in MODELS])
 
     parts: dict[str, list[np.ndarray]] = {
         k: []
-        for k in ("loc", "dev", "app", "os", "vpd", "prop", "pat", "off", "drift", "in", "out")
+        for k in (
+            "loc",
+            "zone",
+            "dev",
+            "app",
+            "os",
+            "vpd",
+            "prop",
+            "pat",
+            "off",
+            "drift",
+            "in",
+            "out",
+        )  # fmt: skip
     }
     days = scenario.duration / DAY_S
     skew = scenario.delivery.clock_skew
@@ -95,6 +113,14 @@ def build_population(scenario: Scenario) -> Population:
         cdf = np.cumsum(device_p, axis=1)[loc]
         dev = np.minimum((u[:, None] >= cdf).sum(axis=1), len(MODELS) - 1)
         parts["loc"].append(loc)
+        w = rng.random(n)  # a zone of the user's country, by its share of the people
+        zone = np.empty(n, dtype=np.int64)
+        for k, cdf in enumerate(zone_cdf):
+            rows = loc == k
+            zone[rows] = zone_lo[k] + np.minimum(
+                np.searchsorted(cdf / cdf[-1], w[rows], side="right"), len(cdf) - 1
+            )
+        parts["zone"].append(zone)
         parts["dev"].append(dev)
         app_median, app_sigma = _LAG_DAYS["app"]
         parts["app"].append(DAY_S * app_median * np.exp(app_sigma * rng.standard_normal(n)))
@@ -117,7 +143,8 @@ def build_population(scenario: Scenario) -> Population:
     return Population(
         size=pop.users,
         locale=joined["loc"],
-        utc_offset_h=offsets[joined["loc"]],
+        utc_offset_h=np.array([std for std, _ in zones])[joined["zone"]],
+        zone=joined["zone"],
         device=joined["dev"],
         app_lag_s=joined["app"],
         os_lag_s=joined["os"],
@@ -132,4 +159,5 @@ def build_population(scenario: Scenario) -> Population:
         devices=tuple((m.platform, m.name) for m in MODELS),
         app_versions=versions,
         app_shipped_s=shipped,
+        zones=zones,
     )

@@ -149,10 +149,10 @@ class Lexicon:
 
 
 def _misspell(terms: list[str], typo: int) -> list[str]:
-    """One letter edit in the first term of three letters or more (the first term if
-    none): a letter dropped, two swapped or one doubled, where a hash of the word says. The
-    same words and typo read the same, and a word added or dropped elsewhere keeps it."""
-    i = next((k for k, t in enumerate(terms) if len(t) >= 3), 0)
+    """One letter edit in the first term: a letter dropped, two swapped or one doubled,
+    where a hash of the word says. The same words and typo read the same, and a word added
+    at the end keeps it where it was."""
+    i = 0
     word = terms[i]
     at = zlib.crc32(word.encode()) % max(1, len(word) - 1)
     kind = (typo - 1) % 3
