@@ -237,7 +237,7 @@ class Queries(Model):
     head: int = Field(2000, gt=0, le=500_000)
     # Per language; mixed languages and typo variants flatten the fit over all texts.
     zipf_exponent: float = Field(1.0, ge=0.0)
-    tail_share: Probability = 0.25
+    tail_share: Probability = 0.5  # about half of the queries are one-offs (AOL 2006: 0.48 unique)
     catalog: int = Field(1_000_000, gt=0, le=1_000_000_000)
     candidates: int = Field(20, gt=0, le=1000)
     results_per_page: int = Field(10, gt=0, le=100)

@@ -83,17 +83,18 @@ def test_zero_results_and_short_pages_are_properties_of_the_query():
     shown = VOCAB.pages(RNG, queries).shown
     again = VOCAB.pages(np.random.default_rng(8), queries).shown
     assert (shown == again).all()  # the same query always finds the same number of items
-    # One-off tail queries: P(zero) = scale * E[length factor] * E[typo factor], their
-    # closed form (4-sigma binomial: they are nearly all distinct).
+    # Tail queries: P(zero) = scale * (its length's factor) * (its typo's factor), each
+    # distinct query once (a repeated one repeats its outcome): the zero count is a sum of
+    # Bernoulli trials with those chances (4 sigma).
     tail = fields(queries, "base") >= VOCAB.head
-    typo_rate = SIM.scenario.queries.typo_rate
-    p = (
-        VOCAB.zero_scale
-        * float(TERMS_P @ vocabulary._TERMS_FACTOR)
-        * (1 - typo_rate + typo_rate * vocabulary._TYPO_FACTOR)
-    )
-    n = int(tail.sum())
-    assert abs((shown[tail] == 0).mean() - p) <= 4 * np.sqrt(p * (1 - p) / n)
+    tail_q = queries[tail]
+    _, first = np.unique(VOCAB.lexicon.key(tail_q), return_index=True)
+    one = tail_q[first]
+    terms_n = (VOCAB.lexicon.terms(one) >= 0).sum(axis=1)
+    typo_f = np.where(fields(one, "typo") > 0, vocabulary._TYPO_FACTOR, 1.0)
+    chance = VOCAB.zero_scale * vocabulary._TERMS_FACTOR[terms_n - 1] * typo_f
+    zeros = (shown[tail][first] == 0).sum()
+    assert abs(zeros - chance.sum()) <= 4 * np.sqrt((chance * (1 - chance)).sum())
     # Over the head's distinct queries as typed, a fifth of that (the head factor).
     head = np.unique(pack(base=np.arange(VOCAB.head)))
     head_shown = VOCAB.pages(RNG, head).shown
