@@ -33,8 +33,9 @@ from simulator.errors import SimulatorError
 
 __all__ = ["LOCALE_UTC_OFFSETS", "Scenario", "load_scenario", "resolved_yaml"]
 
-# Locales users can come from, with the UTC offset (hours, standard time) their diurnal
-# profile is read in. The Faker locale also renders the user's country.
+# Locales users can come from, with the standard UTC offset (hours) of their main zone;
+# ``zones.ZONES`` has each locale's zones, their shares and daylight saving time. The
+# Faker locale also renders the user's country.
 LOCALE_UTC_OFFSETS: dict[str, float] = {
     "en_US": -5.0,
     "es_MX": -6.0,

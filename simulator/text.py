@@ -28,7 +28,6 @@ __all__ = [
     "hex_ids",
     "iso_times",
     "json_lines",
-    "padded_numbers",
     "splitmix64",
 ]
 
@@ -66,18 +65,6 @@ def hex_bytes(rows: np.ndarray) -> np.ndarray:
     """Return each row of a (n, k) uint8 matrix as 2k hexadecimal digits (``S{2k}``)."""
     k = rows.shape[1]
     return np.ascontiguousarray(_HEX[rows].reshape(-1, 2 * k)).view(f"S{2 * k}").ravel()
-
-
-def padded_numbers(values: np.ndarray, width: int, prefix: bytes = b"") -> np.ndarray:
-    """Return non-negative integers as ``prefix`` + ``width`` zero-padded digits (``S``)."""
-    v = np.asarray(values, dtype=np.int64).copy()
-    p = len(prefix)
-    out = np.empty((len(v), p + width), dtype=np.uint8)
-    out[:, :p] = np.frombuffer(prefix, dtype=np.uint8)
-    for k in range(width - 1, -1, -1):
-        v, digit = np.divmod(v, 10)
-        out[:, p + k] = digit + ord("0")
-    return out.view(f"S{p + width}").ravel()
 
 
 def iso_times(epoch_ms: np.ndarray) -> np.ndarray:
