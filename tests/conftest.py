@@ -21,3 +21,24 @@ def small_run(tmp_path_factory) -> Path:
     )
     simulate_to_dir(sc, out)
     return out
+
+
+@pytest.fixture
+def collector(tmp_path):
+    """Start ``sessionsim collect`` servers on free ports (writing
+    ``tmp_path/collected.jsonl``); each is shut down after the test."""
+    import threading
+
+    from sessionsim.collect import Collector
+
+    def start(**options) -> Collector:
+        c = Collector(("127.0.0.1", 0), tmp_path / "collected.jsonl", **options)
+        threading.Thread(target=c.serve, daemon=True).start()
+        started.append(c)
+        return c
+
+    started: list[Collector] = []
+    yield start
+    for c in started:
+        c.shutdown()
+        c.close()

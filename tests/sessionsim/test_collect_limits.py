@@ -10,7 +10,6 @@ import resource
 import socket
 import subprocess
 import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -25,19 +24,8 @@ from tests.helpers import one_line_error, run_cli
 
 
 @pytest.fixture
-def serve(tmp_path):
-    started: list[Collector] = []
-
-    def start(**options) -> Collector:
-        c = Collector(("127.0.0.1", 0), tmp_path / "collected.jsonl", **options)
-        threading.Thread(target=c.serve, daemon=True).start()
-        started.append(c)
-        return c
-
-    yield start
-    for c in started:
-        c.shutdown()
-        c.close()
+def serve(collector):
+    return collector  # tests/conftest.py: started on a free port, shut down after
 
 
 def _raw(c: Collector, data: bytes, read: bool = True) -> bytes:

@@ -8,14 +8,12 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import orjson
 import pytest
 
-from sessionsim.collect import Collector
 from sessionsim.pacing import Pacer
 from tests.conftest import SCENARIOS
 from tests.helpers import one_line_error, read_jsonl, run_cli
@@ -60,21 +58,6 @@ def test_an_overdue_slice_is_not_waited_for_and_its_lag_is_measured():
 def test_a_pacer_needs_a_positive_speed():
     with pytest.raises(ValueError, match="speed"):
         Pacer(speed=0)
-
-
-@pytest.fixture
-def collector(tmp_path):
-    def start(**options) -> Collector:
-        c = Collector(("127.0.0.1", 0), tmp_path / "collected.jsonl", **options)
-        threading.Thread(target=c.serve, daemon=True).start()
-        started.append(c)
-        return c
-
-    started: list[Collector] = []
-    yield start
-    for c in started:
-        c.shutdown()
-        c.close()
 
 
 def _acknowledged(run: Path) -> tuple[list[str], set[str]]:

@@ -120,27 +120,20 @@ def _copies(path: Path) -> list[str]:
 
 
 def test_a_sink_timeout_shorter_than_the_answers_fails_the_copies_and_nothing_is_stored(
-    tmp_path, capsys, monkeypatch
+    collector, tmp_path, capsys, monkeypatch
 ):
     """A request the sink stops waiting for is left, and the collector stores nothing of a
     request whose client left: what it holds is what the truth says was acknowledged."""
-    from sessionsim.collect import Collector
-
-    c = Collector(("127.0.0.1", 0), tmp_path / "collected.jsonl", latency_s=2.0)
-    threading.Thread(target=c.serve, daemon=True).start()
-    try:
-        run = tmp_path / "run"
-        code, _, err = run_cli(
-            capsys, monkeypatch, "simulate", str(SCENARIOS / "baseline.yaml"), *SMALL,
-            "--out", str(run), "--sink", f"http://{c.address}/e", "--retries", "1",
-            "--sink-timeout", "0.5s",
-        )  # fmt: skip
-        deadline = time.monotonic() + 10
-        while c.requests < c.abandoned + 1 and time.monotonic() < deadline:
-            time.sleep(0.1)  # the collector notices the last client leave
-    finally:
-        c.shutdown()
-        c.close()
+    c = collector(latency_s=2.0)
+    run = tmp_path / "run"
+    code, _, err = run_cli(
+        capsys, monkeypatch, "simulate", str(SCENARIOS / "baseline.yaml"), *SMALL,
+        "--out", str(run), "--sink", f"http://{c.address}/e", "--retries", "1",
+        "--sink-timeout", "0.5s",
+    )  # fmt: skip
+    deadline = time.monotonic() + 10
+    while c.requests < c.abandoned + 1 and time.monotonic() < deadline:
+        time.sleep(0.1)  # the collector notices the last client leave
     assert code == 1 and "no answer in time" in one_line_error(err.strip().splitlines()[-1])
     summary = orjson.loads((run / "truth" / "summary.json").read_bytes())
     assert summary["live"]["acknowledged"] == 0 and summary["events"] == 0
@@ -148,27 +141,20 @@ def test_a_sink_timeout_shorter_than_the_answers_fails_the_copies_and_nothing_is
 
 
 def test_a_stop_while_answers_are_slow_leaves_the_collector_and_the_truth_agreeing(
-    tmp_path, capsys, monkeypatch
+    collector, tmp_path, capsys, monkeypatch
 ):
     """Stopped while answers take 2.5 s, past the stop's 2 s grace: requests posted just
     before the stop are still answered and acknowledged, later ones are left. The collected
     copies are exactly the run's acknowledged copies, whichever way each went."""
-    from sessionsim.collect import Collector
-
-    c = Collector(("127.0.0.1", 0), tmp_path / "collected.jsonl", latency_s=2.5)
-    threading.Thread(target=c.serve, daemon=True).start()
-    try:
-        run = tmp_path / "run"
-        code, _, err = run_cli(
-            capsys, monkeypatch, "simulate", str(SCENARIOS / "baseline.yaml"), *SMALL,
-            "--out", str(run), "--sink", f"http://{c.address}/e", "--realtime",
-            "--speed", "600", "--http-batch", "10", "--http-interval", "0.1s",
-            "--inflight", "8", "--stop-after", "1.5s",
-        )  # fmt: skip
-        time.sleep(1.0)  # a left request is noticed by the collector at once; margin
-    finally:
-        c.shutdown()
-        c.close()
+    c = collector(latency_s=2.5)
+    run = tmp_path / "run"
+    code, _, err = run_cli(
+        capsys, monkeypatch, "simulate", str(SCENARIOS / "baseline.yaml"), *SMALL,
+        "--out", str(run), "--sink", f"http://{c.address}/e", "--realtime",
+        "--speed", "600", "--http-batch", "10", "--http-interval", "0.1s",
+        "--inflight", "8", "--stop-after", "1.5s",
+    )  # fmt: skip
+    time.sleep(1.0)  # a left request is noticed by the collector at once; margin
     summary = orjson.loads((run / "truth" / "summary.json").read_bytes())
     assert code == 0, err
     assert summary["live"]["stopped_by"] == "--stop-after"
