@@ -10,15 +10,16 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from importlib.resources import files
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import yaml
-from scipy import stats
 
 from sessionizer import SessionizerError
 from sessionsim.batches import epoch_ms, table_batches
@@ -42,6 +43,19 @@ HEAD_MAX_RANK = 1000
 QUICK_RETURN_S = 600.0
 PAGE_SAMPLE = 20_000  # results pages read for the id-step check
 MIN_STEP_VISITS = 2000  # visits needed to judge steps at the hour
+MIN_GAPS = 50  # post-click dwells needed to judge them
+MIN_SPIKE_GAPS = 5000  # search-to-results gaps needed to judge a spike (1% is 50 of them)
+MIN_COPIED = 20  # events delivered 3+ times needed to judge their spacing
+MIN_LOCAL_OPENS = 500  # app opens in one-zone countries needed to judge local hours
+# Countries with one time zone, by their IANA zone: local hours read with the tz database.
+ONE_ZONE = {
+    "GB": "Europe/London",
+    "DE": "Europe/Berlin",
+    "FR": "Europe/Paris",
+    "IN": "Asia/Kolkata",
+    "JP": "Asia/Tokyo",
+}
+NIGHT_HOURS = range(1, 6)  # 01:00-05:59 local
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +157,12 @@ _VISITS = pa.schema(
     ]
 )
 _TRUE_EVENTS = pa.schema(
-    [("session_id", pa.string()), ("type", pa.string()), ("true_ts", pa.timestamp("ms", tz="UTC"))]
+    [
+        ("session_id", pa.string()),
+        ("type", pa.string()),
+        ("true_ts", pa.timestamp("ms", tz="UTC")),
+        ("ts", pa.timestamp("ms", tz="UTC")),
+    ]
 )
 _EVENTS = pa.schema([("user_id", pa.string()), ("ts", pa.timestamp("ms", tz="UTC"))])
 
@@ -166,6 +185,10 @@ class _Codes:
 
     def __len__(self) -> int:
         return len(self._code)
+
+    def names(self) -> list[str]:
+        """The strings seen, in code order."""
+        return list(self._code)
 
     def of(self, values: pa.Array) -> np.ndarray:
         encoded = pc.dictionary_encode(values)
@@ -418,8 +441,9 @@ def _turnover(user: np.ndarray, start: np.ndarray) -> dict[str, float | None]:
     """Over a run of six days or more: of the users active on each of its first three days,
     those silent on all of its last three (churn); of those active on each of the last
     three, those silent on all of the first three (joins). A fixed population shows only
-    chance (about 2% on a week of ``diurnal_week``)."""
-    out: dict[str, float | None] = {"churned_share": None, "joined_share": None}
+    chance (about 2% on a week of ``diurnal_week``). Over a week or more: daily actives
+    over weekly actives, the first seven days."""
+    out: dict[str, float | None] = {"churned_share": None, "joined_share": None, "dau_wau": None}
     if not len(start) or start.max() - start.min() < 6 * 86_400.0:
         return out
     day = ((start - start.min()) // 86_400.0).astype(np.int64)
@@ -433,37 +457,85 @@ def _turnover(user: np.ndarray, start: np.ndarray) -> dict[str, float | None]:
         out["churned_share"] = float((~tail[steady_early].any(axis=1)).mean())
     if steady_late.any():
         out["joined_share"] = float((~head[steady_late].any(axis=1)).mean())
+    if days >= 7:  # stickiness: mean daily actives over the week's actives
+        week = active[:, :7]
+        weekly = int(week.any(axis=1).sum())
+        out["dau_wau"] = float(week.sum(axis=0).mean() / weekly) if weekly else None
     return out
 
 
-def _dwell_shape(path: Path) -> float | None:
-    """Fit a Weibull to post-click dwell: a click to the next click or search of its visit."""
-    dwell = []
+def _event_gaps(path: Path) -> dict[str, float | None]:
+    """Two gaps inside a visit, read from the truth's events in visit order: post-click
+    dwell (a click to the next click or search of its visit, the server-side dwell of Kim
+    et al. 2014), judged by the share of 30 s or more; and a search to its results on the
+    device clock, judged by how many fall on the single most common millisecond value (a
+    latency floor or a constant delay shows up as a spike there)."""
+    dwell, answer = [], []
     codes = _Codes()
-    last: tuple[int, bool, float] | None = None  # the previous row: session, a click?, ts
+    last: tuple[int, int, float, float] | None = None  # the previous row: session, kind, ts
     for batch in _columns(path, _TRUE_EVENTS):
         if not batch.num_rows:
             continue
         session = codes.of(batch.column("session_id"))
-        kind = batch.column("type")
-        click = pc.fill_null(pc.equal(kind, "click"), False).to_numpy(zero_copy_only=False)
-        ends_dwell = click | pc.fill_null(pc.equal(kind, "search"), False).to_numpy(
-            zero_copy_only=False
-        )
-        ts = _ms(batch.column("true_ts")) / 1000.0
+        kind_col = batch.column("type")
+        kind = np.zeros(batch.num_rows, dtype=np.int64)
+        for code, name in enumerate(("click", "search", "results"), start=1):
+            hit = pc.fill_null(pc.equal(kind_col, name), False).to_numpy(zero_copy_only=False)
+            kind[hit] = code
+        true_ts = _ms(batch.column("true_ts")) / 1000.0
+        ts = _ms(batch.column("ts")).astype(np.float64)
         if last is not None:  # the row before this batch
             session = np.r_[last[0], session]
-            click, ends_dwell = np.r_[last[1], click], np.r_[False, ends_dwell]
-            ts = np.r_[last[2], ts]
-        after = (session[1:] == session[:-1]) & click[:-1] & ends_dwell[1:]
-        dwell.append((ts[1:] - ts[:-1])[after])
-        last = (int(session[-1]), bool(click[-1]), float(ts[-1]))
+            kind, true_ts, ts = np.r_[last[1], kind], np.r_[last[2], true_ts], np.r_[last[3], ts]
+        same = session[1:] == session[:-1]
+        after_click = same & (kind[:-1] == 1) & ((kind[1:] == 1) | (kind[1:] == 2))
+        dwell.append((true_ts[1:] - true_ts[:-1])[after_click])
+        answered = same & (kind[:-1] == 2) & (kind[1:] == 3)
+        answer.append((ts[1:] - ts[:-1])[answered])
+        last = (int(session[-1]), int(kind[-1]), float(true_ts[-1]), float(ts[-1]))
     x = np.concatenate(dwell) if dwell else np.zeros(0)
-    x = x[x > 0]
-    if len(x) < 50:
+    gaps = np.concatenate(answer).astype(np.int64) if answer else np.zeros(0, np.int64)
+    spike = None
+    if len(gaps) >= MIN_SPIKE_GAPS:
+        _, counts = np.unique(gaps, return_counts=True)
+        spike = float(counts.max() / len(gaps))
+    return {
+        "long_dwell_share": float((x >= 30.0).mean()) if len(x) >= MIN_GAPS else None,
+        "results_gap_spike": spike,
+    }
+
+
+_COPIES = pa.schema([("event_id", pa.string()), ("deliveries", pa.int64())])
+_RECEIVED = pa.schema([("event_id", pa.string()), ("received_at", pa.timestamp("ms", tz="UTC"))])
+
+
+def _copy_spacing(truth_events: Path, events: Path) -> float | None:
+    """Of the events delivered three times or more, the share whose copies arrived evenly
+    spaced (every gap within 1 ms of the others): retries with jitter never are. Memory
+    holds only the duplicated events."""
+    copied: set[str] = set()
+    for batch in _columns(truth_events, _COPIES):
+        many = pc.fill_null(pc.greater_equal(batch.column("deliveries"), 3), False)
+        copied.update(batch.column("event_id").filter(many).to_pylist())
+    if len(copied) < MIN_COPIED:
         return None
-    shape, _, _ = stats.weibull_min.fit(x[:200_000], floc=0.0)
-    return float(shape)
+    received: dict[str, list[int]] = {}
+    wanted = pa.array(sorted(copied))
+    for batch in _columns(events, _RECEIVED):
+        rows = batch.filter(pc.is_in(batch.column("event_id"), value_set=wanted))
+        for event_id, at in zip(
+            rows.column("event_id").to_pylist(),
+            _ms(rows.column("received_at")).tolist(),
+            strict=True,
+        ):
+            received.setdefault(event_id, []).append(at)
+    even = judged = 0
+    for times in received.values():
+        if len(times) >= 3:
+            steps = np.diff(np.sort(np.asarray(times)))
+            judged += 1
+            even += int(steps.max() - steps.min() <= 1)
+    return even / judged if judged >= MIN_COPIED else None
 
 
 def _device_order(path: Path, t0_ms: int) -> tuple[float | None, np.ndarray]:
@@ -530,6 +602,44 @@ _OPENS = pa.schema(
 MIN_COUNTRY_OPENS = 200  # a country's iOS share is judged from this many mobile opens
 
 
+def _local_hours(ts_ms: np.ndarray, zone: str) -> np.ndarray:
+    """The local hour (0-23) of each UTC instant in an IANA zone (the offset read once per
+    UTC hour: every zone of ``ONE_ZONE`` changes offset on a whole UTC hour)."""
+    utc_hour, back = np.unique(ts_ms // 3_600_000, return_inverse=True)
+    tz = ZoneInfo(zone)
+    offset_ms = np.array(
+        [
+            datetime.fromtimestamp(int(h) * 3600, tz).utcoffset().total_seconds() * 1000  # type: ignore[union-attr]
+            for h in utc_hour.tolist()
+        ],
+        dtype=np.int64,
+    )
+    return ((ts_ms + offset_ms[back]) // 3_600_000) % 24
+
+
+def _local_day(hours: np.ndarray) -> dict[str, float | None]:
+    """The peak hour of app opens in local time (a 3-hour moving sum, so one noisy hour
+    does not decide) and the night share (01:00-05:59)."""
+    total = int(hours.sum())
+    if total < MIN_LOCAL_OPENS:
+        return {"local_peak_hour": None, "night_share": None}
+    moving = hours + np.roll(hours, 1) + np.roll(hours, -1)
+    return {
+        "local_peak_hour": float(np.argmax(moving)),
+        "night_share": float(hours[list(NIGHT_HOURS)].sum() / total),
+    }
+
+
+def _id_density(ids: list[str]) -> float | None:
+    """Users over the span of their ids read as numbers (hex digits kept): near 1 for
+    sequential ids (which leak sign-up order and the user count: the German tank
+    problem), vanishing for opaque ones."""
+    numbers = [int(d, 16) for d in (re.sub(r"[^0-9a-f]", "", i.lower()) for i in ids) if d]
+    if len(numbers) < 2:
+        return None
+    return len(numbers) / (max(numbers) - min(numbers) + 1)
+
+
 def _version_key(text: str) -> tuple[int, ...]:
     return tuple(int(p) if p.isdigit() else -1 for p in text.split("."))
 
@@ -543,6 +653,7 @@ def _clients(path: Path) -> dict[str, float | None]:
     users, days, versions = _Codes(), [], []
     version_of: dict[str, int] = {}
     user_rows, ts_rows = [], []
+    local = np.zeros(24, dtype=np.int64)
     for batch in _columns(path, _OPENS):
         is_open = pc.fill_null(pc.equal(batch.column("type"), "app_open"), False)
         rows = batch.filter(is_open)
@@ -558,6 +669,11 @@ def _clients(path: Path) -> dict[str, float | None]:
                 ios[c][0] += p == "ios"
                 ios[c][1] += 1
         ts = _ms(rows.column("ts"))
+        country = rows.column("country")
+        for code, zone in ONE_ZONE.items():
+            here = pc.fill_null(pc.equal(country, code), False).to_numpy(zero_copy_only=False)
+            if here.any():
+                local += np.bincount(_local_hours(ts[here], zone), minlength=24)
         user_rows.append(users.of(rows.column("user_id")))
         ts_rows.append(ts)
         days.append(ts // 86_400_000)
@@ -575,6 +691,8 @@ def _clients(path: Path) -> dict[str, float | None]:
         "ios_share_in": ios["IN"][0] / ios["IN"][1] if ios["IN"][1] >= MIN_COUNTRY_OPENS else None,
         "newest_versions_share": None,
         "version_downgrade_share": None,
+        **_local_day(local),
+        "user_id_density": _id_density(users.names()),
     }
     if not opens:
         return values
@@ -642,16 +760,12 @@ def measure_realism(run_dir: Path) -> Realism:
     values.update(_query_behaviour(run_file(truth, "searches")))
     visit_values, lengths, gaps, per_visit, starts = _visits(run_file(truth, "sessions"))
     values.update(visit_values)
-    values["dwell_weibull_shape"] = _dwell_shape(run_file(truth, "events"))
+    values.update(_event_gaps(run_file(truth, "events")))
+    values["copy_spacing_even_share"] = _copy_spacing(
+        run_file(truth, "events"), run_file(run_dir, "events")
+    )
     expected = np.asarray(summary.get("expected_arrivals_by_hour") or [], dtype=float)
     t0 = scenario.start.timestamp()
-    hours = np.floor((starts - t0) / 3600.0).astype(np.int64)
-    by_hour = np.bincount(hours[(hours >= 0) & (hours < len(expected))], minlength=len(expected))
-    values["diurnal_correlation"] = (
-        float(np.corrcoef(by_hour, expected)[0, 1])
-        if len(expected) >= 3 and by_hour.std() > 0 and expected.std() > 0
-        else None
-    )
     values.update(_clients(run_file(run_dir, "events")))
     values["hour_step_z2"] = _hour_steps(starts, t0, t0 + scenario.duration)
     values["device_order_share"], events_by_hour = _device_order(

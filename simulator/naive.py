@@ -62,7 +62,8 @@ def simulate_naive(  # noqa: C901 - the yardstick is the one straightforward pro
             else:
                 yield env.timeout(pause(v.dwell_time if clicked else v.reformulation))
             emit("search", u)
-            page = vocab.pages(rng, vocab.sample(rng, 1))
+            lang = vocab.language_of_locale[pop.locale[u]]  # the user's words
+            page = vocab.pages(rng, vocab.sample(rng, 1, lang))
             clicked = False
             with backends[u // GROUP % len(backends)].request() as req:
                 got = yield req | env.timeout(float(pop.patience_s[u]))
@@ -113,7 +114,7 @@ def simulate_naive(  # noqa: C901 - the yardstick is the one straightforward pro
                 yield env.process(visit(u))
                 while rng.random() < v.return_prob:  # a quick return
                     yield env.timeout(draw(v.return_after))
-                    if env.now >= sc.duration:
+                    if env.now >= min(sc.duration, pop.left_s[u]):  # over, or gone
                         break
                     yield env.process(visit(u))
 

@@ -68,6 +68,7 @@ class Kernel:
         self.patience = population.patience_s.tolist()
         self.min_gap = max(min_visit_gap_s, MIN_STEP_S)
         self.end_s = end_s
+        self.left_s = population.left_s.tolist()  # a user who has left returns no more
         self.free_at = [-math.inf] * population.size  # when each user's last visit ended
         self.visit_count = [0] * population.size
         self.batches: dict[int, VisitBatch] = {}
@@ -218,8 +219,9 @@ class Kernel:
         self.ended[vid] = (t, last, b.tail_held[row])
         self.free_at[u] = t
         j = b.follow[row]
-        if j >= 0 and t + b.return_gap[row] < self.end_s and not self.closed:
+        back = t + b.return_gap[row]
+        if j >= 0 and back < self.end_s and back < self.left_s[u] and not self.closed:
             self.waiting += 1
             self._rows_left[bid] += 1
-            self._push(t + b.return_gap[row], _RETURN, (bid, j))
+            self._push(back, _RETURN, (bid, j))
         self._done_with_row(bid)

@@ -25,9 +25,10 @@ def test_baseline_is_inside_every_band(baseline_run, tmp_path, capsys, monkeypat
     code, out, _ = run_cli(capsys, monkeypatch, "realism", str(baseline_run), "--out", str(figure))
     assert code == 0
     bands = load_bands()
-    weekly = {"churned_share", "joined_share"}  # judged on runs of six days or more
+    # Judged on runs of six days or more, and on events delivered three times or more.
+    weekly = {"churned_share", "joined_share", "dau_wau", "copy_spacing_even_share"}
     judged = len(bands) - len(weekly)
-    assert f"{judged} of {len(bands)} rows inside their band; 0 out; 2 not judged" in out
+    assert f"{judged} of {len(bands)} rows inside their band; 0 out; 4 not judged" in out
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     rows = measure_realism(baseline_run).rows(bands)
     assert {r["verdict"] for r in rows if r["key"] not in weekly} == {"ok"}, [
@@ -150,3 +151,74 @@ def test_arithmetic_item_ids_and_coin_flip_zero_results_read_out(baseline_run, t
     verdicts = {r["key"]: r["verdict"] for r in measure_realism(run).rows(load_bands())}
     assert verdicts["page_id_step_share"] == verdicts["zero_result_tail_ratio"] == "OUT"
     assert verdicts["short_page_share"] == "OUT"
+
+
+def test_an_unrealistic_week_reads_out_on_the_bands_it_breaks(tmp_path):
+    """Everyone daily, busiest at 3 AM local time, and every click left after 5 s: the
+    stickiness, local-peak, night and dwell bands read OUT; the rest of the day's shape
+    is not what they judge."""
+    night_owls = [1.0] * 24
+    night_owls[2:6] = [6.0] * 4
+    sc = load_scenario(
+        SCENARIOS / "baseline.yaml",
+        {
+            "population.users": 150,
+            "duration": "7d",
+            "population.visits_per_day": {"median": 12.0, "sigma": 0.1},
+            "population.locales": {"de_DE": 1, "ja_JP": 1},
+            "arrivals.hourly_weights": night_owls,
+            "visit.dwell_time": {"dist": "constant", "value": "5s"},
+        },
+    )
+    simulate_to_dir(sc, tmp_path)
+    realism = measure_realism(tmp_path)
+    verdicts = {r["key"]: r["verdict"] for r in realism.rows(load_bands())}
+    assert 2 <= realism.values["local_peak_hour"] <= 5
+    for key in ("dau_wau", "local_peak_hour", "night_share", "long_dwell_share"):
+        assert verdicts[key] == "OUT", (key, realism.values[key])
+
+
+def test_sequential_ids_a_latency_floor_and_evenly_spaced_copies_read_out(baseline_run, tmp_path):
+    """Yesterday's ids (``u0000000``...), a 2 ms floor under one search in twenty, and
+    copies re-sent at a fixed interval, written into a copy of the baseline: each reads
+    OUT on its own band, judged from files."""
+    import shutil
+    from datetime import UTC, datetime, timedelta
+
+    run = tmp_path / "run"
+    shutil.copytree(baseline_run, run)
+    before = measure_realism(run).values
+    assert before["user_id_density"] < 1e-3 and before["results_gap_spike"] < 0.01
+
+    def stamp(text: str, ms: int) -> str:
+        at = datetime.fromisoformat(text) + timedelta(milliseconds=ms)
+        return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+    events_path, truth_path = run / "events.jsonl", run / "truth" / "events.jsonl"
+    events = [orjson.loads(line) for line in events_path.read_bytes().splitlines()]
+    truth = [orjson.loads(line) for line in truth_path.read_bytes().splitlines()]
+    number: dict[str, str] = {}
+    for e in events:
+        e["user_id"] = number.setdefault(e["user_id"], f"u{len(number):07d}")
+    searches = 0
+    for prev, row in zip(truth, truth[1:], strict=False):
+        if prev["type"] == "search" and row["type"] == "results":
+            searches += 1
+            if searches % 20 == 0:
+                row["ts"] = stamp(prev["ts"], 2)
+    resent = {r["event_id"] for r in truth[:3000:30]}
+    for r in truth:
+        if r["event_id"] in resent:
+            r["deliveries"] = 3
+    copies = [
+        {**e, "received_at": stamp(e["received_at"], c * 2000)}
+        for e in events
+        if e["event_id"] in resent
+        for c in (1, 2)
+    ]
+    events_path.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in events + copies))
+    truth_path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in truth))
+    realism = measure_realism(run)
+    verdicts = {r["key"]: r["verdict"] for r in realism.rows(load_bands())}
+    for key in ("user_id_density", "results_gap_spike", "copy_spacing_even_share"):
+        assert verdicts[key] == "OUT", (key, realism.values[key])
