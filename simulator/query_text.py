@@ -24,7 +24,7 @@ same items.
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -59,6 +59,9 @@ def fields(queries: np.ndarray, name: str) -> np.ndarray:
     return (q >> _SHIFTS[name]) & ((1 << _BITS[name]) - 1)
 
 
+_UNIT = 1 << 53  # the resolution of a hash's uniform draw
+
+
 def _uniform(h: np.ndarray) -> np.ndarray:
     return (h >> np.uint64(11)).astype(np.float64) / float(1 << 53)
 
@@ -71,6 +74,27 @@ class Lexicon:
     words: tuple[tuple[str, ...], ...]  # per language, most popular first
     word_cdf: tuple[np.ndarray, ...]  # per language
     salt: int
+    # Every language's CDF in one sorted integer array, so one search draws words for all:
+    # language k's thresholds ceil(cdf * 2^53) + k * 2^53, and where each language starts.
+    _thresholds: np.ndarray = field(init=False, repr=False)
+    _starts: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        scaled = [
+            np.ceil(c * _UNIT).astype(np.int64) + np.int64(k * _UNIT)  # integer sums: exact
+            for k, c in enumerate(self.word_cdf)
+        ]
+        flat = np.concatenate(scaled) if scaled else np.zeros(0, dtype=np.int64)
+        object.__setattr__(self, "_thresholds", flat)
+        starts = np.cumsum([0, *(len(c) for c in self.word_cdf)])[:-1]
+        object.__setattr__(self, "_starts", starts.astype(np.int64))
+
+    def _words(self, lang: np.ndarray, h: np.ndarray) -> np.ndarray:
+        """A word of each row's language, Zipf-popular, from a hash: exactly
+        ``searchsorted(word_cdf[lang], u, "right")`` for u the hash's 53-bit uniform, in
+        one search over all languages (integers, so no rounding)."""
+        key = (h >> np.uint64(11)).astype(np.int64) + lang * np.int64(_UNIT)
+        return np.searchsorted(self._thresholds, key, side="right") - self._starts[lang]
 
     def base_terms(self, lang: np.ndarray, base: np.ndarray) -> np.ndarray:
         """The words (indices; -1 past the last) of base queries: (n, MAX_TERMS)."""
@@ -84,10 +108,9 @@ class Lexicon:
         for j in range(MAX_TERMS):
             todo = j < count
             for attempt in range(4):  # a word already in the query is drawn again
-                u = _uniform(splitmix64(h + np.uint64(j + 1 + 16 * attempt)))
-                for k, cdf in enumerate(self.word_cdf):
-                    rows = (lang == k) & todo
-                    terms[rows, j] = np.searchsorted(cdf, u[rows], side="right")
+                rows = np.flatnonzero(todo)
+                drawn = splitmix64(h[rows] + np.uint64(j + 1 + 16 * attempt))
+                terms[rows, j] = self._words(lang[rows], drawn)
                 todo &= (terms[:, :j] == terms[:, j : j + 1]).any(axis=1)
                 if not todo.any():
                     break
