@@ -37,10 +37,10 @@ from sessionizer.runloop import rare_collections, threaded
 
 try:
     import bytewax.operators as op
-    from bytewax._bytewax import cluster_main
     from bytewax.dataflow import Dataflow
     from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
     from bytewax.outputs import FixedPartitionedSink, StatefulSinkPartition
+    from bytewax.testing import cluster_main
 except ImportError:  # pragma: no cover - the engines extra is not installed
     op = None  # type: ignore[assignment]
 

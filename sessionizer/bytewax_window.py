@@ -32,8 +32,8 @@ from sessionizer.runloop import rare_collections, threaded
 try:
     import bytewax.operators as op
     import bytewax.operators.windowing as win
-    from bytewax._bytewax import cluster_main
     from bytewax.dataflow import Dataflow
+    from bytewax.testing import cluster_main
 except ImportError:  # pragma: no cover - the engines extra is not installed
     op = None  # type: ignore[assignment]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sessionsim.errors import Error  # the distribution's one root (imports nothing)
 
-class SessionizerError(Exception):
+
+class SessionizerError(Error):
     """Bad input or configuration: a one-line message naming where, what and why."""

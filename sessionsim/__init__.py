@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from sessionizer import Event, Late, Session, SessionConfig
     from sessionsim.api import GateFailed, Report, Run, check, load_scenario, simulate, sweep
+    from sessionsim.errors import Error
 
 # Loaded on first use: ``import sessionsim.X`` (the command line, the pytest plugin) does
 # not pay for the whole API.
@@ -25,9 +26,11 @@ _WHERE = {
         ("GateFailed", "Report", "Run", "check", "load_scenario", "simulate", "sweep"),
         "sessionsim.api",
     ),
+    "Error": "sessionsim.errors",
 }
 
 __all__ = [
+    "Error",
     "Event",
     "GateFailed",
     "Late",

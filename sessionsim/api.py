@@ -20,14 +20,14 @@ import orjson
 from pydantic import ValidationError
 
 from sessionizer import Event, events_of
+from sessionsim.analysis.sweep import run_sweep
 from sessionsim.batches import event_batches
 from sessionsim.bundled import scenario_path
-from sessionsim.checking import gate_failures
 from sessionsim.errors import SessionsimError
-from sessionsim.files import read_rows, run_file
 from sessionsim.pipeline import check_run_dir
+from sessionsim.rundir import read_rows, run_file
 from sessionsim.scenario import RunScenario, SessionizerSpec
-from sessionsim.sweeping import run_sweep
+from sessionsim.scoring.check import gate_failures
 from simulator import load_scenario as _load
 from simulator import simulate_to_dir
 

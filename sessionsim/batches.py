@@ -24,8 +24,8 @@ from tqdm import tqdm
 
 from sessionizer import EVENT_TYPES, SCHEMA, SessionizerError, columns_of, parse_ts, read_events
 from sessionsim.errors import SessionsimError
-from sessionsim.files import read_rows
 from sessionsim.progress import bar
+from sessionsim.rundir import read_rows
 
 __all__ = ["event_batches", "first_bad_row", "parquet_batches", "table_batches"]
 

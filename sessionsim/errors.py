@@ -1,19 +1,27 @@
-"""The harness's root error: bad input to a sessionsim command (a one-line message)."""
+"""The root of every error sessionsim raises (``sessionsim.Error``), and the harness's own.
+
+One tree for the whole distribution: the simulator's ``SimulatorError``, the sessionizers'
+``SessionizerError`` and the harness's ``SessionsimError`` (bad input: a one-line message,
+exit status 2 on the command line) and ``RunFailed`` (a live run whose sink did not do its
+job: exit status 1) all derive from ``Error``, so ``except sessionsim.Error`` catches any of
+them. This module imports nothing: the simulator and the sessionizers import it, and
+nothing else of the harness.
+"""
 
 from __future__ import annotations
 
-__all__ = ["RunFailed", "SessionsimError"]
+__all__ = ["Error", "RunFailed", "SessionsimError"]
 
 
-class SessionsimError(ValueError):
-    """Bad input found by the harness (a flag, a run directory, a truth or sessions file).
-
-    The simulator (``SimulatorError``) and the sessionizers (``SessionizerError``) have their
-    own; the command line turns any of the three into one line and exit status 2.
-    """
+class Error(Exception):
+    """Anything sessionsim refuses or fails at, with a one-line message."""
 
 
-class RunFailed(RuntimeError):
+class SessionsimError(Error, ValueError):
+    """Bad input found by the harness (a flag, a run directory, a truth or sessions file)."""
+
+
+class RunFailed(Error, RuntimeError):
     """A live run whose sink did not do its job (it gave up, or acknowledged none, or too
     little, of what it was offered): one line on stderr and exit status 1. (A write that
     fails, a full disk, is bad input's one line and exit status 2, as everywhere.)"""

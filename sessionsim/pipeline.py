@@ -11,14 +11,14 @@ import orjson
 
 from sessionizer import ColumnOutputs, Counts, Event
 from sessionsim.batches import event_batches
-from sessionsim.checking import build_report, read_sessions, score_outputs, settings_of
 from sessionsim.errors import SessionsimError
-from sessionsim.files import run_file
-from sessionsim.latency import Latency
-from sessionsim.realism import realism_block
+from sessionsim.realism.metrics import realism_block
+from sessionsim.rundir import run_file
 from sessionsim.scenario import RunScenario, SessionizerSpec
-from sessionsim.scoring import Scorer
-from sessionsim.truth import Truth, load_truth
+from sessionsim.scoring.check import build_report, read_sessions, score_outputs, settings_of
+from sessionsim.scoring.latency import Latency
+from sessionsim.scoring.scorer import Scorer
+from sessionsim.scoring.truth import Truth, load_truth
 from simulator import Ledger, OutputSet, Simulation, simulate_sharded, simulate_to_dir
 
 __all__ = ["check_run_dir", "run_scenario", "sim_event_batches", "sim_events"]

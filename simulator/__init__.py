@@ -9,7 +9,6 @@ from simulator.engine import (
     FORMATS,
     Simulation,
     open_outputs,
-    prepare_dir,
     simulate_null,
     simulate_to_dir,
     write_summary,
@@ -19,9 +18,7 @@ from simulator.estimate import estimate, refuse_if_too_big
 from simulator.events import EventCodec
 from simulator.naive import simulate_naive
 from simulator.orphans import die_with_parent
-from simulator.scenario import Burst, Scenario, load_scenario, resolved_yaml
-from simulator.shards import simulate_sharded
-from simulator.sinks import (
+from simulator.output import (
     AtomicFile,
     EventSink,
     JsonlRows,
@@ -29,6 +26,9 @@ from simulator.sinks import (
     OutputSet,
     committed_files,
 )
+from simulator.rundir import prepare_dir
+from simulator.scenario import Burst, Scenario, load_scenario, resolved_yaml
+from simulator.shards import simulate_sharded
 from simulator.truth import Ledger
 
 __all__ = [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sessionsim.errors import Error  # the distribution's one root (imports nothing)
 
-class SimulatorError(Exception):
+
+class SimulatorError(Error):
     """Bad input to the simulator: a one-line message naming file, field and reason."""

@@ -27,14 +27,14 @@ from simulator.engine import (
     check_shards,
     merge_states,
     open_outputs,
-    prepare_dir,
     summary_of,
     write_summary,
 )
 from simulator.orphans import die_with_parent
+from simulator.output import KEY, AtomicFile, OutputSet
+from simulator.rundir import prepare_dir
 from simulator.scenario import Scenario
 from simulator.schemas import schema
-from simulator.sinks import KEY, AtomicFile, OutputSet
 
 __all__ = ["simulate_sharded"]
 

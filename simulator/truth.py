@@ -13,7 +13,7 @@ from simulator.truth_rows import Searches, truth_tables
 
 if TYPE_CHECKING:
     from simulator.events import EventCodec
-    from simulator.sinks import RowWriter
+    from simulator.output import RowWriter
 
 __all__ = ["Ledger", "summarize"]
 

@@ -29,7 +29,7 @@ def collector(tmp_path):
     ``tmp_path/collected.jsonl``); each is shut down after the test."""
     import threading
 
-    from sessionsim.collect import Collector
+    from sessionsim.live.collect import Collector
 
     def start(**options) -> Collector:
         c = Collector(("127.0.0.1", 0), tmp_path / "collected.jsonl", **options)

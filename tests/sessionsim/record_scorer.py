@@ -10,7 +10,7 @@ from typing import cast
 
 import numpy as np
 
-from sessionsim.scoring import SessionScore
+from sessionsim.scoring.scorer import SessionScore
 
 
 def _pairs(n: int) -> int:

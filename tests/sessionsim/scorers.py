@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from sessionsim.scoring import Scorer
-from sessionsim.truth_index import EventIndex
+from sessionsim.scoring.scorer import Scorer
+from sessionsim.scoring.truth_index import EventIndex
 
 
 class VisitScorer:

@@ -13,6 +13,7 @@ pytest_plugins = ["pytester"]
 
 def test_the_public_names_are_exactly_these():
     assert sorted(sessionsim.__all__) == [
+        "Error",
         "Event",
         "GateFailed",
         "Late",
@@ -25,6 +26,19 @@ def test_the_public_names_are_exactly_these():
         "simulate",
         "sweep",
     ]
+
+
+def test_one_error_root_catches_the_simulators_the_sessionizers_and_the_harness(tmp_path):
+    from sessionizer import SessionizerError
+    from sessionsim.errors import RunFailed, SessionsimError
+    from simulator import SimulatorError
+
+    for error in (SimulatorError, SessionizerError, SessionsimError, RunFailed):
+        assert issubclass(error, sessionsim.Error)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("seed: 1\npopulation: {users: -3}\n")
+    with pytest.raises(sessionsim.Error, match="users"):
+        sessionsim.load_scenario(bad)
 
 
 def test_the_readme_python_example(tmp_path):

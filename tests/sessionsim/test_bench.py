@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from sessionsim.bench import run_bench
+from sessionsim.analysis.bench import run_bench
 
 pytestmark = pytest.mark.slow  # end-to-end simulations
 

@@ -21,7 +21,7 @@ def test_the_union_over_partitions_is_the_single_process_stream(workers):
     from bytewax.dataflow import Dataflow
     from bytewax.testing import TestingSink, cluster_main
 
-    from sessionsim.bytewax_source import SimulatorSource
+    from sessionsim.integrations.bytewax_source import SimulatorSource
 
     sc = load_scenario(
         SCENARIOS / "baseline.yaml",

@@ -17,9 +17,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from sessionsim import collect
-from sessionsim.collect import Collector
 from sessionsim.errors import SessionsimError
+from sessionsim.live import collect
+from sessionsim.live.collect import Collector
 from tests.helpers import one_line_error, run_cli
 
 

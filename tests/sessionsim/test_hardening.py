@@ -136,7 +136,7 @@ def test_a_second_writer_is_refused_and_a_dead_runs_partials_are_cleaned(
         [
             sys.executable,
             "-c",
-            "import sys; from pathlib import Path; from simulator.engine import prepare_dir;"
+            "import sys; from pathlib import Path; from simulator.rundir import prepare_dir;"
             f"prepare_dir(Path({str(out)!r})); print('locked', flush=True); sys.stdin.read()",
         ],
         stdin=subprocess.PIPE,

@@ -14,7 +14,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from sessionsim.pacing import Pacer
+from sessionsim.live.pacing import Pacer
 from tests.conftest import SCENARIOS
 from tests.helpers import one_line_error, read_jsonl, run_cli
 
@@ -400,7 +400,7 @@ def test_a_run_with_every_copy_acknowledged_keeps_the_simulated_truth(tmp_path):
     gives the bytes and totals of the row-by-row rewrite."""
     from collections import Counter
 
-    from sessionsim.live import _copy_truth_events, _rewrite_truth_events
+    from sessionsim.live.run import _copy_truth_events, _rewrite_truth_events
     from simulator import AtomicFile, simulate_to_dir
     from tests.helpers import load_scenario
 

@@ -218,7 +218,7 @@ def test_a_file_size_limit_during_a_live_http_run_ends_it_with_one_line(tmp_path
     tracebacks)."""
     import resource
 
-    from sessionsim.collect import Collector
+    from sessionsim.live.collect import Collector
 
     c = Collector(("127.0.0.1", 0), tmp_path / "collected.jsonl")
     threading.Thread(target=c.serve, daemon=True).start()

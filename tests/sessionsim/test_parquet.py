@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from sessionsim.realism import measure_realism
+from sessionsim.realism.metrics import measure_realism
 from simulator import simulate_to_dir
 from tests.conftest import SCENARIOS
 from tests.helpers import load_scenario, one_line_error, read_jsonl, run_cli

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from sessionsim.realism import load_bands, measure_realism
+from sessionsim.realism.metrics import load_bands, measure_realism
 from simulator import simulate_to_dir
 from tests.conftest import SCENARIOS
 from tests.helpers import load_scenario, one_line_error, run_cli

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sessionsim.realism import _device_order, _rank_variety, _searches
+from sessionsim.realism.metrics import _device_order, _rank_variety, _searches
 
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z in ms
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sessionsim.realism import _hour_steps
+from sessionsim.realism.metrics import _hour_steps
 
 DAY = 86_400.0
 MONDAY = 1767571200.0

@@ -9,8 +9,8 @@ import jsonschema
 import pytest
 import yaml
 
+from sessionsim.cli.schema_docs import describe
 from sessionsim.scenario import RunScenario
-from sessionsim.schema_docs import describe
 from tests.conftest import SCENARIOS
 from tests.helpers import run_cli
 

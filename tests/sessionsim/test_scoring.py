@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sessionsim.scoring import wilson_interval
+from sessionsim.scoring.scorer import wilson_interval
 from tests.sessionsim.scorers import VisitScorer
 
 

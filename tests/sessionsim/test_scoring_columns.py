@@ -11,8 +11,8 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sessionsim.scoring import Scorer
-from sessionsim.truth_index import EventIndex
+from sessionsim.scoring.scorer import Scorer
+from sessionsim.scoring.truth_index import EventIndex
 from tests.sessionsim.record_scorer import Scorer as RecordScorer
 
 

@@ -79,8 +79,8 @@ def test_sweep_rejects_a_bad_gap_list(tmp_path, capsys, monkeypatch):
 
 
 def test_sweep_rows_do_not_depend_on_the_number_of_workers(tmp_path):
+    from sessionsim.analysis.sweep import run_sweep
     from sessionsim.scenario import RunScenario, SessionizerSpec
-    from sessionsim.sweeping import run_sweep
     from tests.helpers import load_scenario
 
     sc = load_scenario(
@@ -134,8 +134,8 @@ def test_sweep_varies_the_watermark_mode_as_a_third_axis(tmp_path, capsys, monke
 
 
 def test_the_sweep_measures_what_lateness_costs_and_recommends_within_a_delay(tmp_path):
+    from sessionsim.analysis.sweep import recommendation, run_sweep
     from sessionsim.scenario import RunScenario, SessionizerSpec
-    from sessionsim.sweeping import recommendation, run_sweep
     from tests.helpers import load_scenario
 
     sc = load_scenario(

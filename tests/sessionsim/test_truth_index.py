@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from sessionsim.truth_index import EventIndex, id_keys
+from sessionsim.scoring.truth_index import EventIndex, id_keys
 
 
 def test_visits_of_simulator_and_other_ids():

@@ -28,8 +28,8 @@ from sessionizer import (
 from sessionsim.batches import first_bad_row, table_batches
 from sessionsim.errors import SessionsimError
 from sessionsim.scenario import SessionizerSpec
-from sessionsim.scoring import Scorer, SessionScore, wilson_interval
-from sessionsim.truth import check_event_ids
+from sessionsim.scoring.scorer import Scorer, SessionScore, wilson_interval
+from sessionsim.scoring.truth import check_event_ids
 from simulator import format_duration
 
 __all__ = [

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import orjson
 
-from sessionsim.latency import Latency
+from sessionsim.extras import installed, need
 from sessionsim.pipeline import check_run_dir
 from sessionsim.scenario import RunScenario, SessionizerSpec
-from sessionsim.truth import load_truth
+from sessionsim.scoring.latency import Latency
+from sessionsim.scoring.truth import load_truth
 from simulator import OutputSet, die_with_parent, format_duration, simulate_to_dir
 
 __all__ = ["best", "plot_sweep", "recommendation", "run_sweep"]
@@ -203,7 +204,8 @@ def run_sweep(
                 option=orjson.OPT_INDENT_2,
             )
         )
-        outputs.open("sweep.png").write(plot_sweep(rows, title, max_delay_s))
+        if installed("matplotlib"):  # else the CLI says how to get the figure
+            outputs.open("sweep.png").write(plot_sweep(rows, title, max_delay_s))
     return rows
 
 
@@ -211,8 +213,7 @@ def plot_sweep(rows: list[dict], title: str, max_delay_s: float = DEFAULT_MAX_DE
     """Return a PNG: against gap, a line per (watermark, lateness): CTR error, split and
     merge rates, pairwise F1 and p99 emission delay; and F1 against delay with the Pareto
     front. The recommended setting is starred; one legend for all."""
-    import matplotlib
-
+    matplotlib = need("matplotlib", "plot", "the sweep figure")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

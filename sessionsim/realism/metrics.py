@@ -2,7 +2,7 @@
 
 Every metric is computed from the files a run writes (events and ``truth/``, JSON lines or
 Parquet), one pass per file on Arrow columns, so any run directory can be judged, whoever made
-it. The bands and their sources live in ``realism_bands.yaml`` beside this module.
+it. The bands and their sources live in ``bands.yaml`` beside this module.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import yaml
 
-from sessionizer import SessionizerError
 from sessionsim.batches import epoch_ms, table_batches
-from sessionsim.files import run_file
+from sessionsim.errors import SessionsimError
+from sessionsim.rundir import run_file
 from sessionsim.scenario import RunScenario
 from simulator import Scenario, SimulatorError, load_scenario
 
@@ -32,7 +32,6 @@ __all__ = [
     "Realism",
     "load_bands",
     "measure_realism",
-    "plot_realism",
     "realism_block",
 ]
 
@@ -82,9 +81,8 @@ def load_bands(path: Path | None = None) -> list[Band]:
     """Read the bands file (the packaged one by default)."""
     where = str(path) if path else "realism_bands.yaml"
     try:
-        text = (
-            path.read_text() if path else (files("sessionsim") / "realism_bands.yaml").read_text()
-        )
+        packaged = files("sessionsim.realism") / "bands.yaml"
+        text = path.read_text() if path else packaged.read_text()
         raw = yaml.safe_load(text)
         return [
             Band(
@@ -98,9 +96,9 @@ def load_bands(path: Path | None = None) -> list[Band]:
             for e in raw
         ]
     except OSError as e:
-        raise SessionizerError(f"{where}: cannot read: {e.strerror}") from None
+        raise SessionsimError(f"{where}: cannot read: {e.strerror}") from None
     except (yaml.YAMLError, TypeError, KeyError, IndexError, ValueError) as e:
-        raise SessionizerError(
+        raise SessionsimError(
             f"{where}: expected a list of {{key, label, band: [low, high], source}} ({e!r})"
         ) from None
 
@@ -260,7 +258,7 @@ def _searches(path: Path) -> tuple[dict, list[float], np.ndarray]:
         curve = np.where(at_least > 0, clicked / np.maximum(at_least, 1), np.nan)
     ranks = int((at_least > 0).sum())
     if len(query_codes) >= 1 << 25 or len(item_codes) >= 1 << 32:
-        raise SessionizerError(f"{path}: too many distinct queries or items to count")
+        raise SessionsimError(f"{path}: too many distinct queries or items to count")
     all_queries = np.concatenate(counts_by_code) if counts_by_code else np.zeros(0, np.int64)
     counts = np.sort(np.bincount(all_queries))[::-1]
     counts = counts[counts > 0]
@@ -742,13 +740,13 @@ def measure_realism(run_dir: Path) -> Realism:
     try:
         summary = orjson.loads((truth / "summary.json").read_bytes())
     except (OSError, orjson.JSONDecodeError) as e:
-        raise SessionizerError(
+        raise SessionsimError(
             f"{truth / 'summary.json'}: cannot read the run summary: {e}"
         ) from None
     try:
         scenario: Scenario = load_scenario(run_dir / "scenario.yaml", model=RunScenario)
     except SimulatorError as e:
-        raise SessionizerError(str(e)) from None
+        raise SessionsimError(str(e)) from None
     d = scenario.delivery
     faultless = d.perfect and d.parallel_requests == 1
     values: dict[str, float | None] = {}
@@ -782,68 +780,3 @@ def realism_block(run_dir: Path) -> dict:
     return {
         r["key"]: {"value": r["value"], "band": r["band"], "verdict": r["verdict"]} for r in rows
     }
-
-
-def plot_realism(r: Realism, title: str) -> bytes:
-    """Return the one-page realism figure as a PNG."""
-    import io
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(2, 3, figsize=(15, 8.5))
-    ranks = np.arange(1, len(r.ctr_by_rank) + 1)
-    a = ax[0, 0]
-    a.plot(ranks, r.ctr_by_rank, "o-", label="this run")
-    pub = PUBLISHED_RANK_CURVE[: len(ranks)]
-    a.plot(np.arange(1, len(pub) + 1), pub, "s--", label="Sistrix 2020")
-    a.set(xlabel="rank", ylabel="CTR at rank", title="rank curve", yscale="log")
-    a.legend()
-    a = ax[0, 1]
-    if len(r.visit_lengths_s):
-        x = np.sort(np.maximum(r.visit_lengths_s, 0.1))
-        a.plot(x, np.arange(1, len(x) + 1) / len(x))
-    a.axvline(300, color="grey", ls=":", label="5 min")
-    a.set(
-        xscale="log",
-        xlabel="visit length (s)",
-        ylabel="share of visits ≤ x",
-        title="visit length CDF",
-    )
-    a.legend()
-    a = ax[0, 2]
-    gaps = r.return_gaps_s[r.return_gaps_s > 0]
-    if len(gaps):
-        a.hist(gaps, bins=np.geomspace(max(gaps.min(), 1.0), gaps.max() * 1.01, 50))
-    a.axvline(1800, color="grey", ls=":", label="30 min gap")
-    a.set(xscale="log", xlabel="time to next visit (s)", ylabel="returns", title="return time")
-    a.legend()
-    a = ax[1, 0]
-    if len(r.queries_per_visit):
-        q = np.bincount(np.minimum(r.queries_per_visit, 10))[1:]
-        a.bar(np.arange(1, len(q) + 1), q / q.sum())
-    a.set(
-        xlabel="queries in a visit with a search (10: 10+)",
-        ylabel="share",
-        title="queries per visit",
-    )
-    a = ax[1, 1]
-    a.plot(r.events_by_hour, label="events (by ts)")
-    if len(r.expected_by_hour) and r.expected_by_hour.sum() > 0:
-        hours = min(len(r.expected_by_hour), len(r.events_by_hour))
-        scale = r.events_by_hour[:hours].sum() / max(r.expected_by_hour[:hours].sum(), 1e-9)
-        a.plot(r.expected_by_hour * scale, "--", label="arrival intensity (scaled)")
-    a.set(xlabel="hour from start (UTC)", ylabel="events", title="events per hour")
-    a.legend()
-    a = ax[1, 2]
-    if len(r.query_counts):
-        a.loglog(np.arange(1, len(r.query_counts) + 1), r.query_counts, ".", ms=2)
-    a.set(xlabel="query rank", ylabel="count", title="query frequency (Zipf head, open tail)")
-    fig.suptitle(title)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
-    plt.close(fig)
-    return buf.getvalue()

@@ -18,7 +18,7 @@ from typing import IO
 from tqdm import tqdm
 
 from sessionsim.errors import SessionsimError
-from sessionsim.live_sinks import Tally
+from sessionsim.live.sinks import Tally
 
 __all__ = ["COLUMNS", "LiveStats"]
 

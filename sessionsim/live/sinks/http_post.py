@@ -21,7 +21,7 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from sessionsim.deadline import Deadline
+from sessionsim.live.deadline import Deadline
 
 __all__ = ["ABANDON_S", "Answer", "Link"]
 

@@ -25,6 +25,7 @@ import orjson
 from sessionizer import ColumnOutputs, SessionConfig, outputs_of, read_events, resolve
 from sessionsim.batches import event_batches
 from sessionsim.bundled import scenario_path
+from sessionsim.extras import need
 from sessionsim.pipeline import check_run_dir
 from sessionsim.scenario import RunScenario, SessionizerSpec
 from simulator import (
@@ -143,8 +144,8 @@ def _live(sink: str) -> Callable:
     collect`` in another process); events are those the sink acknowledged."""
 
     def case(users: int, reps: int, _stream: Path | None) -> dict:
-        from sessionsim.collect import Collector
-        from sessionsim.live import run_live
+        from sessionsim.live.collect import Collector
+        from sessionsim.live.run import run_live
 
         sc = _scenario(users)
         with tempfile.TemporaryDirectory() as d:
@@ -467,8 +468,7 @@ def plot_bench(results: dict) -> bytes:
     """Return a PNG: events/CPU-s of every case, and the scaling series."""
     import io
 
-    import matplotlib
-
+    matplotlib = need("matplotlib", "plot", "the benchmark figure (--plot)")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

@@ -12,8 +12,8 @@ import pyarrow.compute as pc
 
 from sessionsim.batches import first_bad_row, table_batches
 from sessionsim.errors import SessionsimError
-from sessionsim.files import run_file
-from sessionsim.truth_index import EventIndex
+from sessionsim.rundir import run_file
+from sessionsim.scoring.truth_index import EventIndex
 
 __all__ = ["Truth", "check_event_ids", "load_truth"]
 

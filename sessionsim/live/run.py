@@ -28,9 +28,9 @@ import numpy as np
 import orjson
 
 from sessionsim.errors import SessionsimError
-from sessionsim.live_sinks import Outgoing, Tally, open_sink
-from sessionsim.live_stats import LiveStats
-from sessionsim.pacing import Pacer
+from sessionsim.live.pacing import Pacer
+from sessionsim.live.sinks import Outgoing, Tally, open_sink
+from sessionsim.live.stats import LiveStats
 from simulator import (
     AtomicFile,
     EventCodec,

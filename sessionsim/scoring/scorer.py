@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sessionsim.truth_index import EventIndex, id_keys
+from sessionsim.scoring.truth_index import EventIndex, id_keys
 
 __all__ = ["SessionScore", "Scorer", "wilson_interval"]
 

@@ -1,0 +1,1 @@
+"""Analyses of runs: realism against published bands, sweeps, the benchmark."""

@@ -1,0 +1,145 @@
+"""`sessionsim sweep`, `realism` and `bench`: analyses of runs and of the tool itself."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from tqdm import tqdm
+
+from sessionsim.analysis.sweep import recommendation, run_sweep
+from sessionsim.cli.options import (
+    FLAGS,
+    _check_size,
+    _duration,
+    _durations,
+    _overrides,
+    _spec,
+    scenario_options,
+    setting_options,
+)
+from sessionsim.cli.render import format_realism, format_sweep
+from sessionsim.errors import SessionsimError
+from sessionsim.extras import installed
+from sessionsim.progress import sim_progress
+from sessionsim.realism import load_bands, measure_realism
+from sessionsim.realism.figure import plot_realism
+from sessionsim.scenario import RunScenario
+from simulator import (
+    OutputSet,
+    load_scenario,
+)
+
+
+@click.command()
+@scenario_options
+@setting_options
+@click.option(
+    "--max-delay",
+    default="1h",
+    show_default=True,
+    help="Recommend the best pairwise F1 whose p99 emission delay (stream time from a "
+    "session's end to its output) is at most this.",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Directory for the run, sweep.csv, sweep.json and sweep.png.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=min(os.cpu_count() or 1, 4),
+    show_default=True,
+    help="Processes sessionizing settings in parallel.",
+)
+def sweep(
+    scenario, seed, users, duration, start, force, out, workers, max_delay, **options: Any
+) -> None:
+    """Simulate SCENARIO once, then check every --gap (x every --lateness) on that stream.
+
+    --gap and --lateness take comma-separated lists, e.g. --gap 1m,5m,30m,1h.
+    """
+    gaps = _durations("--gap", options.pop("gap") or "1m,5m,10m,30m,1h,2h")
+    latenesses = _durations("--lateness", options.pop("lateness") or "2m")
+    if any(g <= 0 for g in gaps):
+        raise SessionsimError("--gap: expected positive durations")
+    max_delay_s = _duration("--max-delay", max_delay)
+    watermarks = [
+        _spec({"watermark": w.strip()}).watermark
+        for w in (options.pop("watermark") or "global").split(",")
+    ]
+    # The reference emits each session the moment it is final: its delays are the semantics'
+    # (a micro-batch engine adds its batching to them).
+    base = _spec({**options, "sessionizer": options["sessionizer"] or "reference"})
+    sc = load_scenario(
+        scenario, _overrides(seed, users, duration, start), model=RunScenario, flags=FLAGS
+    )
+    _check_size(sc, scenario, force)
+    settings = tqdm(
+        total=len(gaps) * len(latenesses) * len(watermarks),
+        desc="settings",
+        unit="setting",
+        file=sys.stderr,
+        delay=1.0,
+        leave=False,
+        disable=None,  # no bar when stderr is not a terminal
+    )
+    with sim_progress(sc.duration) as progress, settings:
+        rows = run_sweep(
+            sc,
+            out,
+            gaps,
+            latenesses,
+            base,
+            progress,
+            on_setting=lambda _: settings.update(1),
+            workers=workers,
+            watermarks=watermarks,
+            max_delay_s=max_delay_s,
+        )
+    click.echo(format_sweep(rows))
+    click.echo(recommendation(rows, max_delay_s))
+    if installed("matplotlib"):
+        click.echo(f"written to {out}/sweep.csv, sweep.json, sweep.png")
+    else:
+        click.echo(
+            f"written to {out}/sweep.csv, sweep.json "
+            "(for sweep.png: pip install 'sessionsim[plot]')"
+        )
+
+
+@click.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option(
+    "--out", "figure", type=click.Path(path_type=Path), help="Draw the one-page figure here (PNG)."
+)
+@click.option(
+    "--bands",
+    type=click.Path(path_type=Path),
+    help="A bands file of your own (default: the packaged realism_bands.yaml).",
+)
+def realism(run_dir, figure, bands) -> None:
+    """Show how realistic RUN_DIR's stream is: each metric against its published band."""
+    result = measure_realism(run_dir)
+    rows = result.rows(load_bands(bands))
+    click.echo(format_realism(rows))
+    if figure is not None:
+        with OutputSet(figure.parent) as outputs:
+            outputs.open(figure.name).write(plot_realism(result, f"realism of {run_dir}"))
+        click.echo(f"figure written to {figure}")
+
+
+@click.command()
+@click.option("--quick", is_flag=True, help="A short run (under two minutes) for every change.")
+@click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write results here.")
+@click.option("--plot", "plot_path", type=click.Path(path_type=Path), help="Draw them here (PNG).")
+def bench(quick, json_path, plot_path) -> None:
+    """Measure throughput and memory of every stage: simulator and sessionizers."""
+    from sessionsim.analysis.bench import run_bench
+
+    run_bench(quick, json_path, plot_path)

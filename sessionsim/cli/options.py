@@ -1,0 +1,282 @@
+"""Options and argument types shared by the commands."""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from pydantic import ValidationError
+
+from sessionsim.bundled import scenario_path
+from sessionsim.errors import SessionsimError
+from sessionsim.scenario import RunScenario, SessionizerSpec
+from sessionsim.scoring.check import GATE_FAILED, gate_failures
+from simulator import (
+    SimulatorError,
+    load_scenario,
+    parse_duration,
+    refuse_if_too_big,
+)
+
+# check and sweep read whole files: the vectorised sessionizer (the reference's exact output).
+BATCH_DEFAULT = "vectorized"
+
+
+SPEC_FLAGS = (
+    "sessionizer",
+    "gap",
+    "lateness",
+    "split_on_app_open",
+    "close_on_app_close",
+    "attribution",
+    "dedup",
+    "watermark",
+    "idle",
+)
+
+
+# The scenario keys the overriding flags set (a bad value is blamed on the flag).
+FLAGS = {
+    "seed": "--seed",
+    "population.users": "--users",
+    "duration": "--duration",
+    "start": "--start",
+}
+
+
+def _overrides(seed, users, duration, start) -> dict:
+    pairs = {"seed": seed, "population.users": users, "duration": duration, "start": start}
+    return {k: v for k, v in pairs.items() if v is not None}
+
+
+def scenario_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Add the scenario argument and the overrides every simulating command accepts."""
+    f = click.option(
+        "--force",
+        is_flag=True,
+        help="Run even when the expected size is over the limit (200 million events).",
+    )(f)
+    f = click.option("--start", help="Simulated start, ISO 8601 UTC (2026-01-05T00:00:00Z).")(f)
+    f = click.option("--duration", help="Simulated time to cover (e.g. 6h, 1d).")(f)
+    f = click.option("--users", type=int, help="Number of users.")(f)
+    f = click.option("--seed", type=int, help="Random seed.")(f)
+    return click.argument("scenario", callback=_scenario_path)(f)
+
+
+def _scenario_path(ctx, param, value: str) -> Path:
+    """A scenario file, or the name of a bundled one (``baseline``)."""
+    return scenario_path(value)
+
+
+def sessionizer_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Add the flags that configure one sessionizer setting (unset: the default)."""
+    return engine_option(setting_options(f))
+
+
+def engine_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Add the engine's option (Bytewax workers)."""
+    return click.option(
+        "--workers",
+        type=click.IntRange(min=1),
+        help="Engines with workers (bytewax): worker threads per process.",
+    )(f)
+
+
+def setting_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """The flags of the semantics of one setting (no engine options)."""
+    f = click.option(
+        "--idle",
+        help="per-user watermark: wait this long past a quiet user's gap (default 0s).",
+    )(f)
+    f = click.option(
+        "--watermark",
+        metavar="global|per-user",
+        help="One watermark for the stream (default), or one per user (SESSIONS.md 3); "
+        "sweep takes a list (global,per-user).",
+    )(f)
+    f = click.option(
+        "--no-dedup",
+        "dedup",
+        flag_value=False,
+        default=None,
+        help="Keep repeated deliveries of an event_id instead of dropping them.",
+    )(f)
+    f = click.option(
+        "--attribution",
+        type=click.Choice(["time", "search_id"]),
+        help="Attribute clicks to searches by time (default) or by search_id.",
+    )(f)
+    f = click.option(
+        "--close-on-app-close", is_flag=True, default=None, help="Cut a session after an app_close."
+    )(f)
+    f = click.option(
+        "--split-on-app-open", is_flag=True, default=None, help="Cut a session before an app_open."
+    )(f)
+    f = click.option(
+        "--lateness", help="Allowed lateness (default 2m: an SDK flush interval and the network)."
+    )(f)
+    f = click.option("--gap", help="Inactivity gap that closes a session (default 30m).")(f)
+    return click.option(
+        "--sessionizer",
+        help=f"Name, or module:attribute (default reference; check: {BATCH_DEFAULT}).",
+    )(f)
+
+
+def _given(options: dict) -> dict:
+    return {k: v for k, v in options.items() if v is not None}
+
+
+def _saved_setting(run_dir: Path) -> dict:
+    """The first sessionizer setting saved with a run (its scenario.yaml), or none."""
+    path = run_dir / "scenario.yaml"
+    if not path.is_file():
+        return {}
+    try:
+        saved = load_scenario(path, model=RunScenario).sessionizers[0]
+    except SimulatorError:
+        return {}  # a run written by another version: the defaults, as before
+    return {
+        k: v
+        for k, v in saved.model_dump(mode="json").items()
+        if k in SPEC_FLAGS and k not in ("sessionizer",)
+    }
+
+
+def _spec(options: dict) -> SessionizerSpec:
+    """Build a sessionizer setting from flags; a bad value is a one-line error naming it."""
+    given = {k: v for k, v in options.items() if k in SPEC_FLAGS and v is not None}
+    if options.get("workers") is not None:
+        given["options"] = {"workers": options["workers"]}
+    try:
+        return SessionizerSpec.model_validate(given)
+    except ValidationError as e:
+        err = e.errors()[0]
+        flag = "--" + str(err["loc"][0]).replace("_", "-")
+        msg = err["msg"].removeprefix("Value error, ")
+        raise SessionsimError(f"{flag}: {msg}") from None
+
+
+def _bucket(f):
+    return click.option(
+        "--bucket",
+        default="1h",
+        show_default=True,
+        help="Time bucket of the CTR-per-bucket metric (e.g. 1m, 1h).",
+    )(f)
+
+
+def _duration(flag: str, text: str) -> float:
+    """Parse a duration flag; a bad value is a one-line error naming the flag."""
+    try:
+        return parse_duration(text)
+    except ValueError as e:
+        raise SessionsimError(f"{flag}: {e}") from None
+
+
+def _bucket_ms(text: str) -> int:
+    seconds = _duration("--bucket", text)
+    if seconds < 0.001:
+        raise SessionsimError(f"--bucket: expected a positive duration (got {text!r})")
+    return round(seconds * 1000)
+
+
+def _realism_flag(f):
+    return click.option(
+        "--realism/--no-realism",
+        default=True,
+        show_default=True,
+        help="Add the run's realism block to report.json (one more pass over its files).",
+    )(f)
+
+
+def _check_size(sc, scenario, force: bool) -> None:
+    """Refuse a run over the size limit unless --force; announce a big one on stderr."""
+    guess = refuse_if_too_big(sc, str(scenario), force)
+    if guess is not None and guess["events"] >= 5_000_000:
+        click.echo(
+            f"sessionsim: expecting about {guess['events']:,} events "
+            f"({guess['bytes'] / 1e9:,.1f} GB of JSON lines, about "
+            f"{guess['seconds'] / 60:,.0f} min in one process)",
+            err=True,
+        )
+
+
+MAX_PROCESSES = 32  # shards, and Bytewax cluster processes: a stated bound, whatever the cores
+
+
+def _processes(f):
+    return click.option(
+        "--processes",
+        type=click.IntRange(1, MAX_PROCESSES),
+        default=1,
+        show_default=True,
+        help="Shard the users over this many processes (at most backend.replicas; same bytes).",
+    )(f)
+
+
+def _fraction(ctx, param, value):
+    """A gate's value: a finite number in [0, 1] (a NaN gate would pass everything)."""
+    if value is not None and not (math.isfinite(value) and 0.0 <= value <= 1.0):
+        raise click.BadParameter(f"expected a number from 0 to 1 (got {value})")
+    return value
+
+
+MAX_USERS = 2**24  # population.users is below this (the scenario's own bound)
+
+
+class _Finite(click.FloatRange):
+    """A float range that refuses NaN and infinities (click's lets NaN through)."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"expected a finite number (got {value})", param, ctx)
+        return number
+
+
+def _gates(f):
+    f = click.option(
+        "--min-pairwise-f1",
+        type=float,
+        callback=_fraction,
+        help=f"Exit {GATE_FAILED} if pairwise F1 is below this.",
+    )(f)
+    return click.option(
+        "--max-ctr-error",
+        type=float,
+        callback=_fraction,
+        help=f"Exit {GATE_FAILED} if |CTR measured - true| exceeds this.",
+    )(f)
+
+
+def _apply_gates(reports: list[dict], max_ctr_error, min_pairwise_f1) -> None:
+    failed = [
+        f"{r['label']}: {line}"
+        for r in reports
+        for line in gate_failures(r, max_ctr_error, min_pairwise_f1)
+    ]
+    if failed:
+        click.echo("sessionsim: gate failed: " + "; ".join(failed), err=True)
+        sys.exit(GATE_FAILED)
+
+
+WALL_MAX_S = 30 * 86_400.0  # a wall-clock flag (a stop, a timeout, an interval): 30 days
+
+
+def _duration_flag(flag: str, text: str | None, maximum: float = WALL_MAX_S) -> float | None:
+    """A wall-clock duration flag, at most ``maximum`` seconds (a larger one would never
+    happen, or overflow the timer that waits for it)."""
+    if text is None:
+        return None
+    seconds = _duration(flag, text)
+    if not math.isfinite(seconds) or seconds > maximum:
+        raise SessionsimError(f"{flag}: expected at most {maximum / 86_400:g}d (got {text!r})")
+    return seconds
+
+
+def _durations(flag: str, text: str) -> list[float]:
+    return [_duration(flag, part) for part in text.split(",")]

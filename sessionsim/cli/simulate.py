@@ -1,0 +1,293 @@
+"""`sessionsim run` and `sessionsim simulate`: a scenario into files (or live, with --sink)."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sessionsim.cli.options import (
+    FLAGS,
+    MAX_PROCESSES,
+    MAX_USERS,
+    _apply_gates,
+    _check_size,
+    _duration_flag,
+    _Finite,
+    _gates,
+    _overrides,
+    _processes,
+    _realism_flag,
+    _spec,
+    scenario_options,
+    sessionizer_options,
+)
+from sessionsim.cli.render import format_report, format_simulation
+from sessionsim.errors import RunFailed, SessionsimError
+from sessionsim.live.run import run_live, users_for_rate
+from sessionsim.load_shape import bursts_of, target_at
+from sessionsim.pipeline import run_scenario
+from sessionsim.progress import sim_progress
+from sessionsim.scenario import RunScenario
+from simulator import (
+    FORMATS,
+    Burst,
+    load_scenario,
+    simulate_sharded,
+    simulate_to_dir,
+)
+
+
+@click.command()
+@scenario_options
+@sessionizer_options
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    help="Also write events, truth, sessions and report.json here.",
+)
+@click.option(
+    "--processes",
+    type=click.IntRange(1, MAX_PROCESSES),
+    default=1,
+    show_default=True,
+    help="Simulate in up to this many shards (at most backend.replicas) and run engines "
+    "that take processes (bytewax) as a cluster of this many; the report is the same.",
+)
+@_gates
+@_realism_flag
+def run(
+    scenario,
+    seed,
+    users,
+    duration,
+    start,
+    force,
+    out,
+    processes,
+    max_ctr_error,
+    min_pairwise_f1,
+    realism,
+    **spec: Any,
+) -> None:
+    """Simulate SCENARIO once, check each sessionizer setting from its files, print the report.
+
+    Sessionizer flags replace the scenario's `sessionizers:` section.
+    """
+    overrides = _overrides(seed, users, duration, start)
+    if any(v is not None for v in spec.values()):
+        overrides["sessionizers"] = [_spec(spec).model_dump(mode="json")]
+    sc = load_scenario(scenario, overrides, model=RunScenario, flags=FLAGS)
+    _check_size(sc, scenario, force)
+    reports = run_scenario(
+        sc,
+        out,
+        lambda name: sim_progress(sc.duration, f"run {name}"),
+        realism=realism,
+        processes=processes,
+    )
+    for report in reports:
+        click.echo(format_report(report))
+        click.echo()
+    if out is not None:
+        click.echo(f"written to {out}")
+    _apply_gates(reports, max_ctr_error, min_pairwise_f1)
+
+
+@click.command()
+@scenario_options
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Output directory (events.jsonl, truth/, scenario.yaml).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="jsonl",
+    show_default=True,
+    help="JSON lines, or Parquet with typed columns (times as UTC timestamps).",
+)
+@_processes
+@click.option(
+    "--sink",
+    help="Stream the events live: stdout, file:PATH, http://HOST:PORT/PATH or "
+    "kafka://HOST:PORT/TOPIC "
+    "(the truth of what was acknowledged goes to --out).",
+)
+@click.option("--key", type=click.Choice(["user_id"]), help="stdout: prefix lines with KEY\\t.")
+@click.option("--realtime", is_flag=True, help="Pace the events at their arrival times.")
+@click.option(
+    "--speed",
+    type=_Finite(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="--realtime: simulated seconds per wall second.",
+)
+@click.option(
+    "--rate",
+    type=_Finite(min=0, min_open=True),
+    help="--realtime: scale the population to deliver this many events per wall second.",
+)
+@click.option("--stop-after", help="End a live run after this wall-clock duration (e.g. 5m).")
+@click.option("--stats-csv", type=click.Path(path_type=Path), help="Live stats, a row a second.")
+@click.option("--http-batch", type=click.IntRange(min=1), default=500, show_default=True)
+@click.option("--http-interval", default="1s", show_default=True, help="Oldest event's wait.")
+@click.option("--inflight", type=click.IntRange(1, 64), default=4, show_default=True)
+@click.option("--retries", type=click.IntRange(min=0), default=5, show_default=True)
+@click.option(
+    "--sink-timeout",
+    default="30s",
+    show_default=True,
+    help="A request or delivery report not answered in this time fails (longer than any "
+    "latency the collector is allowed); also the flush at the end.",
+)
+@click.option(
+    "--min-acked",
+    type=_Finite(0, 1),
+    help="Exit 1 unless at least this share of the copies sent was acknowledged "
+    "(default: exit 1 only when none was).",
+)
+def simulate(
+    scenario,
+    seed,
+    users,
+    duration,
+    start,
+    force,
+    out,
+    fmt,
+    processes,
+    sink,
+    key,
+    realtime,
+    speed,
+    rate,
+    stop_after,
+    stats_csv,
+    http_batch,
+    http_interval,
+    inflight,
+    retries,
+    sink_timeout,
+    min_acked,
+) -> None:
+    """Simulate SCENARIO and write its events and ground truth to --out.
+
+    With --sink, stream the events live (paced with --realtime) and write to --out the
+    truth of exactly what the sink acknowledged.
+    """
+    if str(out) == "-":
+        raise SessionsimError("--out: expected a directory (for events on stdout: --sink stdout)")
+    live = sink is not None
+    if not live and (key or realtime or rate or stop_after or stats_csv):
+        raise SessionsimError("--key, --realtime, --rate, --stop-after, --stats-csv: need --sink")
+    if rate is not None and not realtime:
+        raise SessionsimError("--rate: needs --realtime (a rate is per wall-clock second)")
+    sc = load_scenario(
+        scenario, _overrides(seed, users, duration, start), model=RunScenario, flags=FLAGS
+    )
+    target = None
+    if sc.load:
+        if not (realtime and sink):
+            raise SessionsimError(f"{scenario}: load: needs --sink and --realtime (wall time)")
+        if rate is not None:
+            raise SessionsimError(f"--rate: conflicts with the load: section of {scenario}")
+        target = functools.partial(target_at, sc.load)
+        sc = _shaped(sc, speed)
+    elif rate is not None:
+        needed = users_for_rate(sc, rate, speed)
+        if needed >= MAX_USERS:
+            raise SessionsimError(
+                f"--rate: {rate:g} events/s needs {needed:,} users, over the {MAX_USERS:,} a "
+                "scenario holds"
+            )
+        population = sc.population.model_copy(update={"users": needed})
+        sc = sc.model_copy(update={"population": population})
+        target = functools.partial(_constant, rate)
+    _check_size(sc, scenario, force)
+    if live:
+        if processes > 1 or fmt != "jsonl":
+            raise SessionsimError("--sink: a live run is one process, in JSON lines")
+        _simulate_live(
+            sc,
+            out,
+            sink,
+            speed=speed if realtime else None,
+            stop_after_s=_duration_flag("--stop-after", stop_after),
+            target=target,
+            keyed=key is not None,
+            stats_csv=stats_csv,
+            batch=http_batch,
+            interval_s=_duration_flag("--http-interval", http_interval),
+            inflight=inflight,
+            retries=retries,
+            timeout_s=_duration_flag("--sink-timeout", sink_timeout),
+            min_acked=min_acked,
+        )
+        return
+    with sim_progress(sc.duration) as progress:
+        if processes > 1:
+            summary = simulate_sharded(sc, out, processes, progress, fmt)
+        else:
+            summary = simulate_to_dir(sc, out, progress, fmt)
+    click.echo(format_simulation(summary, str(out)))
+
+
+def _constant(rate: float, _wall_s: float) -> float:
+    return rate
+
+
+def _shaped(sc: RunScenario, speed: float) -> RunScenario:
+    """The scenario with its load shape turned into a population and arrival bursts (the
+    saved scenario then replays the same stream without a load: section)."""
+    users = users_for_rate(sc, sc.load[0].rate, speed)
+    if users >= MAX_USERS:
+        raise SessionsimError(
+            f"load: needs {users:,} users, over the {MAX_USERS:,} a scenario holds"
+        )
+    try:
+        shaped = bursts_of(sc.load, speed, sc.duration)
+    except ValueError as e:
+        raise SessionsimError(f"load: {e}") from None
+    bursts = [*sc.arrivals.bursts, *(Burst.model_construct(**b) for b in shaped)]
+    return sc.model_copy(
+        update={
+            "population": sc.population.model_copy(update={"users": users}),
+            "arrivals": sc.arrivals.model_copy(update={"bursts": bursts}),
+            "load": [],
+        }
+    )
+
+
+def _simulate_live(
+    sc: RunScenario, out: Path, sink: str, min_acked: float | None, **options: Any
+) -> None:
+    """A live run; its report goes to stderr (stdout may carry the events). A stop by a
+    signal exits 128 + its number; a sink that gave up, or acknowledged none (or less than
+    ``min_acked``) of what was sent, exits 1 with one line."""
+    if not sink.startswith(("http://", "https://")):
+        for name in ("batch", "interval_s", "inflight", "retries"):
+            options.pop(name)
+    result = run_live(sc, out, sink, **options)
+    click.echo(result.line, err=True)
+    click.echo(f"truth of what was acknowledged written to {out}", err=True)
+    if result.signal is not None:
+        sys.exit(128 + result.signal)
+    live = result.summary["live"]
+    offered = live["sent"] + live["unsent"]
+    if result.error:
+        raise RunFailed(result.error)
+    if live["simulated_events"] and not live["acknowledged"]:  # a run that delivered nothing
+        raise RunFailed(f"{sink}: acknowledged none of the {offered:,} events offered")
+    if min_acked is not None and offered and live["acknowledged"] / offered < min_acked:
+        raise RunFailed(
+            f"{sink}: acknowledged {live['acknowledged']:,} of {offered:,} events "
+            f"({live['acknowledged'] / offered:.1%}) < --min-acked {min_acked:.1%}"
+        )

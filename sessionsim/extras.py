@@ -1,0 +1,27 @@
+"""Optional parts of the install: a module an extra provides, or a one-line error that
+names the extra to install (``pip install 'sessionsim[plot]'``)."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from types import ModuleType
+
+from sessionsim.errors import SessionsimError
+
+__all__ = ["installed", "need"]
+
+
+def installed(module: str) -> bool:
+    """Whether ``module`` can be imported (without importing it)."""
+    return importlib.util.find_spec(module) is not None
+
+
+def need(module: str, extra: str, purpose: str) -> ModuleType:
+    """Import ``module``, or refuse ``purpose`` in one line naming the extra that has it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise SessionsimError(
+            f"{purpose} needs {module}: pip install 'sessionsim[{extra}]'"
+        ) from None

@@ -1,0 +1,1 @@
+"""sessionsim inside other tools: the pytest plugin and a Bytewax source."""

@@ -1,0 +1,1 @@
+"""Live load generation: the run loop, pacing, stats, the sinks and the collector."""

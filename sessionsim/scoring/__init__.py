@@ -1,0 +1,1 @@
+"""Scoring a sessionizer's output against the truth: index, scorer, check, latency."""
