@@ -34,7 +34,7 @@ Watermark = Literal["global", "per_user"]
 
 
 class Event(NamedTuple):
-    """One event as a sessionizer sees it (SESSIONS.md section 1); ``ts`` in epoch ms."""
+    """One event as a sessionizer sees it (docs/semantics.md section 1); ``ts`` in epoch ms."""
 
     event_id: str
     type: str
@@ -56,7 +56,7 @@ class Session:
 
     @property
     def session_id(self) -> str:
-        """Return the deterministic id of SESSIONS.md section 2, from user and start."""
+        """Return the deterministic id of docs/semantics.md section 2, from user and start."""
         return f"{self.user_id}@{self.start}"
 
 
@@ -78,7 +78,7 @@ class Counts:
 
 @dataclass(frozen=True, slots=True)
 class SessionConfig:
-    """How to cut sessions (SESSIONS.md sections 2 to 4); durations in milliseconds."""
+    """How to cut sessions (docs/semantics.md sections 2 to 4); durations in milliseconds."""
 
     gap_ms: int
     lateness_ms: int = 0
@@ -86,7 +86,7 @@ class SessionConfig:
     close_on_app_close: bool = False
     attribution: Attribution = "time"
     dedup: bool = True
-    watermark: Watermark = "global"  # SESSIONS.md section 3: one for the stream, or per user
+    watermark: Watermark = "global"  # docs/semantics.md section 3: one for the stream, or per user
     idle_ms: int = 0  # per_user: a quiet user's sessions are final once W_g > end + gap + idle
 
     @property

@@ -1,4 +1,4 @@
-"""The batch definition of sessions (SESSIONS.md section 2): the oracle streaming must match.
+"""The batch definition of sessions (docs/semantics.md section 2): the oracle streaming must match.
 
 Written independently of the streaming code, for tests (ours and plugin authors').
 """

@@ -1,4 +1,4 @@
-"""The ``bytewax`` sessionizer: SESSIONS.md in a Bytewax dataflow keyed by user.
+"""The ``bytewax`` sessionizer: docs/semantics.md in a Bytewax dataflow keyed by user.
 
 The dataflow (Bytewax 0.21)::
 
@@ -165,7 +165,7 @@ def _free_ports(n: int) -> list[int]:
 
 
 class BytewaxSessionizer:
-    """SESSIONS.md semantics in a Bytewax dataflow (either watermark mode).
+    """docs/semantics.md semantics in a Bytewax dataflow (either watermark mode).
 
     ``workers`` threads per process; ``processes`` > 1 forms a cluster on localhost, this
     process being the first.
@@ -183,6 +183,7 @@ class BytewaxSessionizer:
             )
         self.config, self.workers, self.processes = config, workers, processes
         self.counts = Counts()
+        self._dead_peer: str | None = None  # a cluster peer that died, and how
 
     def run(self, events: Iterable[Event], deliver: Callable[[list], None]) -> None:
         """Run the dataflow over ``events``, handing each batch of results to ``deliver``;
@@ -228,17 +229,15 @@ class BytewaxSessionizer:
         finished = threading.Event()
 
         def watch() -> None:
-            # This process would wait for a dead peer forever: stop it, saying why.
+            # This process would wait for a dead peer forever: the reader is told why
+            # (``sessionize``'s ``failed``) and stops the run from its side.
             while not finished.wait(0.5):
                 for k, p in enumerate(others, start=1):
                     if p.poll() not in (None, 0):
                         why = f" (its port {addresses[k]} is taken)" if p.returncode == 3 else ""
-                        print(
-                            f"sessionsim: bytewax: cluster process {k} exited with "
-                            f"{p.returncode}{why}; stopping",
-                            file=sys.stderr,
+                        self._dead_peer = (
+                            f"bytewax: cluster process {k} exited with {p.returncode}{why}"
                         )
-                        os.kill(os.getpid(), signal.SIGINT)
                         return
 
         threading.Thread(target=watch, name="cluster-watch", daemon=True).start()
@@ -268,7 +267,8 @@ class BytewaxSessionizer:
                     raise SessionizerError(f"bytewax: cluster process {k} exited with {code}")
 
     def sessionize(self, events: Iterable[Event]) -> Iterator[Session | Late]:
-        return threaded(self.run, events)
+        self._dead_peer = None
+        return threaded(self.run, events, failed=lambda: self._dead_peer)
 
 
 def tallying(counts: Counts, deliver: Callable[[list], None]) -> Callable[[list], None]:

@@ -5,7 +5,7 @@ Events keyed by user go through ``collect_window`` with a ``SessionWindower(gap)
 reported. The clock's ``now_getter`` is fixed, so its watermark never advances with the wall
 clock: a replay gives the same sessions and late events every time.
 
-What that computes, against SESSIONS.md (tested on every bundled scenario):
+What that computes, against docs/semantics.md (tested on every bundled scenario):
 
 - the watermark is per user: ``max ts seen for the user - lateness``, never advanced for a
   quiet user, so it equals the reference's ``per_user`` mode with an infinite idle
@@ -54,7 +54,8 @@ def _ts(e: Event) -> datetime:
 class BytewaxWindowSessionizer:
     """Bytewax's ``SessionWindower`` with a replayable ``EventClock`` (see the module)."""
 
-    # Where it departs from SESSIONS.md, by name (the conformance tests skip these, saying so).
+    # Where it departs from docs/semantics.md, by name (the conformance tests skip these,
+    # saying so).
     differs = {
         "global_watermark": "its watermark is per user, never the stream's",
         "idle": "a quiet user's watermark never advances (idle is infinite)",

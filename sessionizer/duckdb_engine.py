@@ -1,4 +1,4 @@
-"""The ``duckdb`` sessionizer: SESSIONS.md 2 and 4 as batch SQL (gaps and islands).
+"""The ``duckdb`` sessionizer: docs/semantics.md 2 and 4 as batch SQL (gaps and islands).
 
 Batch has no watermark: nothing is late, and the sessions equal the reference's whenever
 nothing is late for it. The SQL is written to be read (and pasted into a warehouse):
@@ -65,7 +65,7 @@ def _cut_sql(config: SessionConfig) -> str:
         if config.dedup
         else "-- (dedup off: every delivery counts)"
     )
-    return f"""-- Sessions (SESSIONS.md 2): per user, the first delivery of each event_id, in
+    return f"""-- Sessions (docs/semantics.md 2): per user, the first delivery of each event_id, in
 -- (ts, arrival) order; a new session starts at the first event and wherever a cut holds.
 CREATE OR REPLACE TEMP TABLE numbered AS
 WITH firsts AS (
@@ -108,7 +108,7 @@ def _searches_sql(config: SessionConfig) -> str:
     else:
         owner = "e.search_no"
     return f"""
--- Searches (SESSIONS.md 4): a search owns the events after it up to the next search
+-- Searches (docs/semantics.md 4): a search owns the events after it up to the next search
 -- ({config.attribution} attribution).
 CREATE OR REPLACE TEMP TABLE searches AS
 WITH searched AS (

@@ -7,7 +7,7 @@ simple, and exactly the batch definition, whatever it bridges, extends or splits
 Sessions wait in a heap keyed by ``end + gap`` (per user: ``end + gap + idle``, for the
 stream's watermark; the user's own is checked when the user's maximum rises); a key made
 stale by an extension is pushed again when it comes up, so an append costs no heap
-operation. Both watermark modes of SESSIONS.md section 3 share the cutting code.
+operation. Both watermark modes of docs/semantics.md section 3 share the cutting code.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ class _User:
 
 
 class GapSessionizer:
-    """Sessions by inactivity gap (SESSIONS.md sections 2 and 3), in pure Python."""
+    """Sessions by inactivity gap (docs/semantics.md sections 2 and 3), in pure Python."""
 
     def __init__(self, config: SessionConfig) -> None:
         self.config = config
@@ -96,7 +96,7 @@ class GapSessionizer:
     def _sessionize_per_user(  # noqa: C901 - the hot loop stays in one frame, for speed
         self, events: Iterable[Event]
     ) -> Iterator[Session | Late]:
-        """SESSIONS.md section 3, per-user watermark.
+        """docs/semantics.md section 3, per-user watermark.
 
         Every event raises its user's maximum ``ts`` and the stream's. A user's sessions are
         final once ``W_u > end + gap`` (checked when the user's maximum rises) or once

@@ -1,4 +1,4 @@
-"""Sessions of one user, for engines that partition the stream by user (SESSIONS.md 3).
+"""Sessions of one user, for engines that partition the stream by user (docs/semantics.md 3).
 
 An engine keyed by user sees only that user's events. What it needs from the rest of the
 stream is the stream's watermark when each event arrived, so a single upstream step (the

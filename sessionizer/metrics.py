@@ -1,4 +1,4 @@
-"""CTR and friends (SESSIONS.md section 4), per session and in total."""
+"""CTR and friends (docs/semantics.md section 4), per session and in total."""
 
 from __future__ import annotations
 

@@ -108,7 +108,7 @@ def _event(obj: object) -> Event:
 
 
 class _Line(msgspec.Struct):
-    """An event line as SESSIONS.md section 1 types it (other fields are ignored)."""
+    """An event line as docs/semantics.md section 1 types it (other fields are ignored)."""
 
     event_id: Annotated[str, msgspec.Meta(min_length=1)]
     type: Literal["app_open", "search", "results", "click", "app_close"]

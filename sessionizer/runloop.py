@@ -45,12 +45,18 @@ Run = Callable[[Iterable[Event], Callable[[list], None]], None]
 
 
 STOP_WAIT_S = 10.0  # how long a stopped engine may take to wind down
+FAILED_POLL_S = 0.5  # how often a waiting reader asks the engine whether it has failed
 
 
-def threaded(run: Run, events: Iterable[Event]) -> Iterator[Session | Late]:
+def threaded(
+    run: Run, events: Iterable[Event], failed: Callable[[], str | None] | None = None
+) -> Iterator[Session | Late]:
     """The iterator form of a ``run(events, deliver)`` engine: the engine runs in a thread
     and its results stream out as they come (a bounded queue holds it back when the reader
-    is slower); its failure is raised here.
+    is slower); its failure is raised here. ``failed`` (if given) is asked while no result
+    comes: a reason it returns is raised here as a ``SessionizerError`` (an engine that
+    cannot fail by itself, such as a cluster waiting for a dead peer, is stopped from the
+    reader's side).
 
     When the reader stops (Ctrl-C, SIGTERM, or it leaves early), the engine's input ends
     at once and what it still delivers is dropped, so the engine winds down and its thread
@@ -81,7 +87,15 @@ def threaded(run: Run, events: Iterable[Event]) -> Iterator[Session | Late]:
     thread = threading.Thread(target=work, name="engine", daemon=True)
     thread.start()
     try:
-        while (batch := results.get()) is not done:
+        while True:
+            try:
+                batch = results.get(timeout=FAILED_POLL_S)
+            except queue.Empty:
+                if failed is not None and (why := failed()):
+                    raise SessionizerError(why) from None
+                continue
+            if batch is done:
+                break
             yield from batch
     except BaseException:
         stop.set()
@@ -155,7 +169,7 @@ class Outputs(_Tallied):
     Iterate it once for the outputs (``Session`` and ``Late``). Once it is exhausted,
     ``counts`` says what the sessionizer did with this call's input, derived from the stream
     itself: ``accepted`` = events in the sessions, ``late`` = ``Late`` records, and
-    ``duplicates`` = the rest of the events it read (SESSIONS.md: every event is in a
+    ``duplicates`` = the rest of the events it read (docs/semantics.md: every event is in a
     session, late, or a dropped duplicate). So counts need nothing from the plugin, belong
     to one call, and cannot be stale.
     """

@@ -208,7 +208,7 @@ class _Core:
 
 
 class VectorizedSessionizer:
-    """Sessions by inactivity gap (SESSIONS.md sections 2 and 3), on numpy micro-batches."""
+    """Sessions by inactivity gap (docs/semantics.md sections 2 and 3), on numpy micro-batches."""
 
     def __init__(self, config: SessionConfig, batch: int = 65_536) -> None:
         self.config = config

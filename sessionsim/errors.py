@@ -10,7 +10,9 @@ nothing else of the harness.
 
 from __future__ import annotations
 
-__all__ = ["Error", "RunFailed", "SessionsimError"]
+__all__ = ["GATE_FAILED", "Error", "RunFailed", "SessionsimError"]
+
+GATE_FAILED = 3  # exit status when a gate (--max-ctr-error, --min-pairwise-f1) fails
 
 
 class Error(Exception):

@@ -25,7 +25,7 @@ class SessionizerSpec(Model):
     close_on_app_close: bool = False
     attribution: Literal["time", "search_id"] = "time"
     dedup: bool = True
-    watermark: Literal["global", "per_user"] = "global"  # SESSIONS.md section 3
+    watermark: Literal["global", "per_user"] = "global"  # docs/semantics.md section 3
     idle: Duration = "0s"  # per_user: how long past a quiet user's gap the stream waits
     options: dict[str, Any] = Field(default_factory=dict)  # the engine's own (e.g. workers)
 

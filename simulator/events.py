@@ -1,4 +1,4 @@
-"""The event records and their JSON codec (the contract in SESSIONS.md section 1).
+"""The event records and their JSON codec (the contract in docs/semantics.md section 1).
 
 Inside the simulator arrived events are columns (``sdk.Events``): times are float seconds
 from the scenario start (``received``; ``ts``, the device's stamp); ``user``, ``seq`` (the

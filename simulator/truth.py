@@ -25,7 +25,7 @@ P_UNITS = 10**12  # click probabilities are summed as integers of this unit (exa
 def _observable(
     ev: Events, delivered: np.ndarray, first: np.ndarray, index: np.ndarray, k: int
 ) -> tuple:
-    """SESSIONS.md section 4 on each visit's delivered events (rows sorted by visit: each
+    """docs/semantics.md section 4 on each visit's delivered events (rows sorted by visit: each
     visit's ``first`` row, each row's visit ``index``): (searches, clicked searches, clicks)
     per visit. A delivered click counts for the last delivered search before it."""
     kind = ev["kind"]
@@ -152,7 +152,7 @@ class Ledger:
             out.flush()
 
     def summary(self) -> dict:
-        """Return the totals of SESSIONS.md sections 4 and 5 over every true visit."""
+        """Return the totals of docs/semantics.md sections 4 and 5 over every true visit."""
         return summarize(self.totals)
 
 

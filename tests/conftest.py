@@ -1,11 +1,19 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from simulator import simulate_to_dir
 from tests.helpers import load_scenario
+
+# Hypothesis profiles: ``dev`` explores new examples each run; ``ci`` (set by .ci/run) is
+# derandomised, so a CI run is reproducible and a failure prints the example to replay.
+settings.register_profile("dev", deadline=None)
+settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"

@@ -10,7 +10,6 @@ from typing import Any
 import click
 from tqdm import tqdm
 
-from sessionsim.analysis.sweep import recommendation, run_sweep
 from sessionsim.cli.options import (
     FLAGS,
     _check_size,
@@ -25,8 +24,6 @@ from sessionsim.cli.render import format_realism, format_sweep
 from sessionsim.errors import SessionsimError
 from sessionsim.extras import installed
 from sessionsim.progress import sim_progress
-from sessionsim.realism import load_bands, measure_realism
-from sessionsim.realism.figure import plot_realism
 from sessionsim.scenario import RunScenario
 from simulator import (
     OutputSet,
@@ -64,6 +61,8 @@ def sweep(
 
     --gap and --lateness take comma-separated lists, e.g. --gap 1m,5m,30m,1h.
     """
+    from sessionsim.analysis.sweep import recommendation, run_sweep
+
     gaps = _durations("--gap", options.pop("gap") or "1m,5m,10m,30m,1h,2h")
     latenesses = _durations("--lateness", options.pop("lateness") or "2m")
     if any(g <= 0 for g in gaps):
@@ -125,6 +124,9 @@ def sweep(
 )
 def realism(run_dir, figure, bands) -> None:
     """Show how realistic RUN_DIR's stream is: each metric against its published band."""
+    from sessionsim.realism import load_bands, measure_realism
+    from sessionsim.realism.figure import plot_realism
+
     result = measure_realism(run_dir)
     rows = result.rows(load_bands(bands))
     click.echo(format_realism(rows))

@@ -10,8 +10,6 @@ from typing import Any
 import click
 import orjson
 
-from sessionizer import ColumnOutputs
-from sessionsim.batches import event_batches
 from sessionsim.cli.options import (
     BATCH_DEFAULT,
     _apply_gates,
@@ -27,11 +25,6 @@ from sessionsim.cli.options import (
 )
 from sessionsim.cli.render import format_report
 from sessionsim.errors import SessionsimError
-from sessionsim.pipeline import check_run_dir
-from sessionsim.realism.metrics import (
-    realism_block,
-)
-from sessionsim.scoring.check import score_outputs, settings_of
 from simulator import (
     OutputSet,
     SimulatorError,
@@ -57,6 +50,10 @@ def _late_path(out: str) -> str:
 @_bucket
 def sessionize(events, out, late_path, drop_late, summary_path, bucket, **options: Any) -> None:
     """Sessionize EVENTS (JSON lines or Parquet in arrival order, or - for stdin) into --out."""
+    from sessionizer import ColumnOutputs
+    from sessionsim.batches import event_batches
+    from sessionsim.scoring.check import score_outputs, settings_of
+
     spec = _spec(options)
     config = spec.config()
     bucket_ms = _bucket_ms(bucket)
@@ -123,6 +120,9 @@ def check(
     The setting is the run's own (the first of its scenario.yaml's `sessionizers:`), with
     any sessionizer flag replacing its field; the engine defaults to vectorized.
     """
+    from sessionsim.pipeline import check_run_dir
+    from sessionsim.realism.metrics import realism_block
+
     spec = _spec({**_saved_setting(run_dir), **_given(options)})
     if options["sessionizer"] is None:
         spec = spec.model_copy(update={"sessionizer": BATCH_DEFAULT, "label": None})
@@ -170,7 +170,7 @@ def sql(events_path, **options: Any) -> None:
     from sessionizer import read_events_sql, sessions_sql
 
     spec = _spec(options)
-    click.echo(f"-- sessionsim sql: gap {format_duration(spec.gap)} (SESSIONS.md 2 and 4)")
+    click.echo(f"-- sessionsim sql: gap {format_duration(spec.gap)} (docs/semantics.md 2 and 4)")
     click.echo(read_events_sql(events_path))
     click.echo()
     click.echo(sessions_sql(spec.config()))

@@ -12,9 +12,8 @@ import click
 from pydantic import ValidationError
 
 from sessionsim.bundled import scenario_path
-from sessionsim.errors import SessionsimError
+from sessionsim.errors import GATE_FAILED, SessionsimError
 from sessionsim.scenario import RunScenario, SessionizerSpec
-from sessionsim.scoring.check import GATE_FAILED, gate_failures
 from simulator import (
     SimulatorError,
     load_scenario,
@@ -95,7 +94,7 @@ def setting_options(f: Callable[..., Any]) -> Callable[..., Any]:
     f = click.option(
         "--watermark",
         metavar="global|per-user",
-        help="One watermark for the stream (default), or one per user (SESSIONS.md 3); "
+        help="One watermark for the stream (default), or one per user (docs/semantics.md 3); "
         "sweep takes a list (global,per-user).",
     )(f)
     f = click.option(
@@ -254,6 +253,8 @@ def _gates(f):
 
 
 def _apply_gates(reports: list[dict], max_ctr_error, min_pairwise_f1) -> None:
+    from sessionsim.scoring.check import gate_failures
+
     failed = [
         f"{r['label']}: {line}"
         for r in reports

@@ -27,9 +27,7 @@ from sessionsim.cli.options import (
 )
 from sessionsim.cli.render import format_report, format_simulation
 from sessionsim.errors import RunFailed, SessionsimError
-from sessionsim.live.run import run_live, users_for_rate
 from sessionsim.load_shape import bursts_of, target_at
-from sessionsim.pipeline import run_scenario
 from sessionsim.progress import sim_progress
 from sessionsim.scenario import RunScenario
 from simulator import (
@@ -77,6 +75,8 @@ def run(
 
     Sessionizer flags replace the scenario's `sessionizers:` section.
     """
+    from sessionsim.pipeline import run_scenario
+
     overrides = _overrides(seed, users, duration, start)
     if any(v is not None for v in spec.values()):
         overrides["sessionizers"] = [_spec(spec).model_dump(mode="json")]
@@ -183,6 +183,8 @@ def simulate(
     With --sink, stream the events live (paced with --realtime) and write to --out the
     truth of exactly what the sink acknowledged.
     """
+    from sessionsim.live.run import users_for_rate
+
     if str(out) == "-":
         raise SessionsimError("--out: expected a directory (for events on stdout: --sink stdout)")
     live = sink is not None
@@ -247,6 +249,8 @@ def _constant(rate: float, _wall_s: float) -> float:
 def _shaped(sc: RunScenario, speed: float) -> RunScenario:
     """The scenario with its load shape turned into a population and arrival bursts (the
     saved scenario then replays the same stream without a load: section)."""
+    from sessionsim.live.run import users_for_rate
+
     users = users_for_rate(sc, sc.load[0].rate, speed)
     if users >= MAX_USERS:
         raise SessionsimError(
@@ -272,6 +276,8 @@ def _simulate_live(
     """A live run; its report goes to stderr (stdout may carry the events). A stop by a
     signal exits 128 + its number; a sink that gave up, or acknowledged none (or less than
     ``min_acked``) of what was sent, exits 1 with one line."""
+    from sessionsim.live.run import run_live
+
     if not sink.startswith(("http://", "https://")):
         for name in ("batch", "interval_s", "inflight", "retries"):
             options.pop(name)

@@ -6,17 +6,19 @@
 
 ``sessionsim_run`` simulates once per test session for each scenario and overrides;
 ``sessionsim_check`` scores a sessionizer (or a ``sessions=`` file) and fails the test,
-naming each gate missed.
+naming each gate missed. Every pytest run in an environment with sessionsim installed loads
+this module, so it imports nothing of sessionsim's until a fixture is used.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from sessionsim.api import Report, Run, check, load_scenario, simulate
+if TYPE_CHECKING:
+    from sessionsim.api import Report, Run
 
 
 @pytest.fixture(scope="session")
@@ -27,6 +29,8 @@ def sessionsim_run(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Ru
     def make(scenario: str, **overrides: Any) -> Run:
         key = (str(scenario), tuple(sorted((k, repr(v)) for k, v in overrides.items())))
         if key not in runs:
+            from sessionsim.api import load_scenario, simulate
+
             out = tmp_path_factory.mktemp("sessionsim") / "run"
             runs[key] = simulate(load_scenario(scenario, **overrides), out)
         return runs[key]
@@ -47,6 +51,8 @@ def sessionsim_check() -> Callable[..., Report]:
         min_pairwise_f1: float | None = None,
         **setting: Any,
     ) -> Report:
+        from sessionsim.api import check
+
         report = check(run, sessionizer, **setting)
         return report.gate(max_ctr_error=max_ctr_error, min_pairwise_f1=min_pairwise_f1)
 

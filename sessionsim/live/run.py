@@ -269,7 +269,7 @@ def _copy_truth_events(draft: Path, out: AtomicFile, summary: dict) -> dict:
 
 def _rewrite_truth_events(draft: Path, out: AtomicFile, unsent: Counter[str]) -> dict:
     """Copy the truth's event rows, counting only acknowledged copies as deliveries; return
-    the observable totals (SESSIONS.md section 4) of what was acknowledged."""
+    the observable totals (docs/semantics.md section 4) of what was acknowledged."""
     totals: Counter[str] = Counter()
     visit: str | None = None
     owned: int | None = None  # clicks of the visit's current delivered search

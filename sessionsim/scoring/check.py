@@ -26,7 +26,7 @@ from sessionizer import (
     session_lines,
 )
 from sessionsim.batches import first_bad_row, table_batches
-from sessionsim.errors import SessionsimError
+from sessionsim.errors import GATE_FAILED, SessionsimError
 from sessionsim.scenario import SessionizerSpec
 from sessionsim.scoring.scorer import Scorer, SessionScore, wilson_interval
 from sessionsim.scoring.truth import check_event_ids
@@ -40,8 +40,6 @@ __all__ = [
     "score_outputs",
     "settings_of",
 ]
-
-GATE_FAILED = 3  # exit status when a --max-*/--min-* gate fails
 
 
 def settings_of(spec: SessionizerSpec) -> dict:
@@ -145,7 +143,7 @@ def build_report(
     counts: Counts | None,
     settings: dict,
 ) -> dict:
-    """Return the check's report (SESSIONS.md section 5) as a flat dict."""
+    """Return the check's report (docs/semantics.md section 5) as a flat dict."""
     ctr_true = truth["ctr"]
     ctr_observable = truth.get("observable_ctr", ctr_true)
     searches, clicked = measured["searches"], measured["clicked_searches"]

@@ -1,4 +1,4 @@
-"""Scoring sessions against true visits (SESSIONS.md section 5), whoever made them.
+"""Scoring sessions against true visits (docs/semantics.md section 5), whoever made them.
 
 On columns: deliveries, found sessions and late events come in batches of event ids, and
 are joined to the truth (``truth_index``) with sorted arrays. State is a few bytes per event

@@ -16,7 +16,7 @@ def test_every_registered_backend_conforms(name):
 
 
 class _SplitsAtExactlyTheGap(GapSessionizer):
-    """Beam's reading of the gap (SESSIONS.md says a gap of exactly G stays together)."""
+    """Beam's reading of the gap (docs/semantics.md says a gap of exactly G stays together)."""
 
     def __init__(self, config):
         super().__init__(dataclasses.replace(config, gap_ms=config.gap_ms - 1))

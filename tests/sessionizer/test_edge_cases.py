@@ -1,4 +1,4 @@
-"""SESSIONS.md section 6, case by case, against every registered sessionizer (G = 10 s)."""
+"""docs/semantics.md section 6, case by case, against every registered sessionizer (G = 10 s)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Search splitting, attribution and the CTR totals (SESSIONS.md section 4)."""
+"""Search splitting, attribution and the CTR totals (docs/semantics.md section 4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SESSIONS.md section 3, per-user watermark: each rule on a small stream, every backend."""
+"""docs/semantics.md section 3, per-user watermark: each rule on a small stream, every backend."""
 
 from __future__ import annotations
 

@@ -57,7 +57,7 @@ def test_a_split_visit_does_not_score_one():
 
 
 def _observable_counts(events: list[dict]) -> dict:
-    """SESSIONS.md section 4 on one visit's delivered events (in true time order)."""
+    """docs/semantics.md section 4 on one visit's delivered events (in true time order)."""
     searches = clicked = clicks = 0
     owned = None  # clicks of the current search; None before the first search
     for e in sorted(events, key=lambda e: e["true_ts"]):
@@ -72,7 +72,7 @@ def _observable_counts(events: list[dict]) -> dict:
 def test_a_perfect_sessions_file_scores_f1_one_and_zero_ctr_error(
     small_run, tmp_path, capsys, monkeypatch
 ):
-    """Each true visit's delivered events, in shuffled order and counted as SESSIONS.md says:
+    """Each true visit's delivered events, in shuffled order and counted as docs/semantics.md says:
     a perfect sessionizer's file. ``check --sessions`` scores it F1 = 1 and its CTR equals
     the observable CTR."""
     run_dir = copy_run(small_run, tmp_path)

@@ -1,4 +1,4 @@
-"""The ledger accounts for every event, and its counts follow SESSIONS.md section 4."""
+"""The ledger accounts for every event, and its counts follow docs/semantics.md section 4."""
 
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ def test_visit_structure_search_results_clicks(run):
 
 
 def _ctr_counts(visit_events: list[dict]) -> tuple[int, int, int]:
-    """SESSIONS.md section 4 on one session's events, written here independently."""
+    """docs/semantics.md section 4 on one session's events, written here independently."""
     searches = clicked = clicks = 0
     current = None  # clicks owned by the current search, None before the first search
     for e in visit_events:
