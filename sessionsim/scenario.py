@@ -90,7 +90,7 @@ class RunScenario(Scenario):
     sessionizers: list[SessionizerSpec] = Field(
         default_factory=lambda: [SessionizerSpec()], min_length=1
     )
-    # A live run's shape over wall time (``simulate --sink ... --realtime``).
+    # A live run's shape over wall time (``stream --sink ... --realtime``).
     load: list[LoadStage] = Field(default_factory=list)
 
     @field_validator("load")

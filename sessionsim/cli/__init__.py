@@ -12,7 +12,7 @@ from sessionsim.cli.analysis import bench, realism, sweep
 from sessionsim.cli.check import check, sessionize, sql
 from sessionsim.cli.collect import collect
 from sessionsim.cli.schema import schema
-from sessionsim.cli.simulate import run, simulate
+from sessionsim.cli.simulate import run, simulate, stream
 from sessionsim.errors import Error, RunFailed
 from simulator import committed_files
 
@@ -30,7 +30,19 @@ def cli() -> None:
     """
 
 
-for _command in (run, simulate, sessionize, check, sql, sweep, realism, bench, collect, schema):
+for _command in (
+    run,
+    simulate,
+    stream,
+    sessionize,
+    check,
+    sql,
+    sweep,
+    realism,
+    bench,
+    collect,
+    schema,
+):
     cli.add_command(_command)
 
 

@@ -1,4 +1,4 @@
-"""`sessionsim run` and `sessionsim simulate`: a scenario into files (or live, with --sink)."""
+"""`sessionsim run`, `simulate` (a scenario into files) and `stream` (live, to a sink)."""
 
 from __future__ import annotations
 
@@ -97,15 +97,12 @@ def run(
     _apply_gates(reports, max_ctr_error, min_pairwise_f1)
 
 
+_OUT_HELP = "Output directory (events.jsonl, truth/, scenario.yaml)."
+
+
 @click.command()
 @scenario_options
-@click.option(
-    "--out",
-    "out",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="Output directory (events.jsonl, truth/, scenario.yaml).",
-)
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path), help=_OUT_HELP)
 @click.option(
     "--format",
     "fmt",
@@ -115,11 +112,50 @@ def run(
     help="JSON lines, or Parquet with typed columns (times as UTC timestamps).",
 )
 @_processes
+@click.option("--sink", hidden=True)  # moved to `stream`: a one-line pointer, not a traceback
+def simulate(scenario, seed, users, duration, start, force, out, fmt, processes, sink) -> None:
+    """Simulate SCENARIO and write its events and ground truth to --out.
+
+    To stream the events live to a pipeline instead, use `sessionsim stream`.
+    """
+    if sink is not None:
+        raise SessionsimError("--sink: live runs are `sessionsim stream SCENARIO --sink URL`")
+    if str(out) == "-":
+        raise SessionsimError(
+            "--out: expected a directory (for events on stdout: stream --sink stdout)"
+        )
+    sc = load_scenario(
+        scenario, _overrides(seed, users, duration, start), model=RunScenario, flags=FLAGS
+    )
+    if sc.load:
+        raise SessionsimError(
+            f"{scenario}: load: a load shape is paced in wall time: "
+            "`sessionsim stream --sink URL --realtime`"
+        )
+    _check_size(sc, scenario, force)
+    with sim_progress(sc.duration) as progress:
+        if processes > 1:
+            summary = simulate_sharded(sc, out, processes, progress, fmt)
+        else:
+            summary = simulate_to_dir(sc, out, progress, fmt)
+    click.echo(format_simulation(summary, str(out)))
+
+
+@click.command()
+@scenario_options
 @click.option(
     "--sink",
-    help="Stream the events live: stdout, file:PATH, http://HOST:PORT/PATH or "
-    "kafka://HOST:PORT/TOPIC "
-    "(the truth of what was acknowledged goes to --out).",
+    required=True,
+    help="Where the events go: stdout, file:PATH, http://HOST:PORT/PATH or "
+    "kafka://HOST:PORT/TOPIC.",
+)
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Directory for the truth of what the sink acknowledged (events.jsonl, truth/, "
+    "scenario.yaml).",
 )
 @click.option("--key", type=click.Choice(["user_id"]), help="stdout: prefix lines with KEY\\t.")
 @click.option("--realtime", is_flag=True, help="Pace the events at their arrival times.")
@@ -135,7 +171,7 @@ def run(
     type=_Finite(min=0, min_open=True),
     help="--realtime: scale the population to deliver this many events per wall second.",
 )
-@click.option("--stop-after", help="End a live run after this wall-clock duration (e.g. 5m).")
+@click.option("--stop-after", help="End the run after this wall-clock duration (e.g. 5m).")
 @click.option("--stats-csv", type=click.Path(path_type=Path), help="Live stats, a row a second.")
 @click.option("--http-batch", type=click.IntRange(min=1), default=500, show_default=True)
 @click.option("--http-interval", default="1s", show_default=True, help="Oldest event's wait.")
@@ -154,17 +190,15 @@ def run(
     help="Exit 1 unless at least this share of the copies sent was acknowledged "
     "(default: exit 1 only when none was).",
 )
-def simulate(
+def stream(
     scenario,
     seed,
     users,
     duration,
     start,
     force,
-    out,
-    fmt,
-    processes,
     sink,
+    out,
     key,
     realtime,
     speed,
@@ -178,18 +212,13 @@ def simulate(
     sink_timeout,
     min_acked,
 ) -> None:
-    """Simulate SCENARIO and write its events and ground truth to --out.
-
-    With --sink, stream the events live (paced with --realtime) and write to --out the
-    truth of exactly what the sink acknowledged.
+    """Stream SCENARIO's events live to --sink (paced with --realtime), and write to --out
+    the truth of exactly what the sink acknowledged.
     """
     from sessionsim.live.run import users_for_rate
 
     if str(out) == "-":
         raise SessionsimError("--out: expected a directory (for events on stdout: --sink stdout)")
-    live = sink is not None
-    if not live and (key or realtime or rate or stop_after or stats_csv):
-        raise SessionsimError("--key, --realtime, --rate, --stop-after, --stats-csv: need --sink")
     if rate is not None and not realtime:
         raise SessionsimError("--rate: needs --realtime (a rate is per wall-clock second)")
     sc = load_scenario(
@@ -197,8 +226,8 @@ def simulate(
     )
     target = None
     if sc.load:
-        if not (realtime and sink):
-            raise SessionsimError(f"{scenario}: load: needs --sink and --realtime (wall time)")
+        if not realtime:
+            raise SessionsimError(f"{scenario}: load: needs --realtime (wall time)")
         if rate is not None:
             raise SessionsimError(f"--rate: conflicts with the load: section of {scenario}")
         target = functools.partial(target_at, sc.load)
@@ -214,32 +243,22 @@ def simulate(
         sc = sc.model_copy(update={"population": population})
         target = functools.partial(_constant, rate)
     _check_size(sc, scenario, force)
-    if live:
-        if processes > 1 or fmt != "jsonl":
-            raise SessionsimError("--sink: a live run is one process, in JSON lines")
-        _simulate_live(
-            sc,
-            out,
-            sink,
-            speed=speed if realtime else None,
-            stop_after_s=_duration_flag("--stop-after", stop_after),
-            target=target,
-            keyed=key is not None,
-            stats_csv=stats_csv,
-            batch=http_batch,
-            interval_s=_duration_flag("--http-interval", http_interval),
-            inflight=inflight,
-            retries=retries,
-            timeout_s=_duration_flag("--sink-timeout", sink_timeout),
-            min_acked=min_acked,
-        )
-        return
-    with sim_progress(sc.duration) as progress:
-        if processes > 1:
-            summary = simulate_sharded(sc, out, processes, progress, fmt)
-        else:
-            summary = simulate_to_dir(sc, out, progress, fmt)
-    click.echo(format_simulation(summary, str(out)))
+    _simulate_live(
+        sc,
+        out,
+        sink,
+        speed=speed if realtime else None,
+        stop_after_s=_duration_flag("--stop-after", stop_after),
+        target=target,
+        keyed=key is not None,
+        stats_csv=stats_csv,
+        batch=http_batch,
+        interval_s=_duration_flag("--http-interval", http_interval),
+        inflight=inflight,
+        retries=retries,
+        timeout_s=_duration_flag("--sink-timeout", sink_timeout),
+        min_acked=min_acked,
+    )
 
 
 def _constant(rate: float, _wall_s: float) -> float:

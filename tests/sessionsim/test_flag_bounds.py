@@ -8,7 +8,7 @@ import pytest
 from tests.conftest import SCENARIOS
 from tests.helpers import one_line_error, run_cli
 
-BASE = ["simulate", str(SCENARIOS / "baseline.yaml"), "--users", "50", "--duration", "1h"]
+BASE = ["stream", str(SCENARIOS / "baseline.yaml"), "--users", "50", "--duration", "1h"]
 
 
 @pytest.mark.parametrize(

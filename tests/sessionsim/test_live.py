@@ -75,7 +75,7 @@ def test_http_into_the_collector_end_to_end(collector, tmp_path, capsys, monkeyp
     code, out, err = run_cli(
         capsys,
         monkeypatch,
-        "simulate",
+        "stream",
         str(SCENARIOS / "baseline.yaml"),
         *SMALL,
         "--sink",
@@ -114,7 +114,7 @@ def test_a_collector_failing_then_answering_loses_nothing(collector, tmp_path, c
     c = collector(fail_first=3)
     run = tmp_path / "run"
     code, _, err = run_cli(
-        capsys, monkeypatch, "simulate", str(SCENARIOS / "baseline.yaml"), *SMALL,
+        capsys, monkeypatch, "stream", str(SCENARIOS / "baseline.yaml"), *SMALL,
         "--sink", f"http://{c.address}/e", "--http-batch", "100", "--inflight", "1",
         "--out", str(run),
     )  # fmt: skip
@@ -136,7 +136,7 @@ def test_a_collector_that_is_down_ends_the_run_with_one_line(tmp_path, capsys, m
         port = s.getsockname()[1]
     run = tmp_path / "run"
     code, _, err = run_cli(
-        capsys, monkeypatch, "simulate", str(SCENARIOS / "baseline.yaml"), *SMALL,
+        capsys, monkeypatch, "stream", str(SCENARIOS / "baseline.yaml"), *SMALL,
         "--sink", f"http://127.0.0.1:{port}/e", "--retries", "1", "--out", str(run),
     )  # fmt: skip
     assert code == 1
@@ -151,7 +151,7 @@ def test_a_collector_that_is_down_ends_the_run_with_one_line(tmp_path, capsys, m
 def test_stdout_carries_only_the_events_keyed_for_kcat(tmp_path, capsys, monkeypatch):
     run = tmp_path / "run"
     code, out, err = run_cli(
-        capsys, monkeypatch, "simulate", str(SCENARIOS / "baseline.yaml"), *SMALL,
+        capsys, monkeypatch, "stream", str(SCENARIOS / "baseline.yaml"), *SMALL,
         "--sink", "stdout", "--key", "user_id", "--out", str(run),
     )  # fmt: skip
     assert code == 0, err
@@ -165,12 +165,25 @@ def test_stdout_carries_only_the_events_keyed_for_kcat(tmp_path, capsys, monkeyp
     assert set(sent) == delivered
 
 
-def test_out_dash_points_to_the_stdout_sink(tmp_path, capsys, monkeypatch):
+@pytest.mark.parametrize("command", ["simulate", "stream"])
+def test_out_dash_points_to_the_stdout_sink(tmp_path, capsys, monkeypatch, command):
+    extra = ["--sink", "stdout"] if command == "stream" else []
     code, _, err = run_cli(
-        capsys, monkeypatch, "simulate", str(SCENARIOS / "baseline.yaml"), "--out", "-"
+        capsys, monkeypatch, command, str(SCENARIOS / "baseline.yaml"), "--out", "-", *extra
     )
     assert code == 2 and "--sink stdout" in one_line_error(err)
     assert not Path("-").exists()
+
+
+def test_simulate_writes_files_and_points_live_runs_to_stream(tmp_path, capsys, monkeypatch):
+    code, _, err = run_cli(
+        capsys, monkeypatch, "simulate", str(SCENARIOS / "baseline.yaml"), *SMALL,
+        "--out", str(tmp_path / "run"), "--sink", "stdout",
+    )  # fmt: skip
+    assert code == 2 and "sessionsim stream" in one_line_error(err)
+    assert not (tmp_path / "run" / "truth" / "summary.json").exists()
+    code, _, err = run_cli(capsys, monkeypatch, "stream", str(SCENARIOS / "baseline.yaml"))
+    assert code == 2 and "--sink" in one_line_error(err)  # stream needs a sink
 
 
 def _mock_kafka() -> tuple[object, str]:
@@ -203,7 +216,7 @@ def test_kafka_through_the_mock_cluster_keys_by_user_and_stamps_arrival(
     owner, address = _mock_kafka()
     run = tmp_path / "run"
     code, _, err = run_cli(
-        capsys, monkeypatch, "simulate", str(SCENARIOS / "baseline.yaml"), *SMALL,
+        capsys, monkeypatch, "stream", str(SCENARIOS / "baseline.yaml"), *SMALL,
         "--sink", f"kafka://{address}/events", "--out", str(run),
     )  # fmt: skip
     assert code == 0, err
@@ -234,7 +247,7 @@ def test_kafka_through_the_mock_cluster_keys_by_user_and_stamps_arrival(
 def _paced_run(tmp_path: Path, sig: int) -> tuple[int, Path]:
     run = tmp_path / "run"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sessionsim", "simulate", str(SCENARIOS / "baseline.yaml")]
+        [sys.executable, "-m", "sessionsim", "stream", str(SCENARIOS / "baseline.yaml")]
         + ["--users", "3000", "--duration", "6h", "--sink", "stdout", "--realtime"]
         + ["--speed", "600", "--out", str(run)],
         stdout=subprocess.DEVNULL,
@@ -273,7 +286,7 @@ def test_a_real_time_run_reaches_its_rate_within_a_loose_band(tmp_path, capsys, 
     rate, over the stats rows after the first second, is within a factor 3 of it."""
     csv_path = tmp_path / "stats.csv"
     code, _, err = run_cli(
-        capsys, monkeypatch, "simulate", str(SCENARIOS / "baseline.yaml"), "--duration", "6h",
+        capsys, monkeypatch, "stream", str(SCENARIOS / "baseline.yaml"), "--duration", "6h",
         "--sink", "stdout", "--realtime", "--speed", "60", "--rate", "400",
         "--stop-after", "5s", "--stats-csv", str(csv_path), "--out", str(tmp_path / "run"),
     )  # fmt: skip
@@ -314,10 +327,15 @@ def test_a_load_shape_becomes_bursts_in_the_saved_scenario(tmp_path, capsys, mon
     code, _, err = run_cli(
         capsys, monkeypatch, "simulate", str(scenario), "--out", str(tmp_path / "no")
     )
-    assert code == 2 and "load: needs --sink and --realtime" in one_line_error(err)
+    assert code == 2 and "load: a load shape is paced in wall time" in one_line_error(err)
+    code, _, err = run_cli(
+        capsys, monkeypatch, "stream", str(scenario), "--sink", "stdout", "--out",
+        str(tmp_path / "no"),
+    )  # fmt: skip
+    assert code == 2 and "load: needs --realtime" in one_line_error(err)
     run = tmp_path / "run"
     code, _, err = run_cli(
-        capsys, monkeypatch, "simulate", str(scenario), "--sink", "stdout", "--realtime",
+        capsys, monkeypatch, "stream", str(scenario), "--sink", "stdout", "--realtime",
         "--speed", "600", "--out", str(run),
     )  # fmt: skip
     assert code == 0, err
@@ -332,7 +350,7 @@ def test_a_file_sink_is_appended_as_it_goes(tmp_path, capsys, monkeypatch):
     stream = tmp_path / "stream.jsonl"
     run = tmp_path / "run"
     code, out, err = run_cli(
-        capsys, monkeypatch, "simulate", str(SCENARIOS / "baseline.yaml"), *SMALL,
+        capsys, monkeypatch, "stream", str(SCENARIOS / "baseline.yaml"), *SMALL,
         "--sink", f"file:{stream}", "--out", str(run),
     )  # fmt: skip
     assert code == 0, err
@@ -347,7 +365,7 @@ def test_bad_live_and_collector_paths_are_one_line_exit_2(tmp_path, capsys, monk
     )
     assert code == 2 and one_line_error(err).startswith(f"sessionsim: {tmp_path}: cannot write")
     code, _, err = run_cli(
-        capsys, monkeypatch, "simulate", str(SCENARIOS / "baseline.yaml"), *SMALL,
+        capsys, monkeypatch, "stream", str(SCENARIOS / "baseline.yaml"), *SMALL,
         "--sink", "stdout", "--stats-csv", str(tmp_path / "no" / "s.csv"),
         "--out", str(tmp_path / "run"),
     )  # fmt: skip

@@ -53,7 +53,7 @@ def hung():
 
 def _start(run: Path, *args: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "sessionsim", "simulate", str(SCENARIOS / "baseline.yaml")]
+        [sys.executable, "-m", "sessionsim", "stream", str(SCENARIOS / "baseline.yaml")]
         + [*SMALL, "--out", str(run), *args],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -87,7 +87,7 @@ def test_a_stop_after_into_a_hung_collector_exits_1_saying_nothing_was_acknowled
     run = tmp_path / "run"
     started = time.monotonic()
     code, _, err = run_cli(
-        capsys, monkeypatch, "simulate", str(SCENARIOS / "baseline.yaml"), *SMALL,
+        capsys, monkeypatch, "stream", str(SCENARIOS / "baseline.yaml"), *SMALL,
         "--out", str(run), "--sink", f"http://{hung.address}/e", "--stop-after", "1s",
     )  # fmt: skip
     assert time.monotonic() - started < 15.0
@@ -127,7 +127,7 @@ def test_a_sink_timeout_shorter_than_the_answers_fails_the_copies_and_nothing_is
     c = collector(latency_s=2.0)
     run = tmp_path / "run"
     code, _, err = run_cli(
-        capsys, monkeypatch, "simulate", str(SCENARIOS / "baseline.yaml"), *SMALL,
+        capsys, monkeypatch, "stream", str(SCENARIOS / "baseline.yaml"), *SMALL,
         "--out", str(run), "--sink", f"http://{c.address}/e", "--retries", "1",
         "--sink-timeout", "0.5s",
     )  # fmt: skip
@@ -149,7 +149,7 @@ def test_a_stop_while_answers_are_slow_leaves_the_collector_and_the_truth_agreei
     c = collector(latency_s=2.5)
     run = tmp_path / "run"
     code, _, err = run_cli(
-        capsys, monkeypatch, "simulate", str(SCENARIOS / "baseline.yaml"), *SMALL,
+        capsys, monkeypatch, "stream", str(SCENARIOS / "baseline.yaml"), *SMALL,
         "--out", str(run), "--sink", f"http://{c.address}/e", "--realtime",
         "--speed", "600", "--http-batch", "10", "--http-interval", "0.1s",
         "--inflight", "8", "--stop-after", "1.5s",
@@ -171,7 +171,7 @@ def test_a_full_disk_ends_the_run_with_one_line_and_no_files(tmp_path, capsys, m
     flags = ["--sink", "file:/dev/full"] if where == "sink" else ["--sink", "file:" + str(
         tmp_path / "events.jsonl"), "--stats-csv", "/dev/full"]  # fmt: skip
     code, _, err = run_cli(
-        capsys, monkeypatch, "simulate", str(SCENARIOS / "baseline.yaml"), *SMALL,
+        capsys, monkeypatch, "stream", str(SCENARIOS / "baseline.yaml"), *SMALL,
         "--out", str(run), *flags,
     )  # fmt: skip
     assert code == (1 if where == "sink" else 2)  # the sink failed; a write of ours failed
@@ -199,7 +199,7 @@ def test_the_account_after_a_refusal_adds_up(tmp_path, capsys, monkeypatch):
     try:
         run = tmp_path / "run"
         code, _, err = run_cli(
-            capsys, monkeypatch, "simulate", str(SCENARIOS / "baseline.yaml"), *SMALL,
+            capsys, monkeypatch, "stream", str(SCENARIOS / "baseline.yaml"), *SMALL,
             "--out", str(run), "--sink", f"http://127.0.0.1:{server.server_address[1]}/e",
             "--http-batch", "20",
         )  # fmt: skip
@@ -229,7 +229,7 @@ def test_a_file_size_limit_during_a_live_http_run_ends_it_with_one_line(tmp_path
     run = tmp_path / "run"
     try:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "sessionsim", "simulate", str(SCENARIOS / "baseline.yaml")]
+            [sys.executable, "-m", "sessionsim", "stream", str(SCENARIOS / "baseline.yaml")]
             + [*SMALL, "--out", str(run), "--sink", f"http://{c.address}/e", "--http-batch", "20"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
