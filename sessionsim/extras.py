@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+from pathlib import Path
 from types import ModuleType
 
 from sessionsim.errors import SessionsimError
 
-__all__ = ["installed", "need"]
+__all__ = ["FIGURE_FORMATS", "figure_format", "installed", "need"]
+
+FIGURE_FORMATS = ("png", "svg", "pdf")  # a figure's format follows its file's suffix
 
 
 def installed(module: str) -> bool:
@@ -25,3 +28,13 @@ def need(module: str, extra: str, purpose: str) -> ModuleType:
         raise SessionsimError(
             f"{purpose} needs {module}: pip install 'sessionsim[{extra}]'"
         ) from None
+
+
+def figure_format(path: Path, flag: str) -> str:
+    """The format a figure file's suffix names (``.png``, ``.svg``, ``.pdf``), or one line."""
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in FIGURE_FORMATS:
+        raise SessionsimError(
+            f"{flag} {path}: expected a .png, .svg or .pdf file (the suffix picks the format)"
+        )
+    return fmt

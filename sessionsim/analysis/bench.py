@@ -25,7 +25,7 @@ import orjson
 from sessionizer import ColumnOutputs, SessionConfig, outputs_of, read_events, resolve
 from sessionsim.batches import event_batches
 from sessionsim.bundled import scenario_path
-from sessionsim.extras import need
+from sessionsim.extras import figure_format, need
 from sessionsim.pipeline import check_run_dir
 from sessionsim.scenario import RunScenario, SessionizerSpec
 from simulator import (
@@ -459,12 +459,12 @@ def run_bench(
         json_path.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2) + b"\n")
         click.echo(f"written to {json_path}")
     if plot_path is not None:
-        plot_path.write_bytes(plot_bench(results))
+        plot_path.write_bytes(plot_bench(results, figure_format(plot_path, "--plot")))
         click.echo(f"plot written to {plot_path}")
     return results
 
 
-def plot_bench(results: dict) -> bytes:
+def plot_bench(results: dict, fmt: str = "png") -> bytes:
     """Return a PNG: events/CPU-s of every case, and the scaling series."""
     import io
 
@@ -491,6 +491,6 @@ def plot_bench(results: dict) -> bytes:
     b.set_title("simulator scaling")
     fig.tight_layout()
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
+    fig.savefig(buf, format=fmt, dpi=90)
     plt.close(fig)
     return buf.getvalue()

@@ -209,7 +209,9 @@ def run_sweep(
     return rows
 
 
-def plot_sweep(rows: list[dict], title: str, max_delay_s: float = DEFAULT_MAX_DELAY_S) -> bytes:
+def plot_sweep(
+    rows: list[dict], title: str, max_delay_s: float = DEFAULT_MAX_DELAY_S, fmt: str = "png"
+) -> bytes:
     """Return a PNG: against gap, a line per (watermark, lateness): CTR error, split and
     merge rates, pairwise F1 and p99 emission delay; and F1 against delay with the Pareto
     front. The recommended setting is starred; one legend for all."""
@@ -301,6 +303,6 @@ def plot_sweep(rows: list[dict], title: str, max_delay_s: float = DEFAULT_MAX_DE
     fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 6), fontsize=9)
     fig.suptitle(f"{title}\n{recommendation(rows, max_delay_s)}", fontsize=10)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
+    fig.savefig(buf, format=fmt, dpi=90)
     plt.close(fig)
     return buf.getvalue()

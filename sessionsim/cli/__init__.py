@@ -16,9 +16,23 @@ from sessionsim.cli.simulate import run, simulate, stream
 from sessionsim.errors import Error, RunFailed
 from simulator import committed_files
 
-__all__ = ["cli", "main"]
+__all__ = ["ENV_PREFIX", "cli", "main"]
+
+# Every option also reads SESSIONSIM_<COMMAND>_<FLAG> (SESSIONSIM_SIMULATE_USERS=500,
+# SESSIONSIM_STREAM_SINK_TIMEOUT=5s): the flag wins over the variable, the variable over the
+# scenario file.
+ENV_PREFIX = "SESSIONSIM"
 
 _NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2
+
+
+def _environment_names(command: click.Command) -> None:
+    """Name each option's variable after its flag (click's own would use the parameter's
+    Python name: --format -> FMT)."""
+    for param in command.params:
+        if isinstance(param, click.Option) and param.envvar is None:
+            flag = max(param.opts, key=len).lstrip("-").upper().replace("-", "_")
+            param.envvar = f"{ENV_PREFIX}_{(command.name or '').upper()}_{flag}"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -43,6 +57,7 @@ for _command in (
     collect,
     schema,
 ):
+    _environment_names(_command)
     cli.add_command(_command)
 
 

@@ -22,7 +22,7 @@ from sessionsim.cli.options import (
 )
 from sessionsim.cli.render import format_realism, format_sweep
 from sessionsim.errors import SessionsimError
-from sessionsim.extras import installed
+from sessionsim.extras import figure_format, installed
 from sessionsim.progress import sim_progress
 from sessionsim.scenario import RunScenario
 from simulator import (
@@ -115,33 +115,56 @@ def sweep(
 @click.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option(
-    "--out", "figure", type=click.Path(path_type=Path), help="Draw the one-page figure here (PNG)."
+    "--out",
+    "figure",
+    type=click.Path(path_type=Path),
+    help="Draw the one-page figure here (.png, .svg or .pdf: the suffix picks the format).",
 )
 @click.option(
     "--bands",
     type=click.Path(path_type=Path),
-    help="A bands file of your own (default: the packaged realism_bands.yaml).",
+    help="A bands file of your own (default: the packaged bands.yaml).",
 )
-def realism(run_dir, figure, bands) -> None:
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the rows as JSON on stdout (a list of RealismRow; nothing else there).",
+)
+def realism(run_dir, figure, bands, as_json) -> None:
     """Show how realistic RUN_DIR's stream is: each metric against its published band."""
+    import msgspec
+
     from sessionsim.realism import load_bands, measure_realism
     from sessionsim.realism.figure import plot_realism
 
+    fmt = figure_format(figure, "--out") if figure is not None else None
     result = measure_realism(run_dir)
     rows = result.rows(load_bands(bands))
-    click.echo(format_realism(rows))
-    if figure is not None:
+    if as_json:
+        click.echo(msgspec.json.encode(rows).decode())
+    else:
+        click.echo(format_realism(rows))
+    if figure is not None and fmt is not None:
         with OutputSet(figure.parent) as outputs:
-            outputs.open(figure.name).write(plot_realism(result, f"realism of {run_dir}"))
-        click.echo(f"figure written to {figure}")
+            outputs.open(figure.name).write(plot_realism(result, f"realism of {run_dir}", fmt))
+        click.echo(f"figure written to {figure}", err=as_json)
 
 
 @click.command()
 @click.option("--quick", is_flag=True, help="A short run (under two minutes) for every change.")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write results here.")
-@click.option("--plot", "plot_path", type=click.Path(path_type=Path), help="Draw them here (PNG).")
+@click.option(
+    "--plot",
+    "plot_path",
+    type=click.Path(path_type=Path),
+    help="Draw them here (.png, .svg or .pdf).",
+)
 def bench(quick, json_path, plot_path) -> None:
     """Measure throughput and memory of every stage: simulator and sessionizers."""
     from sessionsim.analysis.bench import run_bench
+
+    if plot_path is not None:
+        figure_format(plot_path, "--plot")  # a wrong suffix is refused before the run
 
     run_bench(quick, json_path, plot_path)

@@ -3,7 +3,12 @@ sweep and the realism table (the data behind them is computed elsewhere)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from simulator import format_duration
+
+if TYPE_CHECKING:
+    from sessionsim.realism import RealismRow
 
 __all__ = ["format_realism", "format_report", "format_simulation", "format_sweep"]
 
@@ -136,20 +141,20 @@ def _band_text(low: float | None, high: float | None) -> str:
     return f"[{lo}, {hi}]"
 
 
-def format_realism(rows: list[dict]) -> str:
+def format_realism(rows: list[RealismRow]) -> str:
     """Return the realism table: metric, value, band, verdict, source."""
-    width = max(len(r["metric"]) for r in rows)
+    width = max(len(r.metric) for r in rows)
     lines = [f"{'metric':<{width}}  {'value':>8}  {'band':>12}  verdict  source"]
     for r in rows:
         lines.append(
-            f"{r['metric']:<{width}}  {_value(r['value']):>8}  {_band_text(*r['band']):>12}  "
-            f"{r['verdict']:<7}  {r['source']}"
+            f"{r.metric:<{width}}  {_value(r.value):>8}  {_band_text(*r.band):>12}  "
+            f"{r.verdict:<7}  {r.source}"
         )
-    ok = sum(r["verdict"] == "ok" for r in rows)
-    faults = sum(r["verdict"] == "fault" for r in rows)
-    out = sum(r["verdict"] == "OUT" for r in rows)
+    ok = sum(r.verdict == "ok" for r in rows)
+    faults = sum(r.verdict == "fault" for r in rows)
+    out = sum(r.verdict == "OUT" for r in rows)
     tail = f"; {faults} outside by the scenario's faults" if faults else ""
-    na = sum(r["verdict"] == "n/a" for r in rows)
+    na = sum(r.verdict == "n/a" for r in rows)
     not_judged = f"; {na} not judged (n/a: too little data of that kind)" if na else ""
     lines.append(f"{ok} of {len(rows)} rows inside their band{tail}; {out} out{not_judged}")
     return "\n".join(lines)

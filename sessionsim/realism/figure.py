@@ -10,8 +10,8 @@ from sessionsim.realism.metrics import PUBLISHED_RANK_CURVE, Realism
 __all__ = ["plot_realism"]
 
 
-def plot_realism(r: Realism, title: str) -> bytes:
-    """Return the one-page realism figure as a PNG."""
+def plot_realism(r: Realism, title: str, fmt: str = "png") -> bytes:
+    """Return the one-page realism figure in ``fmt`` (png, svg or pdf)."""
     import io
 
     matplotlib = need("matplotlib", "plot", "the realism figure (--out)")
@@ -69,6 +69,6 @@ def plot_realism(r: Realism, title: str) -> bytes:
     fig.suptitle(title)
     fig.tight_layout()
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
+    fig.savefig(buf, format=fmt, dpi=90)
     plt.close(fig)
     return buf.getvalue()

@@ -15,6 +15,7 @@ from importlib.resources import files
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import msgspec
 import numpy as np
 import orjson
 import pyarrow as pa
@@ -30,6 +31,7 @@ from simulator import Scenario, SimulatorError, load_scenario
 __all__ = [
     "Band",
     "Realism",
+    "RealismRow",
     "load_bands",
     "measure_realism",
     "realism_block",
@@ -103,6 +105,17 @@ def load_bands(path: Path | None = None) -> list[Band]:
         ) from None
 
 
+class RealismRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One metric of a run against its band: what ``realism`` prints and ``--json`` writes."""
+
+    key: str
+    metric: str  # the band's label
+    value: float | None  # None: too little data of that kind to judge
+    band: tuple[float | None, float | None]  # [low, high]; None: open
+    source: str
+    verdict: str  # "ok", "OUT", "n/a", or "fault" (outside because the scenario's faults say so)
+
+
 @dataclass(slots=True)
 class Realism:
     """A run's realism metrics (``values``) and the curves its figure draws."""
@@ -117,7 +130,7 @@ class Realism:
     expected_by_hour: np.ndarray
     query_counts: np.ndarray
 
-    def rows(self, bands: list[Band]) -> list[dict]:
+    def rows(self, bands: list[Band]) -> list[RealismRow]:
         """Return one row per band: metric, value, band, source, verdict."""
         out = []
         for b in bands:
@@ -125,16 +138,15 @@ class Realism:
             verdict = b.verdict(value)
             if b.key == "device_order_share" and verdict == "OUT" and not self.faultless:
                 verdict = "fault"  # the scenario reorders on purpose
-            out.append(
-                {
-                    "key": b.key,
-                    "metric": b.label,
-                    "value": value,
-                    "band": [b.low, b.high],
-                    "source": b.source,
-                    "verdict": verdict,
-                }
+            row = RealismRow(
+                key=b.key,
+                metric=b.label,
+                value=value,
+                band=(b.low, b.high),
+                source=b.source,
+                verdict=verdict,
             )
+            out.append(row)
         return out
 
 
@@ -777,6 +789,4 @@ def measure_realism(run_dir: Path) -> Realism:
 def realism_block(run_dir: Path) -> dict:
     """Return the ``realism`` block of a report: per metric, its value, band and verdict."""
     rows = measure_realism(run_dir).rows(load_bands())
-    return {
-        r["key"]: {"value": r["value"], "band": r["band"], "verdict": r["verdict"]} for r in rows
-    }
+    return {r.key: {"value": r.value, "band": list(r.band), "verdict": r.verdict} for r in rows}

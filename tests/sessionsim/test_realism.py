@@ -31,11 +31,11 @@ def test_baseline_is_inside_every_band(baseline_run, tmp_path, capsys, monkeypat
     assert f"{judged} of {len(bands)} rows inside their band; 0 out; 4 not judged" in out
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     rows = measure_realism(baseline_run).rows(bands)
-    assert {r["verdict"] for r in rows if r["key"] not in weekly} == {"ok"}, [
-        r for r in rows if r["verdict"] != "ok"
+    assert {r.verdict for r in rows if r.key not in weekly} == {"ok"}, [
+        r for r in rows if r.verdict != "ok"
     ]
-    assert {r["verdict"] for r in rows if r["key"] in weekly} == {"n/a"}
-    assert {"ctr_at_1", "zipf_head_exponent", "device_order_share"} <= {r["key"] for r in rows}
+    assert {r.verdict for r in rows if r.key in weekly} == {"n/a"}
+    assert {"ctr_at_1", "zipf_head_exponent", "device_order_share"} <= {r.key for r in rows}
 
 
 def test_reordering_fault_is_labelled_not_failed(tmp_path):
@@ -51,8 +51,8 @@ def test_reordering_fault_is_labelled_not_failed(tmp_path):
     simulate_to_dir(sc, tmp_path)
     realism = measure_realism(tmp_path)
     assert realism.values["device_order_share"] < 1.0
-    (row,) = [r for r in realism.rows(load_bands()) if r["key"] == "device_order_share"]
-    assert row["verdict"] == "fault"
+    (row,) = [r for r in realism.rows(load_bands()) if r.key == "device_order_share"]
+    assert row.verdict == "fault"
 
 
 def test_check_writes_a_realism_block(baseline_run, tmp_path, capsys, monkeypatch):
@@ -109,7 +109,7 @@ def test_an_unrealistic_client_mix_reads_out_on_the_bands_it_breaks(tmp_path):
         },
     )
     simulate_to_dir(sc, tmp_path)
-    verdicts = {r["key"]: r["verdict"] for r in measure_realism(tmp_path).rows(load_bands())}
+    verdicts = {r.key: r.verdict for r in measure_realism(tmp_path).rows(load_bands())}
     assert verdicts["ios_share_in"] == verdicts["ios_share_us"] == "OUT"
     assert verdicts["current_client_share"] == "ok"
     events = tmp_path / "events.jsonl"
@@ -123,7 +123,7 @@ def test_an_unrealistic_client_mix_reads_out_on_the_bands_it_breaks(tmp_path):
             r["app_version"] = "1.0.0"
         first.setdefault(r["user_id"], r)
     events.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
-    verdicts = {r["key"]: r["verdict"] for r in measure_realism(tmp_path).rows(load_bands())}
+    verdicts = {r.key: r.verdict for r in measure_realism(tmp_path).rows(load_bands())}
     assert verdicts["current_client_share"] == verdicts["version_downgrade_share"] == "OUT"
 
 
@@ -148,7 +148,7 @@ def test_arithmetic_item_ids_and_coin_flip_zero_results_read_out(baseline_run, t
         clicks = r.get("clicked_positions") or []
         r["clicked_positions"] = [p for p in clicks if p <= r["results"]] or None
     path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
-    verdicts = {r["key"]: r["verdict"] for r in measure_realism(run).rows(load_bands())}
+    verdicts = {r.key: r.verdict for r in measure_realism(run).rows(load_bands())}
     assert verdicts["page_id_step_share"] == verdicts["zero_result_tail_ratio"] == "OUT"
     assert verdicts["short_page_share"] == "OUT"
 
@@ -172,7 +172,7 @@ def test_an_unrealistic_week_reads_out_on_the_bands_it_breaks(tmp_path):
     )
     simulate_to_dir(sc, tmp_path)
     realism = measure_realism(tmp_path)
-    verdicts = {r["key"]: r["verdict"] for r in realism.rows(load_bands())}
+    verdicts = {r.key: r.verdict for r in realism.rows(load_bands())}
     assert 2 <= realism.values["local_peak_hour"] <= 5
     for key in ("dau_wau", "local_peak_hour", "night_share", "long_dwell_share"):
         assert verdicts[key] == "OUT", (key, realism.values[key])
@@ -219,6 +219,56 @@ def test_sequential_ids_a_latency_floor_and_evenly_spaced_copies_read_out(baseli
     events_path.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in events + copies))
     truth_path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in truth))
     realism = measure_realism(run)
-    verdicts = {r["key"]: r["verdict"] for r in realism.rows(load_bands())}
+    verdicts = {r.key: r.verdict for r in realism.rows(load_bands())}
     for key in ("user_id_density", "results_gap_spike", "copy_spacing_even_share"):
         assert verdicts[key] == "OUT", (key, realism.values[key])
+
+
+def test_realism_json_is_the_rows_and_nothing_else(baseline_run, tmp_path, capsys, monkeypatch):
+    """``--json``: stdout is one JSON document, every row valid against the schema of
+    ``RealismRow``, the same rows the table shows; the figure's note goes to stderr."""
+    import jsonschema
+    import msgspec
+
+    from sessionsim.realism import RealismRow
+
+    figure = tmp_path / "r.svg"
+    code, out, err = run_cli(
+        capsys, monkeypatch, "realism", str(baseline_run), "--json", "--out", str(figure)
+    )
+    assert code == 0, err
+    rows = orjson.loads(out)
+    schema = msgspec.json.schema(list[RealismRow])
+    jsonschema.validate(rows, schema)
+    measured = measure_realism(baseline_run).rows(load_bands())
+    assert [r["key"] for r in rows] == [r.key for r in measured]
+    assert [r["verdict"] for r in rows] == [r.verdict for r in measured]
+    assert "figure written" in err and "figure written" not in out
+
+
+@pytest.mark.parametrize(
+    "suffix, magic", [(".svg", b"<?xml"), (".pdf", b"%PDF"), (".png", b"\x89PNG")]
+)
+def test_the_figure_format_follows_the_suffix(
+    baseline_run, tmp_path, capsys, monkeypatch, suffix, magic
+):
+    figure = tmp_path / f"realism{suffix}"
+    code, _, err = run_cli(capsys, monkeypatch, "realism", str(baseline_run), "--out", str(figure))
+    assert code == 0, err
+    assert figure.read_bytes().startswith(magic)
+
+
+def test_a_figure_suffix_that_names_no_format_is_one_line(
+    baseline_run, tmp_path, capsys, monkeypatch
+):
+    figure = tmp_path / "realism.jpeg"
+    code, _, err = run_cli(capsys, monkeypatch, "realism", str(baseline_run), "--out", str(figure))
+    assert code == 2 and ".png, .svg or .pdf" in one_line_error(err)
+    assert not figure.exists()
+
+
+def test_every_option_reads_a_sessionsim_environment_variable(baseline_run, capsys, monkeypatch):
+    monkeypatch.setenv("SESSIONSIM_REALISM_JSON", "1")
+    code, out, err = run_cli(capsys, monkeypatch, "realism", str(baseline_run))
+    assert code == 0, err
+    assert orjson.loads(out)[0]["key"] == "ctr_at_1"  # JSON, as --json gives
