@@ -10,9 +10,10 @@ nothing else of the harness.
 
 from __future__ import annotations
 
-__all__ = ["GATE_FAILED", "Error", "RunFailed", "SessionsimError"]
+__all__ = ["GATE_FAILED", "LAG_EXCEEDED", "Error", "LagExceeded", "RunFailed", "SessionsimError"]
 
 GATE_FAILED = 3  # exit status when a gate (--max-ctr-error, --min-pairwise-f1) fails
+LAG_EXCEEDED = 4  # exit status when a paced run falls further behind than --max-lag
 
 
 class Error(Exception):
@@ -27,3 +28,8 @@ class RunFailed(Error, RuntimeError):
     """A live run whose sink did not do its job (it gave up, or acknowledged none, or too
     little, of what it was offered): one line on stderr and exit status 1. (A write that
     fails, a full disk, is bad input's one line and exit status 2, as everywhere.)"""
+
+
+class LagExceeded(RunFailed):
+    """A paced run that fell further behind its schedule than ``--max-lag``: the generator
+    could not keep up, so the load it offered was not the load asked for (exit status 4)."""

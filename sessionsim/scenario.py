@@ -92,6 +92,21 @@ class RunScenario(Scenario):
     )
     # A live run's shape over wall time (``stream --sink ... --realtime``).
     load: list[LoadStage] = Field(default_factory=list)
+    # Thresholds ``KEY OP NUMBER`` over each report (``run``, ``check``) or the live
+    # summary (``stream``), as ``--gate`` (sessionsim.gates).
+    gates: list[str] = Field(default_factory=list)
+
+    @field_validator("gates")
+    @classmethod
+    def _gates_parse(cls, v: list[str]) -> list[str]:
+        from sessionsim.gates import parse_gate
+
+        for text in v:
+            try:
+                parse_gate(text, "gate")
+            except ValueError as e:  # SessionsimError: its message, under the field's name
+                raise ValueError(str(e)) from None
+        return v
 
     @field_validator("load")
     @classmethod

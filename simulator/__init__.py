@@ -3,6 +3,7 @@
 This is the package's public face: the harness (``sessionsim``) imports only these names.
 """
 
+from simulator.backend import LatencyHistogram
 from simulator.distributions import Duration, Model, PositiveDuration
 from simulator.durations import format_duration, parse_duration
 from simulator.engine import (
@@ -39,6 +40,7 @@ __all__ = [
     "EventCodec",
     "EventSink",
     "JsonlRows",
+    "LatencyHistogram",
     "Ledger",
     "Model",
     "NullSink",

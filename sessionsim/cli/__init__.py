@@ -13,7 +13,7 @@ from sessionsim.cli.check import check, sessionize, sql
 from sessionsim.cli.collect import collect
 from sessionsim.cli.schema import schema
 from sessionsim.cli.simulate import run, simulate, stream
-from sessionsim.errors import Error, RunFailed
+from sessionsim.errors import LAG_EXCEEDED, Error, LagExceeded, RunFailed
 from simulator import committed_files
 
 __all__ = ["ENV_PREFIX", "cli", "main"]
@@ -100,6 +100,9 @@ def main() -> None:
     except click.ClickException as e:
         e.show()
         sys.exit(e.exit_code)
+    except LagExceeded as e:  # the generator could not keep the schedule
+        click.echo(f"sessionsim: {e}", err=True)
+        sys.exit(LAG_EXCEEDED)
     except RunFailed as e:  # the run went, and its sink failed it
         click.echo(f"sessionsim: {e}", err=True)
         sys.exit(1)

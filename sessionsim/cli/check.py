@@ -17,7 +17,9 @@ from sessionsim.cli.options import (
     _bucket_ms,
     _gates,
     _given,
+    _parsed_gates,
     _realism_flag,
+    _saved_gates,
     _saved_setting,
     _spec,
     sessionizer_options,
@@ -111,6 +113,7 @@ def check(
     report_path,
     max_ctr_error,
     min_pairwise_f1,
+    gates,
     bucket,
     realism,
     **options: Any,
@@ -123,6 +126,7 @@ def check(
     from sessionsim.pipeline import check_run_dir
     from sessionsim.realism.metrics import realism_block
 
+    thresholds = _parsed_gates(gates) + _saved_gates(run_dir)
     spec = _spec({**_saved_setting(run_dir), **_given(options)})
     if options["sessionizer"] is None:
         spec = spec.model_copy(update={"sessionizer": BATCH_DEFAULT, "label": None})
@@ -152,7 +156,7 @@ def check(
             err=True,
         )
     click.echo(format_report(report))
-    _apply_gates([report], max_ctr_error, min_pairwise_f1)
+    _apply_gates([report], max_ctr_error, min_pairwise_f1, thresholds)
 
 
 @click.command()

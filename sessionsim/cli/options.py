@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from sessionsim.bundled import scenario_path
 from sessionsim.errors import GATE_FAILED, SessionsimError
+from sessionsim.gates import Gate, missed, parse_gate
 from sessionsim.scenario import RunScenario, SessionizerSpec
 from simulator import (
     SimulatorError,
@@ -145,6 +146,18 @@ def _saved_setting(run_dir: Path) -> dict:
     }
 
 
+def _saved_gates(run_dir: Path) -> list[Gate]:
+    """The gates saved with a run (its scenario.yaml's ``gates:``), or none."""
+    path = run_dir / "scenario.yaml"
+    if not path.is_file():
+        return []
+    try:
+        saved = load_scenario(path, model=RunScenario).gates
+    except SimulatorError:
+        return []  # a run written by another version: no gates
+    return _parsed_gates(saved, f"{path}: gates:")
+
+
 def _spec(options: dict) -> SessionizerSpec:
     """Build a sessionizer setting from flags; a bad value is a one-line error naming it."""
     given = {k: v for k, v in options.items() if k in SPEC_FLAGS and v is not None}
@@ -239,26 +252,48 @@ class _Finite(click.FloatRange):
 
 def _gates(f):
     f = click.option(
+        "--gate",
+        "gates",
+        multiple=True,
+        help=f"KEY OP NUMBER over the report (repeatable), e.g. 'ctr_abs_error<=0.01': exit "
+        f"{GATE_FAILED} naming each gate missed; the scenario's gates: apply too.",
+    )(f)
+    f = click.option(
         "--min-pairwise-f1",
         type=float,
         callback=_fraction,
-        help=f"Exit {GATE_FAILED} if pairwise F1 is below this.",
+        help=f"Exit {GATE_FAILED} if pairwise F1 is below this (as --gate 'pairwise_f1>=X').",
     )(f)
     return click.option(
         "--max-ctr-error",
         type=float,
         callback=_fraction,
-        help=f"Exit {GATE_FAILED} if |CTR measured - true| exceeds this.",
+        help=f"Exit {GATE_FAILED} if |CTR measured - true| exceeds this "
+        "(as --gate 'ctr_abs_error<=X').",
     )(f)
 
 
-def _apply_gates(reports: list[dict], max_ctr_error, min_pairwise_f1) -> None:
+def _parsed_gates(texts: tuple[str, ...] | list[str], where: str = "--gate") -> list[Gate]:
+    """Parse gates before any work, so a malformed one costs no run."""
+    return [parse_gate(t, where) for t in texts]
+
+
+def _apply_gates(
+    reports: list[dict],
+    max_ctr_error,
+    min_pairwise_f1,
+    gates: list[Gate] | None = None,
+) -> None:
+    """Exit GATE_FAILED naming every gate any report misses (an unknown key: exit 2)."""
     from sessionsim.scoring.check import gate_failures
 
     failed = [
         f"{r['label']}: {line}"
         for r in reports
-        for line in gate_failures(r, max_ctr_error, min_pairwise_f1)
+        for line in [
+            *gate_failures(r, max_ctr_error, min_pairwise_f1),
+            *missed(gates or [], r),
+        ]
     ]
     if failed:
         click.echo("sessionsim: gate failed: " + "; ".join(failed), err=True)

@@ -23,6 +23,8 @@ FIELDS: dict[str, dict[str, str]] = {
         "delivery": "From client to collector: SDK batches, network, faults.",
         "sessionizers": "The sessionizer settings `sessionsim run` checks (each a setting).",
         "load": "A live run's target rate over wall time: steps and ramps (needs --realtime).",
+        "gates": "Thresholds KEY OP NUMBER over each report (run, check) or the live "
+        "summary (stream), as --gate.",
     },
     "LoadStage": {
         "at": "Wall time since the start at which this stage begins.",

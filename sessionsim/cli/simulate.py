@@ -19,6 +19,7 @@ from sessionsim.cli.options import (
     _Finite,
     _gates,
     _overrides,
+    _parsed_gates,
     _processes,
     _realism_flag,
     _spec,
@@ -26,13 +27,15 @@ from sessionsim.cli.options import (
     sessionizer_options,
 )
 from sessionsim.cli.render import format_report, format_simulation
-from sessionsim.errors import RunFailed, SessionsimError
+from sessionsim.errors import GATE_FAILED, LagExceeded, RunFailed, SessionsimError
+from sessionsim.gates import Gate, missed
 from sessionsim.load_shape import bursts_of, target_at
 from sessionsim.progress import sim_progress
 from sessionsim.scenario import RunScenario
 from simulator import (
     FORMATS,
     Burst,
+    format_duration,
     load_scenario,
     simulate_sharded,
     simulate_to_dir,
@@ -68,6 +71,7 @@ def run(
     processes,
     max_ctr_error,
     min_pairwise_f1,
+    gates,
     realism,
     **spec: Any,
 ) -> None:
@@ -81,6 +85,7 @@ def run(
     if any(v is not None for v in spec.values()):
         overrides["sessionizers"] = [_spec(spec).model_dump(mode="json")]
     sc = load_scenario(scenario, overrides, model=RunScenario, flags=FLAGS)
+    thresholds = _parsed_gates(gates) + _parsed_gates(sc.gates, f"{scenario}: gates:")
     _check_size(sc, scenario, force)
     reports = run_scenario(
         sc,
@@ -94,7 +99,7 @@ def run(
         click.echo()
     if out is not None:
         click.echo(f"written to {out}")
-    _apply_gates(reports, max_ctr_error, min_pairwise_f1)
+    _apply_gates(reports, max_ctr_error, min_pairwise_f1, thresholds)
 
 
 _OUT_HELP = "Output directory (events.jsonl, truth/, scenario.yaml)."
@@ -185,6 +190,18 @@ def simulate(scenario, seed, users, duration, start, force, out, fmt, processes,
     "latency the collector is allowed); also the flush at the end.",
 )
 @click.option(
+    "--gate",
+    "gates",
+    multiple=True,
+    help="KEY OP NUMBER over the run's summary (repeatable), e.g. "
+    "'live.ack_latency_ms.p99_ms<250': exit 3 naming each gate missed.",
+)
+@click.option(
+    "--max-lag",
+    help="--realtime: end the run, exit 4, if it falls further behind schedule than this "
+    "(e.g. 2s): the generator could not keep up.",
+)
+@click.option(
     "--min-acked",
     type=_Finite(0, 1),
     help="Exit 1 unless at least this share of the copies sent was acknowledged "
@@ -210,6 +227,8 @@ def stream(
     inflight,
     retries,
     sink_timeout,
+    gates,
+    max_lag,
     min_acked,
 ) -> None:
     """Stream SCENARIO's events live to --sink (paced with --realtime), and write to --out
@@ -221,9 +240,12 @@ def stream(
         raise SessionsimError("--out: expected a directory (for events on stdout: --sink stdout)")
     if rate is not None and not realtime:
         raise SessionsimError("--rate: needs --realtime (a rate is per wall-clock second)")
+    if max_lag is not None and not realtime:
+        raise SessionsimError("--max-lag: needs --realtime (lag is behind a wall-clock schedule)")
     sc = load_scenario(
         scenario, _overrides(seed, users, duration, start), model=RunScenario, flags=FLAGS
     )
+    thresholds = _parsed_gates(gates) + _parsed_gates(sc.gates, f"{scenario}: gates:")
     target = None
     if sc.load:
         if not realtime:
@@ -257,7 +279,9 @@ def stream(
         inflight=inflight,
         retries=retries,
         timeout_s=_duration_flag("--sink-timeout", sink_timeout),
+        max_lag_s=_duration_flag("--max-lag", max_lag),
         min_acked=min_acked,
+        gates=thresholds,
     )
 
 
@@ -290,7 +314,12 @@ def _shaped(sc: RunScenario, speed: float) -> RunScenario:
 
 
 def _simulate_live(
-    sc: RunScenario, out: Path, sink: str, min_acked: float | None, **options: Any
+    sc: RunScenario,
+    out: Path,
+    sink: str,
+    min_acked: float | None,
+    gates: list[Gate],
+    **options: Any,
 ) -> None:
     """A live run; its report goes to stderr (stdout may carry the events). A stop by a
     signal exits 128 + its number; a sink that gave up, or acknowledged none (or less than
@@ -305,6 +334,12 @@ def _simulate_live(
     click.echo(f"truth of what was acknowledged written to {out}", err=True)
     if result.signal is not None:
         sys.exit(128 + result.signal)
+    if result.lagged is not None:
+        raise LagExceeded(
+            f"--max-lag: the run fell {result.lagged:.2f} s behind its schedule "
+            f"(more than {format_duration(options['max_lag_s'])}): the generator could not "
+            "keep up; stopped"
+        )
     live = result.summary["live"]
     offered = live["sent"] + live["unsent"]
     if result.error:
@@ -316,3 +351,7 @@ def _simulate_live(
             f"{sink}: acknowledged {live['acknowledged']:,} of {offered:,} events "
             f"({live['acknowledged'] / offered:.1%}) < --min-acked {min_acked:.1%}"
         )
+    failed = missed(gates, result.summary)
+    if failed:
+        click.echo("sessionsim: gate failed: " + "; ".join(failed), err=True)
+        sys.exit(GATE_FAILED)

@@ -59,6 +59,7 @@ class LiveResult:
     line: str
     signal: int | None = None
     error: str | None = None
+    lagged: float | None = None  # how far behind schedule the run was when --max-lag ended it
 
 
 def users_for_rate(scenario: Scenario, rate: float, speed: float) -> int:
@@ -94,14 +95,16 @@ def run_live(
     stats_csv: Path | None = None,
     clock: Callable[[], float] = time.monotonic,
     timeout_s: float = SINK_TIMEOUT_S,
+    max_lag_s: float | None = None,
     **sink_options: Any,
 ) -> LiveResult:
     """Simulate ``scenario`` into ``sink_url``, paced at ``speed`` (None: as fast as the
     sink takes it); write the truth of what was acknowledged to ``out``. ``target`` gives
     the target rate at a wall time (for the live stats). ``timeout_s`` bounds a request or
     a delivery report and the flush at the end; after a stop, what is still in flight gets
-    ``deadline.STOP_GRACE_S``. A failure to record what was acknowledged (a full disk) raises
-    ``SessionsimError`` and leaves no file behind."""
+    ``deadline.STOP_GRACE_S``. A paced run that falls more than ``max_lag_s`` behind its
+    schedule stops (``LiveResult.lagged``: how far). A failure to record what was
+    acknowledged (a full disk) raises ``SessionsimError`` and leaves no file behind."""
     prepare_dir(out)
     sim = Simulation(scenario)
     codec = sim.codec
@@ -139,7 +142,9 @@ def run_live(
             )
             unsent: Counter[str] = Counter()
             with (
-                LiveStats(tally, clock, target, stats_csv) as stats,
+                LiveStats(
+                    tally, clock, target, stats_csv, max_lag_s, lambda: request("--max-lag")
+                ) as stats,
                 _stop_signals(request_stop),
                 _timer(stop_after_s, lambda: request("--stop-after")),
             ):
@@ -204,7 +209,11 @@ def run_live(
         )
         write_summary(outputs, summary, scenario)
     return LiveResult(
-        summary, line, signal=requested[0][1] if requested else None, error=tally.error
+        summary,
+        line,
+        signal=requested[0][1] if requested else None,
+        error=tally.error,
+        lagged=stats.lagged_s,
     )
 
 
@@ -238,8 +247,9 @@ def _rows(batch: dict, lo: int, hi: int) -> dict:
 def _outgoing(codec: EventCodec, part: dict) -> list[Outgoing]:
     """The arrivals as outgoing copies: id, copy, user key, arrival ms, JSON line."""
     ids, users, received_ms, lines = codec.lines(part)
+    now = time.monotonic()  # handed to the sink now: its acknowledgement latency starts
     return [
-        Outgoing(eid, copy, user, ms, line)
+        Outgoing(eid, copy, user, ms, line, now)
         for eid, copy, user, ms, line in zip(ids, part["copy"].tolist(), users, received_ms, lines)
     ]
 
@@ -345,5 +355,8 @@ def _live_summary(
             "unacknowledged_events": observable.get("unacknowledged", 0),
             "stopped_by": requested[0][0] if requested else None,
             "error": tally.error,
+            "ack_latency_ms": tally.ack_latency.summary(),
+            "request_latency_ms": tally.request_latency.summary(),
+            "failures_by_reason": tally.failures_by_reason(),
         },
     }

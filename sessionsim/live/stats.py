@@ -3,7 +3,9 @@
 Columns (as Locust's ``--csv`` history): wall seconds since the start, the target rate
 (``--rate`` or the scenario's ``load:`` shape; empty without), the rate the schedule
 released events at, the rates sent and acknowledged, the lag behind schedule, and the
-running totals.
+running totals, then the latencies of the second (p50, p95, p99, max, in ms; empty when
+nothing was acknowledged or requested): a copy handed to the sink until acknowledged, and
+one request (a POST, a write, a Kafka delivery report).
 """
 
 from __future__ import annotations
@@ -34,6 +36,14 @@ COLUMNS = (
     "acked",
     "retried",
     "failed",
+    "ack_p50_ms",
+    "ack_p95_ms",
+    "ack_p99_ms",
+    "ack_max_ms",
+    "request_p50_ms",
+    "request_p95_ms",
+    "request_p99_ms",
+    "request_max_ms",
 )
 
 
@@ -46,9 +56,14 @@ class LiveStats:
         clock: Callable[[], float],
         target: Callable[[float], float] | None = None,
         csv_path: Path | None = None,
+        max_lag_s: float | None = None,
+        on_max_lag: Callable[[], None] | None = None,
     ) -> None:
-        """Write the CSV history to ``csv_path`` (flushed every row) when given."""
+        """Write the CSV history to ``csv_path`` (flushed every row) when given; call
+        ``on_max_lag`` once, when the lag first exceeds ``max_lag_s``."""
         self.tally, self.clock, self.target = tally, clock, target
+        self.max_lag_s, self.on_max_lag = max_lag_s, on_max_lag
+        self.lagged_s: float | None = None  # the lag that exceeded max_lag_s
         self.csv_path = csv_path
         self.due = 0
         self.lag_s = 0.0
@@ -76,6 +91,10 @@ class LiveStats:
         self.due += n
         self.lag_s = lag_s
         self.peak_lag_s = max(self.peak_lag_s, lag_s)
+        if self.max_lag_s is not None and lag_s > self.max_lag_s and self.lagged_s is None:
+            self.lagged_s = lag_s
+            if self.on_max_lag is not None:
+                self.on_max_lag()
 
     def tick(self, force: bool = False) -> None:
         """Report when a second has passed since the last report (or ``force``)."""
@@ -98,6 +117,11 @@ class LiveStats:
             "retried": t.retried,
             "failed": t.failed,
         }
+        acks, requests = t.windows()
+        for name, value in acks.items():
+            row[f"ack_{name}"] = "" if value is None else value
+        for name, value in requests.items():
+            row[f"request_{name}"] = "" if value is None else value
         self._prev, self._last = (self.due, t.sent, t.acked), now
         if self._writer is not None and self._csv_file is not None:
             try:
@@ -127,17 +151,35 @@ class LiveStats:
         """One line over the whole run."""
         t = self.tally
         wall = max(self._last - self._start, 1e-9)
+        ack = t.ack_latency.summary()
+        latency = (
+            f"; ack latency p50 {ack['p50_ms']:,.1f} ms, p95 {ack['p95_ms']:,.1f}, "
+            f"p99 {ack['p99_ms']:,.1f}, max {ack['max_ms']:,.1f}"
+            if ack["p50_ms"] is not None
+            and ack["max_ms"] is not None
+            and ack["p95_ms"] is not None
+            and ack["p99_ms"] is not None
+            else ""
+        )
+        reasons = t.failures_by_reason()
+        why = (
+            "; failed or unsent by reason: " + ", ".join(f"{n:,} {r}" for r, n in reasons.items())
+            if reasons
+            else ""
+        )
         return (
             f"live: {t.acked:,} events acknowledged of {t.sent:,} sent in {wall:.1f} s "
             f"({t.acked / wall:,.0f} events/s), {t.retried:,} retried, {t.failed:,} failed, "
-            f"{t.unsent:,} not sent, peak lag {self.peak_lag_s:.2f} s"
+            f"{t.unsent:,} not sent, peak lag {self.peak_lag_s:.2f} s{latency}{why}"
         )
 
 
 def _line(row: dict) -> str:
     target = f"target {row['target_eps']:,.0f} | " if row["target_eps"] != "" else ""
+    p99 = row["ack_p99_ms"]
+    ack = f" | ack p99 {p99:,.0f} ms" if p99 != "" else ""
     return (
         f"{target}scheduled {row['scheduled_eps']:,.0f}/s  sent {row['sent_eps']:,.0f}/s  "
-        f"acked {row['acked_eps']:,.0f}/s | lag {row['lag_s']:.2f} s | sent {row['sent']:,}  "
+        f"acked {row['acked_eps']:,.0f}/s | lag {row['lag_s']:.2f} s{ack} | sent {row['sent']:,}  "
         f"acked {row['acked']:,}  retried {row['retried']:,}  failed {row['failed']:,}"
     )

@@ -4,9 +4,49 @@ what happened to each copy (``Tally``), and the protocol a sink implements."""
 from __future__ import annotations
 
 import threading
+import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
+
+from simulator import LatencyHistogram
+
+QUANTILES = (("p50", 0.50), ("p95", 0.95), ("p99", 0.99))
+
+
+class Latencies:
+    """Latencies of one kind (an acknowledgement, a request): the run's, and the current
+    second's window, in the backend's mergeable log-binned histogram; the exact maximum."""
+
+    def __init__(self) -> None:
+        self.run, self.window = LatencyHistogram(), LatencyHistogram()
+        self.run_max_s = self.window_max_s = 0.0
+
+    def add(self, seconds: float) -> None:
+        self.run.add(seconds)
+        self.window.add(seconds)
+        self.run_max_s = max(self.run_max_s, seconds)
+        self.window_max_s = max(self.window_max_s, seconds)
+
+    def next_window(self) -> dict[str, float | None]:
+        """The current window's percentiles (ms); a new window starts."""
+        out = _percentiles_ms(self.window, self.window_max_s)
+        self.window, self.window_max_s = LatencyHistogram(), 0.0
+        return out
+
+    def summary(self) -> dict[str, float | None]:
+        """The whole run's percentiles and maximum (ms)."""
+        return _percentiles_ms(self.run, self.run_max_s)
+
+
+def _percentiles_ms(h: LatencyHistogram, max_s: float) -> dict[str, float | None]:
+    out: dict[str, float | None] = {}
+    for name, q in QUANTILES:
+        value = h.quantile(q)
+        out[f"{name}_ms"] = None if value is None else round(min(value, max_s) * 1000.0, 2)
+    out["max_ms"] = round(max_s * 1000.0, 2) if out["p50_ms"] is not None else None
+    return out
 
 
 @dataclass(slots=True)
@@ -18,6 +58,7 @@ class Outgoing:
     key: bytes  # the user id: a user's events stay in one Kafka partition, in order
     ts_ms: int  # its arrival (``received_at``) in epoch milliseconds
     line: bytes  # its JSON line, newline included
+    handed: float = 0.0  # when it was handed to the sink (time.monotonic; 0: unknown)
 
 
 class Tally:
@@ -31,7 +72,24 @@ class Tally:
         self.unacked: list[tuple[Outgoing, str]] = []  # failed or unsent copies, with why
         self.error: str | None = None  # the first fatal problem: the run stops on it
         self.write_error: str | None = None  # recording what was acknowledged failed
+        self.ack_latency = Latencies()  # handed to the sink -> acknowledged, per copy
+        self.request_latency = Latencies()  # one request (a POST, a write, a delivery report)
         self._sealed = False
+
+    def request(self, seconds: float) -> None:
+        """A request took ``seconds`` (answered or not)."""
+        with self._lock:
+            self.request_latency.add(seconds)
+
+    def windows(self) -> tuple[dict[str, float | None], dict[str, float | None]]:
+        """The last second's acknowledgement and request latencies (ms); new windows."""
+        with self._lock:
+            return self.ack_latency.next_window(), self.request_latency.next_window()
+
+    def failures_by_reason(self) -> dict[str, int]:
+        """Copies failed or never sent, counted by reason (most common first)."""
+        with self._lock:
+            return dict(Counter(reason for _, reason in self.unacked).most_common())
 
     def seal(self) -> None:
         """The run's outcome is settled: later reports (a late answer) change nothing."""
@@ -47,6 +105,10 @@ class Tally:
             if self._sealed:
                 return
             self.acked += len(items)
+            now = time.monotonic()
+            for it in items:
+                if it.handed:
+                    self.ack_latency.add(now - it.handed)
             if self._on_ack is not None and self.write_error is None:
                 try:
                     self._on_ack(items)

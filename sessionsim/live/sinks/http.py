@@ -121,7 +121,9 @@ class HttpSink:
                 return
             if attempt == 0:
                 self.tally.was_sent(len(items))
+            began = time.monotonic()
             answer = link.post(body, key, Deadline(self.timeout_s, self.stopping))
+            self.tally.request(time.monotonic() - began)
             if answer.ok:
                 self.tally.ack(items)
                 return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
 from typing import Any
 
 from sessionsim.errors import SessionsimError
@@ -102,6 +103,8 @@ class KafkaSink:
 
     def _report(self, token: int, err: Any, _msg: Any) -> None:
         it = self._pending.pop(token)
+        if it.handed:  # a produce's request: until its delivery report
+            self.tally.request(time.monotonic() - it.handed)
         if err is None:
             self.tally.ack([it])
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from typing import IO
 
 from sessionsim.live.sinks.base import Outgoing, Tally
@@ -29,6 +30,7 @@ class StdoutSink:
         else:
             data = b"".join(it.line for it in items)
         self.tally.was_sent(len(items))
+        began = time.monotonic()
         try:
             self.stream.write(data)
             self.stream.flush()
@@ -36,6 +38,7 @@ class StdoutSink:
             reason = "the reader closed the pipe" if isinstance(e, BrokenPipeError) else str(e)
             self.tally.fail(items, reason, fatal=f"stdout: {reason}")
             return
+        self.tally.request(time.monotonic() - began)
         self.tally.ack(items)
 
     def poll(self) -> None:

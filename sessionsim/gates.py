@@ -1,0 +1,86 @@
+"""Thresholds over any result, as k6 has them: ``KEY OP NUMBER`` (``ctr_abs_error<=0.01``,
+``live.ack_latency_ms.p99_ms<250``), from ``--gate`` or a scenario's ``gates:``.
+
+A key is a dotted path into the results (a check's report, or a live run's summary); a
+missing measurement (null) fails its gate. A malformed gate, or a key the results do not
+have, is bad input (one line, exit 2); a gate missed is named with its value (exit 3).
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sessionsim.errors import SessionsimError
+
+__all__ = ["OPS", "Gate", "missed", "parse_gate"]
+
+OPS: dict[str, Callable[[float, float], bool]] = {
+    "<=": operator.le,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    ">": operator.gt,
+}
+_EXPR = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(<=|>=|==|!=|<|>)\s*([^\s<>=!]+)\s*")
+_SHAPE = "expected KEY OP NUMBER, OP one of <=, <, >=, >, ==, != (e.g. 'ctr_abs_error<=0.01')"
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """One threshold: ``key op bound``."""
+
+    text: str
+    key: str
+    op: str
+    bound: float
+
+    def miss(self, results: Mapping[str, Any], where: str = "--gate") -> str | None:
+        """A line saying how ``results`` miss this gate, or None when they pass it."""
+        value = _lookup(results, self.key, f"{where} {self.text!r}")
+        if value is None:
+            return f"{self.key} is not measured (null), not {self.op} {self.bound:g}"
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise SessionsimError(
+                f"{where} {self.text!r}: {self.key} is not a number (got {value!r})"
+            )
+        if OPS[self.op](value, self.bound):
+            return None
+        return f"{self.key} {value:g} not {self.op} {self.bound:g}"
+
+
+def parse_gate(text: str, where: str = "--gate") -> Gate:
+    """Parse ``KEY OP NUMBER``, or refuse it in one line."""
+    match = _EXPR.fullmatch(text)
+    if match is None:
+        raise SessionsimError(f"{where} {text!r}: {_SHAPE}")
+    key, op, raw = match.groups()
+    try:
+        bound = float(raw)
+    except ValueError:
+        raise SessionsimError(f"{where} {text!r}: {raw!r} is not a number") from None
+    if not math.isfinite(bound):
+        raise SessionsimError(f"{where} {text!r}: the bound must be finite (got {raw})")
+    return Gate(text.strip(), key, op, bound)
+
+
+def missed(gates: Iterable[Gate], results: Mapping[str, Any], where: str = "--gate") -> list[str]:
+    """The lines of every gate ``results`` miss (unknown keys are bad input, first)."""
+    return [line for g in gates if (line := g.miss(results, where)) is not None]
+
+
+def _lookup(results: Mapping[str, Any], key: str, where: str) -> Any:
+    node: Any = results
+    for depth, part in enumerate(key.split(".")):
+        if not isinstance(node, Mapping) or part not in node:
+            here = ".".join(key.split(".")[:depth]) or "the results"
+            known = sorted(node) if isinstance(node, Mapping) else []
+            hint = f" (keys of {here}: {', '.join(known[:12])}{', ...' if len(known) > 12 else ''})"
+            raise SessionsimError(f"{where}: unknown key {key!r}{hint if known else ''}")
+        node = node[part]
+    return node
