@@ -15,7 +15,9 @@ from sessionsim.cli.options import (
     _check_size,
     _duration,
     _durations,
+    _json_flag,
     _overrides,
+    _print_json,
     _spec,
     scenario_options,
     setting_options,
@@ -54,8 +56,9 @@ from simulator import (
     show_default=True,
     help="Processes sessionizing settings in parallel.",
 )
+@_json_flag
 def sweep(
-    scenario, seed, users, duration, start, force, out, workers, max_delay, **options: Any
+    scenario, seed, users, duration, start, force, out, workers, max_delay, as_json, **options: Any
 ) -> None:
     """Simulate SCENARIO once, then check every --gap (x every --lateness) on that stream.
 
@@ -101,15 +104,18 @@ def sweep(
             watermarks=watermarks,
             max_delay_s=max_delay_s,
         )
-    click.echo(format_sweep(rows))
-    click.echo(recommendation(rows, max_delay_s))
+    click.echo(format_sweep(rows), err=as_json)
+    click.echo(recommendation(rows, max_delay_s), err=as_json)
     if installed("matplotlib"):
-        click.echo(f"written to {out}/sweep.csv, sweep.json, sweep.png")
+        click.echo(f"written to {out}/sweep.csv, sweep.json, sweep.png", err=as_json)
     else:
         click.echo(
             f"written to {out}/sweep.csv, sweep.json "
-            "(for sweep.png: pip install 'sessionsim[plot]')"
+            "(for sweep.png: pip install 'sessionsim[plot]')",
+            err=as_json,
         )
+    if as_json:
+        _print_json(rows)
 
 
 @click.command()

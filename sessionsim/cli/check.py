@@ -17,7 +17,9 @@ from sessionsim.cli.options import (
     _bucket_ms,
     _gates,
     _given,
+    _json_flag,
     _parsed_gates,
+    _print_json,
     _realism_flag,
     _saved_gates,
     _saved_setting,
@@ -50,8 +52,13 @@ def _late_path(out: str) -> str:
 )
 @click.option("--summary", "summary_path", help="Write the summary (JSON) here, not stderr.")
 @_bucket
-def sessionize(events, out, late_path, drop_late, summary_path, bucket, **options: Any) -> None:
-    """Sessionize EVENTS (JSON lines or Parquet in arrival order, or - for stdin) into --out."""
+@_json_flag
+def sessionize(
+    events, out, late_path, drop_late, summary_path, bucket, as_json, **options: Any
+) -> None:
+    """Sessionize EVENTS (JSON lines or Parquet in arrival order, or - for stdin) into --out.
+
+    The summary goes to --summary, or to stdout with --json, else to stderr."""
     from sessionizer import ColumnOutputs
     from sessionsim.batches import event_batches
     from sessionsim.scoring.check import score_outputs, settings_of
@@ -61,6 +68,8 @@ def sessionize(events, out, late_path, drop_late, summary_path, bucket, **option
     bucket_ms = _bucket_ms(bucket)
     if drop_late and late_path:
         raise SessionsimError("--drop-late: conflicts with --late (late events go one way)")
+    if as_json and out == "-":
+        raise SessionsimError("--json: conflicts with --out - (stdout carries the sessions)")
     if out == "-" and late_path is None and not drop_late:
         raise SessionsimError(
             "--late: required with --out - (name a file for late events, or say --drop-late)"
@@ -84,7 +93,9 @@ def sessionize(events, out, late_path, drop_late, summary_path, bucket, **option
         }
         if summary_path:
             outputs.open(summary_path).write(orjson.dumps(summary, option=orjson.OPT_INDENT_2))
-    if not summary_path:
+    if as_json:
+        _print_json(summary)
+    elif not summary_path:
         click.echo(json.dumps(summary), err=True)
 
 
@@ -107,6 +118,7 @@ def sessionize(events, out, late_path, drop_late, summary_path, bucket, **option
 @_gates
 @_bucket
 @_realism_flag
+@_json_flag
 def check(
     run_dir,
     sessions_file,
@@ -116,6 +128,7 @@ def check(
     gates,
     bucket,
     realism,
+    as_json,
     **options: Any,
 ) -> None:
     """Sessionize RUN_DIR's events (or read --sessions) and score against RUN_DIR/truth.
@@ -155,7 +168,9 @@ def check(
             "(--report PATH writes it elsewhere)",
             err=True,
         )
-    click.echo(format_report(report))
+    click.echo(format_report(report), err=as_json)
+    if as_json:
+        _print_json(report)
     _apply_gates([report], max_ctr_error, min_pairwise_f1, thresholds)
 
 

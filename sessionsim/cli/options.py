@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import orjson
 from pydantic import ValidationError
 
 from sessionsim.bundled import scenario_path
@@ -271,6 +272,21 @@ def _gates(f):
         help=f"Exit {GATE_FAILED} if |CTR measured - true| exceeds this "
         "(as --gate 'ctr_abs_error<=X').",
     )(f)
+
+
+def _json_flag(f):
+    return click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        help="Print the results as JSON on stdout and nothing else there (text: stderr).",
+    )(f)
+
+
+def _print_json(results: Any) -> None:
+    """The results, one JSON document on stdout."""
+    sys.stdout.buffer.write(orjson.dumps(results) + b"\n")
+    sys.stdout.buffer.flush()
 
 
 def _parsed_gates(texts: tuple[str, ...] | list[str], where: str = "--gate") -> list[Gate]:

@@ -18,8 +18,10 @@ from sessionsim.cli.options import (
     _duration_flag,
     _Finite,
     _gates,
+    _json_flag,
     _overrides,
     _parsed_gates,
+    _print_json,
     _processes,
     _realism_flag,
     _spec,
@@ -60,6 +62,7 @@ from simulator import (
 )
 @_gates
 @_realism_flag
+@_json_flag
 def run(
     scenario,
     seed,
@@ -73,6 +76,7 @@ def run(
     min_pairwise_f1,
     gates,
     realism,
+    as_json,
     **spec: Any,
 ) -> None:
     """Simulate SCENARIO once, check each sessionizer setting from its files, print the report.
@@ -95,10 +99,12 @@ def run(
         processes=processes,
     )
     for report in reports:
-        click.echo(format_report(report))
-        click.echo()
+        click.echo(format_report(report), err=as_json)
+        click.echo(err=as_json)
     if out is not None:
-        click.echo(f"written to {out}")
+        click.echo(f"written to {out}", err=as_json)
+    if as_json:
+        _print_json(reports)
     _apply_gates(reports, max_ctr_error, min_pairwise_f1, thresholds)
 
 
@@ -207,6 +213,7 @@ def simulate(scenario, seed, users, duration, start, force, out, fmt, processes,
     help="Exit 1 unless at least this share of the copies sent was acknowledged "
     "(default: exit 1 only when none was).",
 )
+@_json_flag
 def stream(
     scenario,
     seed,
@@ -230,6 +237,7 @@ def stream(
     gates,
     max_lag,
     min_acked,
+    as_json,
 ) -> None:
     """Stream SCENARIO's events live to --sink (paced with --realtime), and write to --out
     the truth of exactly what the sink acknowledged.
@@ -240,6 +248,8 @@ def stream(
         raise SessionsimError("--out: expected a directory (for events on stdout: --sink stdout)")
     if rate is not None and not realtime:
         raise SessionsimError("--rate: needs --realtime (a rate is per wall-clock second)")
+    if as_json and sink == "stdout":
+        raise SessionsimError("--json: conflicts with --sink stdout (stdout carries the events)")
     if max_lag is not None and not realtime:
         raise SessionsimError("--max-lag: needs --realtime (lag is behind a wall-clock schedule)")
     sc = load_scenario(
@@ -282,6 +292,7 @@ def stream(
         max_lag_s=_duration_flag("--max-lag", max_lag),
         min_acked=min_acked,
         gates=thresholds,
+        as_json=as_json,
     )
 
 
@@ -319,6 +330,7 @@ def _simulate_live(
     sink: str,
     min_acked: float | None,
     gates: list[Gate],
+    as_json: bool = False,
     **options: Any,
 ) -> None:
     """A live run; its report goes to stderr (stdout may carry the events). A stop by a
@@ -332,6 +344,8 @@ def _simulate_live(
     result = run_live(sc, out, sink, **options)
     click.echo(result.line, err=True)
     click.echo(f"truth of what was acknowledged written to {out}", err=True)
+    if as_json:
+        _print_json(result.summary)
     if result.signal is not None:
         sys.exit(128 + result.signal)
     if result.lagged is not None:
