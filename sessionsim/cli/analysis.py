@@ -153,7 +153,8 @@ def realism(run_dir, figure, bands, as_json) -> None:
         click.echo(format_realism(rows))
     if figure is not None and fmt is not None:
         with OutputSet(figure.parent) as outputs:
-            outputs.open(figure.name).write(plot_realism(result, f"realism of {run_dir}", fmt))
+            picture = plot_realism(result, f"realism of {run_dir}", fmt, rows)
+            outputs.open(figure.name).write(picture)
         click.echo(f"figure written to {figure}", err=as_json)
 
 

@@ -5,20 +5,31 @@ from __future__ import annotations
 import numpy as np
 
 from sessionsim.extras import need
-from sessionsim.realism.metrics import PUBLISHED_RANK_CURVE, Realism
+from sessionsim.realism.metrics import PUBLISHED_RANK_CURVE, Realism, RealismRow
+
+COLOURS = {"ok": "tab:green", "OUT": "tab:red", "fault": "tab:orange"}
 
 __all__ = ["plot_realism"]
 
 
-def plot_realism(r: Realism, title: str, fmt: str = "png") -> bytes:
-    """Return the one-page realism figure in ``fmt`` (png, svg or pdf)."""
+def plot_realism(
+    r: Realism, title: str, fmt: str = "png", rows: list[RealismRow] | None = None
+) -> bytes:
+    """Return the one-page realism figure in ``fmt`` (png, svg or pdf): six panels of the
+    run's shapes, and (with ``rows``) every band with this run's value in it, OUT in red.
+    Text stays text in an SVG (searchable, selectable)."""
     import io
 
     matplotlib = need("matplotlib", "plot", "the realism figure (--out)")
     matplotlib.use("Agg")
+    matplotlib.rcParams["svg.fonttype"] = "none"
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(2, 3, figsize=(15, 8.5))
+    fig = plt.figure(figsize=(22, 9))
+    grid = fig.add_gridspec(2, 4, width_ratios=[1, 1, 1, 1.25])
+    ax = np.array([[fig.add_subplot(grid[i, j]) for j in range(3)] for i in range(2)])
+    if rows:
+        _bands(fig.add_subplot(grid[:, 3]), rows)
     ranks = np.arange(1, len(r.ctr_by_rank) + 1)
     a = ax[0, 0]
     a.plot(ranks, r.ctr_by_rank, "o-", label="this run")
@@ -66,9 +77,33 @@ def plot_realism(r: Realism, title: str, fmt: str = "png") -> bytes:
     if len(r.query_counts):
         a.loglog(np.arange(1, len(r.query_counts) + 1), r.query_counts, ".", ms=2)
     a.set(xlabel="query rank", ylabel="count", title="query frequency (Zipf head, open tail)")
-    fig.suptitle(title)
+    fig.suptitle(f"{title}: {r.about}" if r.about else title)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format=fmt, dpi=90)
     plt.close(fig)
     return buf.getvalue()
+
+
+def _bands(a, rows: list[RealismRow]) -> None:
+    """Each judged row on one scale: its band from 0 to 1, this run's value placed in it
+    (clipped to -0.5 .. 1.5), coloured by verdict; an open band is drawn to the edge."""
+    judged = [(row, row.value) for row in rows if row.value is not None]
+    for y, (row, value) in enumerate(judged):
+        low, high = row.band
+        lo = low if low is not None else (value if high is None else min(value, high))
+        hi = high if high is not None else max(value, lo) + 1.0
+        width = (hi - lo) or 1.0
+        x = float(np.clip((value - lo) / width, -0.5, 1.5))
+        colour = COLOURS.get(row.verdict, "grey")
+        a.plot([0, 1], [y, y], color="lightgrey", lw=6, solid_capstyle="butt")
+        a.plot([x], [y], "o", color=colour, ms=7)
+        if row.verdict != "ok":
+            a.annotate(row.verdict, (x, y), xytext=(6, -3), textcoords="offset points",
+                       color=colour, fontsize=8, fontweight="bold")  # fmt: skip
+    a.set_yticks(range(len(judged)), [row.key for row, _ in judged], fontsize=7)
+    a.set_ylim(len(judged) - 0.5, -0.5)
+    a.set_xlim(-0.55, 1.55)
+    a.set_xticks([0, 1], ["band low", "band high"])
+    out = sum(row.verdict == "OUT" for row, _ in judged)
+    a.set_title(f"bands: {len(judged) - out} of {len(judged)} inside, {out} OUT")

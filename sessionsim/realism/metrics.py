@@ -129,6 +129,7 @@ class Realism:
     events_by_hour: np.ndarray
     expected_by_hour: np.ndarray
     query_counts: np.ndarray
+    about: str = ""  # the run in a few words: users, span, seed (for a figure's title)
 
     def rows(self, bands: list[Band]) -> list[RealismRow]:
         """Return one row per band: metric, value, band, source, verdict."""
@@ -781,8 +782,14 @@ def measure_realism(run_dir: Path) -> Realism:
     values["device_order_share"], events_by_hour = _device_order(
         run_file(run_dir, "events"), round(t0 * 1000)
     )
+    days = scenario.duration / 86_400.0
+    span = f"{days:g} d" if days >= 1 else f"{scenario.duration / 3600.0:g} h"
+    about = (
+        f"{scenario.population.users:,} users, {span} from {scenario.start:%Y-%m-%d}, "
+        f"seed {scenario.seed}"
+    )
     return Realism(
-        values, faultless, curve, lengths, gaps, per_visit, events_by_hour, expected, counts
+        values, faultless, curve, lengths, gaps, per_visit, events_by_hour, expected, counts, about
     )
 
 

@@ -176,6 +176,12 @@ def test_an_unrealistic_week_reads_out_on_the_bands_it_breaks(tmp_path):
     assert 2 <= realism.values["local_peak_hour"] <= 5
     for key in ("dau_wau", "local_peak_hour", "night_share", "long_dwell_share"):
         assert verdicts[key] == "OUT", (key, realism.values[key])
+    # The figure draws every band and marks what is OUT, titled with the run.
+    from sessionsim.realism.figure import plot_realism
+
+    svg = plot_realism(realism, "realism", "svg", realism.rows(load_bands())).decode()
+    assert "150 users, 7 d from 2026-01-05, seed 7" in svg
+    assert svg.count(">OUT<") >= 4 and " OUT</text>" in svg  # each marked, and counted
 
 
 def test_sequential_ids_a_latency_floor_and_evenly_spaced_copies_read_out(baseline_run, tmp_path):
