@@ -13,7 +13,7 @@ import numpy as np
 
 from sessionsim.live.deadline import Deadline
 from sessionsim.live.sinks.base import Outgoing, Tally
-from sessionsim.live.sinks.http_post import ABANDON_S, Link
+from sessionsim.live.sinks.http_post import ABANDON_S, Link, Transport
 
 
 class HttpSink:
@@ -42,10 +42,12 @@ class HttpSink:
         timeout_s: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
         stopping: threading.Event | None = None,
+        transport: Callable[[str, float], Transport] = Link,
     ) -> None:
         """``rng`` draws the jitter (seeded by the caller); ``timeout_s`` bounds a request
         (longer than any latency the collector is allowed); ``stopping`` cuts every wait
-        short (a full in-flight window, a retry's backoff, an answer) once it is set."""
+        short (a full in-flight window, a retry's backoff, an answer) once it is set.
+        ``transport(url, timeout_s)`` opens a connection (default: a socket, ``Link``)."""
         self.url, self.tally = url, tally
         self.stopping = stopping or threading.Event()
         self.batch, self.interval_s = batch, interval_s
@@ -60,7 +62,7 @@ class HttpSink:
         # Batch keys: unique to this run (not a simulation draw: nothing of it is written).
         self._run_key = os.urandom(8).hex()
         self._batches = itertools.count()
-        self._links = [Link(url, timeout_s) for _ in range(inflight)]
+        self._links = [transport(url, timeout_s) for _ in range(inflight)]
         self._workers = [
             threading.Thread(target=self._work, args=(link,), name=f"http-{k}", daemon=True)
             for k, link in enumerate(self._links)
@@ -97,7 +99,7 @@ class HttpSink:
         with self._rng_lock:
             return 0.5 + float(self._rng.random())
 
-    def _work(self, link: Link) -> None:
+    def _work(self, link: Transport) -> None:
         while (items := self._queue.get()) is not None:
             with self._posting_lock:
                 self._posting[id(items)] = items
@@ -108,7 +110,7 @@ class HttpSink:
                     self._posting.pop(id(items), None)
         link.close()
 
-    def _post(self, link: Link, items: list[Outgoing]) -> None:
+    def _post(self, link: Transport, items: list[Outgoing]) -> None:
         body = b"".join(it.line for it in items)
         key = f"{self._run_key}-{next(self._batches)}"
         reason = ""

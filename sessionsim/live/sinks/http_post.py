@@ -19,11 +19,12 @@ import http.client
 import select
 import socket
 from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from sessionsim.live.deadline import Deadline
 
-__all__ = ["ABANDON_S", "Answer", "Link"]
+__all__ = ["ABANDON_S", "Answer", "Link", "Transport"]
 
 ABANDON_S = 1.0  # after a half-close: how long the answer to a stored request may take
 
@@ -39,6 +40,19 @@ class Answer:
     @property
     def ok(self) -> bool:
         return self.status is not None and 200 <= self.status < 300
+
+
+class Transport(Protocol):
+    """What the HTTP sink needs of a connection (``Link``; tests script one): post a batch
+    under its key, leave what is in flight, close."""
+
+    left: bool
+
+    def post(self, body: bytes, key: str, deadline: Deadline) -> Answer: ...
+
+    def leave(self) -> None: ...
+
+    def close(self) -> None: ...
 
 
 def _retry_after(value: str | None) -> float:
