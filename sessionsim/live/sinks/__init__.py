@@ -45,7 +45,7 @@ def open_sink(url: str, tally: Tally, rng: np.random.Generator, **options: Any) 
         topic = parts.path.strip("/")
         if parts.netloc == "mock":  # librdkafka's in-process mock cluster: try it, no broker
             mock = {"test.mock.num.brokers": 1}
-            return KafkaSink("mock", topic, tally, timeout_s, stopping, **mock)
+            return KafkaSink("mock", topic, tally, timeout_s, stopping, config=mock)
         return KafkaSink(parts.netloc, topic, tally, timeout_s, stopping)
     raise SessionsimError(
         f"--sink: expected stdout, http://HOST:PORT/PATH or kafka://HOST:PORT/TOPIC (got {url!r})"

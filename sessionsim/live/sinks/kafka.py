@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from sessionsim.errors import SessionsimError
@@ -27,9 +28,12 @@ class KafkaSink:
         tally: Tally,
         timeout_s: float = 30.0,
         stopping: threading.Event | None = None,
-        **config: Any,
+        producer: Callable[..., Any] | None = None,
+        config: dict[str, Any] | None = None,
     ) -> None:
-        """``config`` adds librdkafka settings (tests pass ``test.mock.num.brokers``).
+        """``config`` adds librdkafka settings (tests pass ``test.mock.num.brokers``);
+        ``producer(config, logger=...)`` builds the producer (default: confluent-kafka's;
+        tests script delivery reports with their own).
         A copy not delivered within ``timeout_s`` fails; ``stopping`` cuts a wait for room
         in the local queue short. librdkafka's log goes to a logger of its own, not stderr:
         its first error is the run's one line when every broker is down."""
@@ -55,7 +59,7 @@ class KafkaSink:
                 self.tally.give_up(f"{self.url}: {err.str()}")
 
         try:
-            self._producer = Producer(
+            self._producer = (producer or Producer)(
                 {
                     "bootstrap.servers": bootstrap,
                     "enable.idempotence": True,
@@ -66,7 +70,7 @@ class KafkaSink:
                     "queue.buffering.max.messages": 1_000_000,
                     "message.timeout.ms": max(1, round(timeout_s * 1000)),
                     "error_cb": on_error,
-                    **config,
+                    **(config or {}),
                 },
                 logger=log,
             )
