@@ -70,7 +70,7 @@ def parse_gate(text: str, where: str = "--gate") -> Gate:
 
 
 def missed(gates: Iterable[Gate], results: Mapping[str, Any], where: str = "--gate") -> list[str]:
-    """The lines of every gate ``results`` miss (unknown keys are bad input, first)."""
+    """The lines of every gate ``results`` miss (a key they lack is bad input, raised)."""
     return [line for g in gates if (line := g.miss(results, where)) is not None]
 
 
