@@ -175,3 +175,23 @@ def bench(quick, json_path, plot_path) -> None:
         figure_format(plot_path, "--plot")  # a wrong suffix is refused before the run
 
     run_bench(quick, json_path, plot_path)
+
+
+@click.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    "page",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The HTML page to write (self-contained: no script, nothing fetched).",
+)
+def report(run_dir, page) -> None:
+    """Write one page for RUN_DIR: the check, the realism table and figure, the sweep and
+    the live run's delivery and latency (each when the run has it)."""
+    from sessionsim.analysis.report_page import report_page
+
+    body = report_page(run_dir)
+    with OutputSet(page.parent) as outputs:
+        outputs.open(page.name).write(body)
+    click.echo(f"page written to {page}")

@@ -1,0 +1,160 @@
+"""One page per run: a self-contained HTML file (no script, no fetch) with the check's
+numbers, the realism table with its figure (bands drawn, OUT marked), the sweep if the run
+has one, and the live run's delivery and latency if it was live."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from sessionsim.errors import SessionsimError
+from sessionsim.extras import installed
+from sessionsim.realism import RealismRow, load_bands, measure_realism
+
+__all__ = ["report_page"]
+
+_STYLE = """
+body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1500px; color: #222; }
+h1 { font-size: 1.5em; } h2 { margin-top: 1.6em; border-bottom: 1px solid #ddd; }
+table { border-collapse: collapse; margin: .5em 0; }
+td, th { padding: 3px 10px; border-bottom: 1px solid #eee; text-align: left; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.ok { color: #1a7f37; } .OUT { color: #cf222e; font-weight: bold; } .fault { color: #bf8700; }
+.note { color: #666; } svg { max-width: 100%; height: auto; }
+"""
+
+_CHECK = (
+    ("label", "setting"),
+    ("ctr_true", "CTR true (behavioural)"),
+    ("ctr_observable", "CTR observable"),
+    ("ctr_measured", "CTR measured"),
+    ("ctr_error", "CTR error (measured - true)"),
+    ("sessions_true", "true visits"),
+    ("sessions_found", "sessions found"),
+    ("sessions_exact", "sessions exact"),
+    ("splits", "splits"),
+    ("merges", "merges"),
+    ("pairwise_precision", "pairwise precision"),
+    ("pairwise_recall", "pairwise recall"),
+    ("pairwise_f1", "pairwise F1"),
+    ("late_events", "late events"),
+    ("duplicates", "duplicates"),
+)
+_SWEEP = ("gap", "lateness", "watermark", "ctr_error", "pairwise_f1", "emission_delay_p99_s")
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f'<td class="num">{value:.4f}</td>'
+    if isinstance(value, int):
+        return f'<td class="num">{value:,}</td>'
+    return f"<td>{html.escape('n/a' if value is None else str(value))}</td>"
+
+
+def _table(head: tuple[str, ...], rows: list[list[Any]]) -> str:
+    top = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+    body = "".join("<tr>" + "".join(_cell(v) for v in row) + "</tr>" for row in rows)
+    return f"<table><tr>{top}</tr>{body}</table>"
+
+
+def _json(path: Path) -> Any:
+    try:
+        return orjson.loads(path.read_bytes())
+    except FileNotFoundError:
+        return None
+    except (OSError, orjson.JSONDecodeError) as e:
+        raise SessionsimError(f"{path}: cannot read: {e}") from None
+
+
+def _realism_rows(rows: list[RealismRow]) -> str:
+    lines = []
+    for r in rows:
+        low, high = r.band
+        band = (
+            f"[{'-inf' if low is None else f'{low:g}'}, {'inf' if high is None else f'{high:g}'}]"
+        )
+        value = "n/a" if r.value is None else f"{r.value:.4g}"
+        lines.append(
+            f'<tr><td>{html.escape(r.metric)}</td><td class="num">{value}</td>'
+            f'<td class="num">{band}</td><td class="{html.escape(r.verdict)}">'
+            f"{html.escape(r.verdict)}</td><td class=note>{html.escape(r.source)}</td></tr>"
+        )
+    head = "<tr><th>metric</th><th>value</th><th>band</th><th>verdict</th><th>source</th></tr>"
+    return f"<table>{head}{''.join(lines)}</table>"
+
+
+def report_page(run_dir: Path) -> bytes:
+    """The page of ``run_dir``, as UTF-8 HTML."""
+    realism = measure_realism(run_dir)
+    rows = realism.rows(load_bands())
+    out = sum(r.verdict == "OUT" for r in rows)
+    title = f"sessionsim run {run_dir}"
+    parts = [
+        f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)}"
+        f"</title><style>{_STYLE}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1><p>{html.escape(realism.about)}</p>",
+        "<h2>Check</h2>",
+    ]
+    report = _json(run_dir / "report.json")
+    if report is None:
+        parts.append(
+            f"<p class=note>No report.json: run <code>sessionsim check {run_dir}</code>.</p>"
+        )
+    else:
+        parts.append(
+            _table(("measure", "value"), [[label, report.get(key)] for key, label in _CHECK])
+        )
+    ok = sum(r.verdict == "ok" for r in rows)
+    parts.append(f"<h2>Realism</h2><p id=realism-summary>{ok} of {len(rows)} rows inside their "
+                 f"band; {out} OUT</p>")  # fmt: skip
+    parts.append(_realism_rows(rows))
+    if installed("matplotlib"):
+        from sessionsim.realism.figure import plot_realism
+
+        svg = plot_realism(realism, "realism", "svg", rows).decode()
+        parts.append(f"<figure>{svg[svg.index('<svg') :]}</figure>")
+    else:
+        parts.append(
+            "<p class=note>The figure needs matplotlib: pip install 'sessionsim[plot]'.</p>"
+        )
+    sweep = _json(run_dir / "sweep.json")
+    if sweep is not None:
+        sweep_rows = sweep.get("rows", sweep) if isinstance(sweep, dict) else sweep
+        parts.append("<h2>Sweep</h2>")
+        parts.append(_table(_SWEEP, [[r.get(k) for k in _SWEEP] for r in sweep_rows]))
+    summary = _json(run_dir / "truth" / "summary.json") or {}
+    live = summary.get("live")
+    if live:
+        parts.append("<h2>Live run</h2>")
+        totals = [
+            "sink",
+            "speed",
+            "sent",
+            "acknowledged",
+            "retried",
+            "failed",
+            "unsent",
+            "stopped_by",
+        ]
+        parts.append(_table(("measure", "value"), [[k, live.get(k)] for k in totals]))
+        latency = [
+            [
+                kind,
+                *(
+                    live.get(f"{kind}_latency_ms", {}).get(q)
+                    for q in ("p50_ms", "p95_ms", "p99_ms", "max_ms")
+                ),
+            ]
+            for kind in ("ack", "request")
+        ]
+        parts.append(_table(("latency (ms)", "p50", "p95", "p99", "max"), latency))
+        reasons = live.get("failures_by_reason") or {}
+        if reasons:
+            parts.append(
+                _table(("failed or unsent because", "copies"), [[r, n] for r, n in reasons.items()])
+            )
+    parts.append("</body></html>")
+    return "\n".join(parts).encode()
