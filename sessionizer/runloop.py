@@ -46,7 +46,6 @@ Run = Callable[[Iterable[Event], Callable[[list], None]], None]
 
 STOP_WAIT_S = 10.0  # how long a stopped engine may take to wind down
 FAILED_POLL_S = 0.5  # how often a waiting reader asks the engine whether it has failed
-FAILED_WAIT_S = 1.0  # ... and how long it then gives the engine's thread to end
 
 
 def threaded(
@@ -87,14 +86,12 @@ def threaded(
 
     thread = threading.Thread(target=work, name="engine", daemon=True)
     thread.start()
-    wait_s = STOP_WAIT_S
     try:
         while True:
             try:
                 batch = results.get(timeout=FAILED_POLL_S)
             except queue.Empty:
                 if failed is not None and (why := failed()):
-                    wait_s = FAILED_WAIT_S  # the engine is stuck on what failed: no wind-down
                     raise SessionizerError(why) from None
                 continue
             if batch is done:
@@ -102,7 +99,7 @@ def threaded(
             yield from batch
     except BaseException:
         stop.set()
-        thread.join(wait_s)
+        thread.join(STOP_WAIT_S)
         raise
     thread.join()
     if failure:
