@@ -21,8 +21,7 @@ from sessionsim.cli.options import (
     _parsed_gates,
     _print_json,
     _realism_flag,
-    _saved_gates,
-    _saved_setting,
+    _saved,
     _spec,
     sessionizer_options,
     setting_options,
@@ -139,8 +138,9 @@ def check(
     from sessionsim.pipeline import check_run_dir
     from sessionsim.realism.metrics import realism_block
 
-    thresholds = _parsed_gates(gates) + _saved_gates(run_dir)
-    spec = _spec({**_saved_setting(run_dir), **_given(options)})
+    setting, saved_gates = _saved(run_dir)
+    thresholds = _parsed_gates(gates) + saved_gates
+    spec = _spec({**setting, **_given(options)})
     if options["sessionizer"] is None:
         spec = spec.model_copy(update={"sessionizer": BATCH_DEFAULT, "label": None})
     bucket_ms = _bucket_ms(bucket)

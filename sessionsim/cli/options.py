@@ -131,32 +131,22 @@ def _given(options: dict) -> dict:
     return {k: v for k, v in options.items() if v is not None}
 
 
-def _saved_setting(run_dir: Path) -> dict:
-    """The first sessionizer setting saved with a run (its scenario.yaml), or none."""
+def _saved(run_dir: Path) -> tuple[dict, list[Gate]]:
+    """What a run saved with it (its scenario.yaml): its first sessionizer setting and its
+    gates; none of either for a run without one, or written by another version."""
     path = run_dir / "scenario.yaml"
     if not path.is_file():
-        return {}
+        return {}, []
     try:
-        saved = load_scenario(path, model=RunScenario).sessionizers[0]
+        saved = load_scenario(path, model=RunScenario)
     except SimulatorError:
-        return {}  # a run written by another version: the defaults, as before
-    return {
+        return {}, []  # a run written by another version: the defaults, as before
+    setting = {
         k: v
-        for k, v in saved.model_dump(mode="json").items()
+        for k, v in saved.sessionizers[0].model_dump(mode="json").items()
         if k in SPEC_FLAGS and k not in ("sessionizer",)
     }
-
-
-def _saved_gates(run_dir: Path) -> list[Gate]:
-    """The gates saved with a run (its scenario.yaml's ``gates:``), or none."""
-    path = run_dir / "scenario.yaml"
-    if not path.is_file():
-        return []
-    try:
-        saved = load_scenario(path, model=RunScenario).gates
-    except SimulatorError:
-        return []  # a run written by another version: no gates
-    return _parsed_gates(saved, f"{path}: gates:")
+    return setting, _parsed_gates(saved.gates, f"{path}: gates:")
 
 
 def _spec(options: dict) -> SessionizerSpec:
