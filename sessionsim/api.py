@@ -9,27 +9,26 @@ report.gate(max_ctr_error=0.01, min_pairwise_f1=0.7)
 
 from __future__ import annotations
 
-import math
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import orjson
+import msgspec
 from pydantic import ValidationError
 
 from sessionizer import Event, events_of
-from sessionsim.analysis.sweep import run_sweep
+from sessionsim.analysis.sweep import SweepRow, run_sweep
 from sessionsim.batches import event_batches
 from sessionsim.bundled import scenario_path
-from sessionsim.errors import SessionsimError
+from sessionsim.errors import GateFailed, SessionsimError
 from sessionsim.pipeline import check_run_dir
 from sessionsim.rundir import read_rows, run_file
 from sessionsim.scenario import RunScenario, SessionizerSpec
-from sessionsim.scoring.check import gate_failures
+from sessionsim.scoring.report import Report
+from simulator import Summary, simulate_to_dir
 from simulator import load_scenario as _load
-from simulator import simulate_to_dir
 
 __all__ = ["GateFailed", "Report", "Run", "check", "load_scenario", "simulate", "sweep"]
 
@@ -56,9 +55,11 @@ class Run:
         self._keep = keep  # the temporary directory lives as long as the run
 
     @property
-    def summary(self) -> dict:
+    def summary(self) -> Summary:
         """The truth summary: true CTR, counts of events, searches, losses, ..."""
-        return orjson.loads((self.path / "truth" / "summary.json").read_bytes())
+        return msgspec.json.decode(
+            (self.path / "truth" / "summary.json").read_bytes(), type=Summary
+        )
 
     def events(self) -> Iterator[Event]:
         """The delivered events as sessionizer records, in arrival order."""
@@ -125,46 +126,6 @@ def _setting(data: dict) -> SessionizerSpec:
         raise SessionsimError("sessionizer setting: " + "; ".join(problems)) from None
 
 
-class GateFailed(AssertionError):
-    """A report missed a gate (the message names each one)."""
-
-
-class Report:
-    """What ``check`` measured: the keys of ``report.json`` as attributes."""
-
-    def __init__(self, data: dict) -> None:
-        self._data = data
-
-    def __getattr__(self, key: str) -> Any:
-        try:
-            return self._data[key]
-        except KeyError:
-            raise AttributeError(f"Report has no {key!r}") from None
-
-    def to_dict(self) -> dict:
-        return dict(self._data)
-
-    def gate(
-        self, max_ctr_error: float | None = None, min_pairwise_f1: float | None = None
-    ) -> Report:
-        """Raise ``GateFailed`` naming each gate missed; return the report otherwise. A gate
-        must be a number from 0 to 1 (a NaN gate would pass everything): else
-        ``SessionsimError``."""
-        for name, value in (("max_ctr_error", max_ctr_error), ("min_pairwise_f1", min_pairwise_f1)):
-            if value is not None and not (
-                isinstance(value, int | float) and math.isfinite(value) and 0 <= value <= 1
-            ):
-                raise SessionsimError(f"{name}: expected a number from 0 to 1 (got {value!r})")
-        failed = gate_failures(self._data, max_ctr_error, min_pairwise_f1)
-        if failed:
-            raise GateFailed(f"{self._data.get('label')}: " + "; ".join(failed))
-        return self
-
-    def __repr__(self) -> str:
-        ctr, f1 = self._data.get("ctr_error"), self._data.get("pairwise_f1")
-        return f"Report({self._data.get('label')!r}, ctr_error={ctr}, pairwise_f1={f1})"
-
-
 def check(
     run: Run | str | Path,
     sessionizer: str | None = None,
@@ -177,7 +138,7 @@ def check(
     path = run.path if isinstance(run, Run) else Path(run)
     spec = _setting({"sessionizer": sessionizer or "vectorized", **setting})
     sessions_file = None if sessions is None else Path(sessions)
-    return Report(check_run_dir(path, spec, sessions_file))
+    return check_run_dir(path, spec, sessions_file)
 
 
 def sweep(
@@ -186,7 +147,7 @@ def sweep(
     gaps: list[str],
     latenesses: Sequence[str] = ("2m",),
     **setting: Any,
-) -> list[dict]:
+) -> list[SweepRow]:
     """Simulate once into ``out`` and check every gap x lateness (durations as text);
     return the rows of ``sweep.csv``."""
     from simulator import parse_duration

@@ -10,7 +10,15 @@ nothing else of the harness.
 
 from __future__ import annotations
 
-__all__ = ["GATE_FAILED", "LAG_EXCEEDED", "Error", "LagExceeded", "RunFailed", "SessionsimError"]
+__all__ = [
+    "GATE_FAILED",
+    "LAG_EXCEEDED",
+    "Error",
+    "GateFailed",
+    "LagExceeded",
+    "RunFailed",
+    "SessionsimError",
+]
 
 GATE_FAILED = 3  # exit status when a gate (--max-ctr-error, --min-pairwise-f1) fails
 LAG_EXCEEDED = 4  # exit status when a paced run falls further behind than --max-lag
@@ -33,3 +41,8 @@ class RunFailed(Error, RuntimeError):
 class LagExceeded(RunFailed):
     """A paced run that fell further behind its schedule than ``--max-lag``: the generator
     could not keep up, so the load it offered was not the load asked for (exit status 4)."""
+
+
+class GateFailed(AssertionError):
+    """A report missed a gate in Python (``Report.gate``; the message names each one): an
+    assertion, so a test that gates a report fails as any assertion does."""

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
 
-import orjson
+import msgspec
 
 from sessionizer import ColumnOutputs, Counts, Event
 from sessionsim.batches import event_batches
@@ -17,6 +17,7 @@ from sessionsim.rundir import run_file
 from sessionsim.scenario import RunScenario, SessionizerSpec
 from sessionsim.scoring.check import build_report, read_sessions, score_outputs, settings_of
 from sessionsim.scoring.latency import Latency
+from sessionsim.scoring.report import RealismVerdict, Report
 from sessionsim.scoring.scorer import Scorer
 from sessionsim.scoring.truth import Truth, load_truth
 from simulator import Ledger, OutputSet, Simulation, simulate_sharded, simulate_to_dir
@@ -49,7 +50,7 @@ def check_run_dir(
     suffix: str = "",
     truth: Truth | None = None,
     latency: Latency | None = None,
-) -> dict:
+) -> Report:
     """Sessionize ``run_dir``'s events with ``spec`` (or read ``sessions_file``, made by any
     engine) and score them against ``run_dir/truth``; return the report (without realism).
 
@@ -151,7 +152,7 @@ def run_scenario(
     progress_for: Callable[[str], AbstractContextManager] | None = None,
     realism: bool = True,
     processes: int = 1,
-) -> list[dict]:
+) -> list[Report]:
     """Check every sessionizer setting of ``scenario``; return their reports.
 
     The stream is simulated once, into ``out`` (JSON lines) or a temporary directory
@@ -187,7 +188,7 @@ def _suffix(specs: list[SessionizerSpec], spec: SessionizerSpec) -> str:
 
 def _run_files(
     scenario, out: Path, progress_for, realism: bool, processes: int, fmt: str
-) -> list[dict]:
+) -> list[Report]:
     """Simulate into ``out`` once, then check each setting from the files."""
     specs = scenario.sessionizers
     with ExitStack() as stack:
@@ -202,18 +203,22 @@ def _run_files(
         with OutputSet(out) as outputs:
             suffix = _suffix(specs, spec)
             reports.append(check_run_dir(out, spec, outputs=outputs, suffix=suffix, truth=truth))
-    _write_reports(scenario, out, reports, realism)
+    return _write_reports(scenario, out, reports, realism)
+
+
+def _write_reports(scenario, out: Path, reports: list[Report], realism: bool) -> list[Report]:
+    """Write each setting's report (with the run's realism block) once the files are whole;
+    return them as written."""
+    specs = scenario.sessionizers
+    if realism:
+        reports = with_realism(reports, out)
+    with OutputSet(out) as outputs:
+        for spec, report in zip(specs, reports):
+            outputs.open(f"report{_suffix(specs, spec)}.json").write(report.encode())
     return reports
 
 
-def _write_reports(scenario, out: Path, reports: list[dict], realism: bool) -> None:
-    """Write each setting's report (with the run's realism block) once the files are whole."""
-    specs = scenario.sessionizers
-    block = realism_block(out) if realism else None
-    with OutputSet(out) as outputs:
-        for spec, report in zip(specs, reports):
-            if block is not None:
-                report["realism"] = block
-            outputs.open(f"report{_suffix(specs, spec)}.json").write(
-                orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n"
-            )
+def with_realism(reports: list[Report], run_dir: Path) -> list[Report]:
+    """The reports, each with the realism block of ``run_dir`` (measured once)."""
+    block = {k: RealismVerdict(**v) for k, v in realism_block(run_dir).items()}
+    return [msgspec.structs.replace(r, realism=block) for r in reports]

@@ -30,6 +30,7 @@ from simulator.output import (
 from simulator.rundir import prepare_dir
 from simulator.scenario import Burst, Scenario, load_scenario, resolved_yaml
 from simulator.shards import simulate_sharded
+from simulator.summary import Summary, encode_summary
 from simulator.truth import Ledger
 
 __all__ = [
@@ -48,9 +49,11 @@ __all__ = [
     "PositiveDuration",
     "Scenario",
     "Simulation",
+    "Summary",
     "SimulatorError",
     "committed_files",
     "die_with_parent",
+    "encode_summary",
     "estimate",
     "format_duration",
     "load_scenario",

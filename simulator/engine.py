@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import msgspec
 import numpy as np
-import orjson
 import simpy
 
 from simulator.arrivals import chunks, expected_visits, visit_arrivals
@@ -38,6 +38,7 @@ from simulator.scenario import Scenario, resolved_yaml
 from simulator.schemas import schema
 from simulator.sdk import Sdk, arrival_keys
 from simulator.streams import GROUP, VISITS, cohorts, replica_of, stream
+from simulator.summary import Summary, encode_summary
 from simulator.table import Events, size
 from simulator.text import hex_bytes
 from simulator.truth import Ledger, summarize
@@ -108,13 +109,13 @@ class Simulation:
         self.model = click_model(scenario.clicks, self.vocabulary.page_size)
         self.history = QueryHistory(self.population.size)  # for re-finding across visits
         self.codec = EventCodec(scenario, self.population, self.vocabulary)
-        self._summary: dict | None = None
+        self._summary: Summary | None = None
         self.state: dict = {}  # the run's integer totals, which add up across shards
         self._arrivals_by_hour: Counter[int] = Counter()  # NHPP intensity (micro-visits)
         self._stop = False
 
     @property
-    def summary(self) -> dict:
+    def summary(self) -> Summary:
         """The run's summary, known once ``batches`` is exhausted (never a stale one)."""
         if self._summary is None:
             raise SimulatorError("the simulation's summary is known once its run has ended")
@@ -267,7 +268,7 @@ class Simulation:
         }
         self._summary = summary_of(self.state, sc)
 
-    def run(self, sink: EventSink, ledger: Ledger, progress: Progress | None = None) -> dict:
+    def run(self, sink: EventSink, ledger: Ledger, progress: Progress | None = None) -> Summary:
         """Simulate the whole scenario into ``sink``; return the summary."""
         for batch in self.batches(ledger, progress):
             if size(batch):
@@ -288,22 +289,22 @@ def merge_states(states: list[dict]) -> dict:
     }
 
 
-def summary_of(state: dict, sc: Scenario) -> dict:
+def summary_of(state: dict, sc: Scenario) -> Summary:
     """Return a run's summary from its (or its shards' added) totals."""
     latency = LatencyHistogram.of(state["latency_counts"])
-    return {
-        "events": state["events"],
+    return Summary(
+        events=state["events"],
         **summarize(state["ledger"]),
-        "dropped_visits": state["dropped_visits"],
-        "backend_served": state["backend_served"],
-        "backend_latency_p50_s": latency.quantile(0.5),
-        "backend_latency_p99_s": latency.quantile(0.99),
-        "simulated_s": state["simulated_s"],
-        "expected_arrivals_by_hour": [
+        dropped_visits=state["dropped_visits"],
+        backend_served=state["backend_served"],
+        backend_latency_p50_s=latency.quantile(0.5),
+        backend_latency_p99_s=latency.quantile(0.99),
+        simulated_s=state["simulated_s"],
+        expected_arrivals_by_hour=[
             round(state["arrivals_by_hour"][h] / 1e6, 3)
             for h in range(math.ceil(sc.duration / 3600.0))
         ],
-    }
+    )
 
 
 FORMATS = ("jsonl", "parquet")
@@ -343,17 +344,16 @@ def open_outputs(
     return events, Ledger(sim.codec, s, q, e, keyed=keyed)
 
 
-def write_summary(outputs: OutputSet, summary: dict, scenario: Scenario) -> None:
-    """Write the truth summary and the resolved scenario (after the run)."""
-    outputs.open("truth/summary.json").write(
-        orjson.dumps(summary, option=orjson.OPT_INDENT_2) + b"\n"
-    )
+def write_summary(outputs: OutputSet, summary: msgspec.Struct, scenario: Scenario) -> None:
+    """Write the truth summary (a ``Summary``, or a harness's extension of it) and the
+    resolved scenario (after the run)."""
+    outputs.open("truth/summary.json").write(encode_summary(summary))
     outputs.open("scenario.yaml").write(resolved_yaml(scenario).encode())
 
 
 def simulate_to_dir(
     scenario: Scenario, out: Path, progress: Progress | None = None, fmt: str = "jsonl"
-) -> dict:
+) -> Summary:
     """Simulate into ``out`` (events, truth, resolved scenario) as JSON lines or Parquet;
     every file appears whole."""
     prepare_dir(out)
@@ -365,7 +365,7 @@ def simulate_to_dir(
     return sim.summary
 
 
-def simulate_null(scenario: Scenario) -> dict:
+def simulate_null(scenario: Scenario) -> Summary:
     """Simulate into a null sink and a count-only ledger (for benchmarks)."""
     sim = Simulation(scenario)
     return sim.run(NullSink(), Ledger(sim.codec))

@@ -30,7 +30,7 @@ def estimate(scenario: Scenario) -> dict:
             "backend": scenario.backend.model_copy(update={"replicas": 1}),
         }
     )
-    per_user_s = simulate_null(pilot)["events"] / (users * length)
+    per_user_s = simulate_null(pilot).events / (users * length)
     events = round(per_user_s * scenario.population.users * scenario.duration)
     return {
         "events": events,

@@ -35,6 +35,7 @@ from simulator.output import KEY, AtomicFile, OutputSet
 from simulator.rundir import prepare_dir
 from simulator.scenario import Scenario
 from simulator.schemas import schema
+from simulator.summary import Summary
 
 __all__ = ["simulate_sharded"]
 
@@ -131,7 +132,7 @@ def simulate_sharded(
     processes: int,
     progress: Progress | None = None,
     fmt: str = "jsonl",
-) -> dict:
+) -> Summary:
     """Simulate ``scenario`` in ``processes`` shards and merge them into ``out`` as JSON
     lines (byte-identical to one process's files) or Parquet (the same rows, in the same
     order, as one process's). Return the summary."""

@@ -50,5 +50,5 @@ def test_scenario_runs(name):
     reports = run_scenario(sc, None)
     assert len(reports) == len(full.sessionizers)
     for r in reports:
-        assert r["sessions_true"] > 20 and r["searches_true"] > 20
-        assert r["accepted"] + r["late_events"] + r["duplicates"] > 0
+        assert r.sessions_true > 20 and r.searches_true > 20
+        assert (r.accepted or 0) + (r.late_events or 0) + (r.duplicates or 0) > 0

@@ -105,7 +105,7 @@ def _sim_null(users: int, reps: int, _stream: Path | None, scaled: bool = False)
 
     def work() -> int:
         sim = Simulation(sc)
-        return sim.run(NullSink(), Ledger(sim.codec))["events"]
+        return sim.run(NullSink(), Ledger(sim.codec)).events
 
     return _timed(work, reps)
 
@@ -116,7 +116,7 @@ def _sim_files(fmt: str) -> Callable:
 
         def work() -> int:
             with tempfile.TemporaryDirectory() as d:
-                return simulate_to_dir(sc, Path(d), fmt=fmt)["events"]
+                return simulate_to_dir(sc, Path(d), fmt=fmt).events
 
         return _timed(work, reps)
 
@@ -130,8 +130,8 @@ def _sim_processes(processes: int) -> Callable:
         def work() -> int:
             with tempfile.TemporaryDirectory() as d:
                 if processes == 1:
-                    return simulate_to_dir(sc, Path(d))["events"]
-                return simulate_sharded(sc, Path(d), processes)["events"]
+                    return simulate_to_dir(sc, Path(d)).events
+                return simulate_sharded(sc, Path(d), processes).events
 
         return _timed(work, reps)
 
@@ -175,7 +175,7 @@ def _live(sink: str) -> Callable:
                 stderr = os.dup(2)
                 os.dup2(devnull, 2)  # the live stats line: not part of the table
                 try:
-                    return run_live(sc, out, url).summary["live"]["acknowledged"]
+                    return run_live(sc, out, url).summary.live.acknowledged
                 finally:
                     os.dup2(stderr, 2)
                     os.close(stderr)
@@ -313,7 +313,7 @@ def _check(source: str) -> Callable:
         )
 
         def work() -> int:
-            return check_run_dir(run_dir, spec)["events"]
+            return check_run_dir(run_dir, spec).events or 0
 
         return _timed(work, reps)
 
@@ -325,7 +325,7 @@ def _streams(users: int, _reps: int, stream: Path) -> dict:
     sc = _scenario(users)
     summary = simulate_to_dir(sc, stream.parent)
     simulate_to_dir(sc, stream.parent / "parquet", fmt="parquet")
-    return {"events": summary["events"]}
+    return {"events": summary.events}
 
 
 def _child(case, args, conn, parent: int) -> None:

@@ -28,6 +28,7 @@ from sessionsim.cli.options import (
 )
 from sessionsim.cli.render import format_report
 from sessionsim.errors import SessionsimError
+from sessionsim.gates import check_keys
 from simulator import (
     OutputSet,
     SimulatorError,
@@ -135,11 +136,12 @@ def check(
     The setting is the run's own (the first of its scenario.yaml's `sessionizers:`), with
     any sessionizer flag replacing its field; the engine defaults to vectorized.
     """
-    from sessionsim.pipeline import check_run_dir
-    from sessionsim.realism.metrics import realism_block
+    from sessionsim.pipeline import check_run_dir, with_realism
+    from sessionsim.scoring.report import Report
 
     setting, saved_gates = _saved(run_dir)
     thresholds = _parsed_gates(gates) + saved_gates
+    check_keys(thresholds, Report)
     spec = _spec({**setting, **_given(options)})
     if options["sessionizer"] is None:
         spec = spec.model_copy(update={"sessionizer": BATCH_DEFAULT, "label": None})
@@ -153,12 +155,10 @@ def check(
             raise SessionsimError(f"--report {target}: cannot write: {e.strerror}") from None
     report = check_run_dir(run_dir, spec, sessions_file, bucket_ms)
     if realism:
-        report["realism"] = realism_block(run_dir)
+        (report,) = with_realism([report], run_dir)
     try:
         with OutputSet(target.parent) as outputs:
-            outputs.open(target.name).write(
-                orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n"
-            )
+            outputs.open(target.name).write(report.encode())
     except (OSError, SimulatorError) as e:
         why = e.strerror if isinstance(e, OSError) else str(e).rsplit(": ", 1)[-1]
         if report_path is not None:

@@ -6,9 +6,10 @@ import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+import msgspec
 import orjson
 from pydantic import ValidationError
 
@@ -22,6 +23,9 @@ from simulator import (
     parse_duration,
     refuse_if_too_big,
 )
+
+if TYPE_CHECKING:
+    from sessionsim.scoring.report import Report
 
 # check and sweep read whole files: the vectorised sessionizer (the reference's exact output).
 BATCH_DEFAULT = "vectorized"
@@ -275,7 +279,7 @@ def _json_flag(f):
 
 def _print_json(results: Any) -> None:
     """The results, one JSON document on stdout."""
-    sys.stdout.buffer.write(orjson.dumps(results) + b"\n")
+    sys.stdout.buffer.write(orjson.dumps(msgspec.to_builtins(results)) + b"\n")
     sys.stdout.buffer.flush()
 
 
@@ -285,19 +289,17 @@ def _parsed_gates(texts: tuple[str, ...] | list[str], where: str = "--gate") -> 
 
 
 def _apply_gates(
-    reports: list[dict],
+    reports: list[Report],
     max_ctr_error,
     min_pairwise_f1,
     gates: list[Gate] | None = None,
 ) -> None:
     """Exit GATE_FAILED naming every gate any report misses (an unknown key: exit 2)."""
-    from sessionsim.scoring.check import gate_failures
-
     failed = [
-        f"{r['label']}: {line}"
+        f"{r.label}: {line}"
         for r in reports
         for line in [
-            *gate_failures(r, max_ctr_error, min_pairwise_f1),
+            *r.failures(max_ctr_error, min_pairwise_f1),
             *missed(gates or [], r),
         ]
     ]

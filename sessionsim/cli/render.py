@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from simulator import format_duration
+from simulator import Summary, format_duration
 
 if TYPE_CHECKING:
+    from sessionsim.analysis.sweep import SweepRow
     from sessionsim.realism import RealismRow
+    from sessionsim.scoring.report import Report
 
 __all__ = ["format_realism", "format_report", "format_simulation", "format_sweep"]
 
@@ -21,29 +23,29 @@ def _ms(x: float | None) -> str:
     return "n/a" if x is None else f"{1000 * x:.0f} ms"
 
 
-def format_simulation(s: dict, out: str | None = None) -> str:
+def format_simulation(s: Summary, out: str | None = None) -> str:
     """Return the one-screen summary of a simulation."""
-    searches = s["searches"] or 1
+    searches = s.searches or 1
     lines = [
-        f"events            {s['events']:>12,}",
-        f"visits (true)     {s['sessions']:>12,}   dropped overlapping: {s['dropped_visits']:,}",
-        f"searches          {s['searches']:>12,}   clicked: {s['clicked_searches']:,}"
-        f"   clicks: {s['clicks']:,}",
-        f"CTR               {_pct(s['ctr']):>12}   expected (click model): "
-        f"{_pct(s['expected_ctr'])}, on pages shown: {_pct(s['expected_ctr_served'])}",
-        f"clicks/search     {s['clicks_per_search'] or 0:>12.3f}",
-        f"zero results      {_pct(s['zero_result_searches'] / searches):>12}"
-        f"   abandoned (results, no click): {_pct(s['abandoned_searches'] / searches)}",
-        f"gave up waiting   {_pct(s['timed_out_searches'] / searches):>12}"
-        f"   backend latency p50 {_ms(s['backend_latency_p50_s'])},"
-        f" p99 {_ms(s['backend_latency_p99_s'])}",
+        f"events            {s.events:>12,}",
+        f"visits (true)     {s.sessions:>12,}   dropped overlapping: {s.dropped_visits:,}",
+        f"searches          {s.searches:>12,}   clicked: {s.clicked_searches:,}"
+        f"   clicks: {s.clicks:,}",
+        f"CTR               {_pct(s.ctr):>12}   expected (click model): "
+        f"{_pct(s.expected_ctr)}, on pages shown: {_pct(s.expected_ctr_served)}",
+        f"clicks/search     {s.clicks_per_search or 0:>12.3f}",
+        f"zero results      {_pct(s.zero_result_searches / searches):>12}"
+        f"   abandoned (results, no click): {_pct(s.abandoned_searches / searches)}",
+        f"gave up waiting   {_pct(s.timed_out_searches / searches):>12}"
+        f"   backend latency p50 {_ms(s.backend_latency_p50_s)},"
+        f" p99 {_ms(s.backend_latency_p99_s)}",
     ]
     if out:
         lines.append(f"written to        {out}")
     return "\n".join(lines)
 
 
-def format_sweep(rows: list[dict]) -> str:
+def format_sweep(rows: list[SweepRow]) -> str:
     """Return the sweep as a table, one line per (watermark, lateness, gap)."""
     head = (
         f"{'gap':>7} {'lateness':>9} {'watermark':>9} {'F1':>7} {'exact':>7} {'splits':>7} "
@@ -57,12 +59,11 @@ def format_sweep(rows: list[dict]) -> str:
             return "n/a" if x is None else f"{100 * x:+.3f}"
 
         lines.append(
-            f"{r['gap']:>7} {r['lateness']:>9} {r['watermark']:>9} {r['pairwise_f1']:>7.4f} "
-            f"{r['sessions_exact']:>7,} {r['split_rate']:>7.1%} {r['merge_rate']:>7.1%} "
-            f"{pp(r['ctr_error']):>11} {pp(r['ctr_error_sessionizer']):>12} "
-            f"{pp(r['ctr_error_data']):>7} {r['late_events']:>8,} "
-            f"{format_duration(round(r['emission_delay_p99_s'])):>10}"
-            + (" *" if r.get("pareto") else "")
+            f"{r.gap:>7} {r.lateness:>9} {r.watermark:>9} {r.pairwise_f1:>7.4f} "
+            f"{r.sessions_exact:>7,} {r.split_rate:>7.1%} {r.merge_rate:>7.1%} "
+            f"{pp(r.ctr_error):>11} {pp(r.ctr_error_sessionizer):>12} "
+            f"{pp(r.ctr_error_data):>7} {r.late_events:>8,} "
+            f"{format_duration(round(r.emission_delay_p99_s)):>10}" + (" *" if r.pareto else "")
         )
     return "\n".join(lines)
 
@@ -75,54 +76,49 @@ def _fmt(x, pct=False) -> str:
     return f"{x:,}" if isinstance(x, int) else str(x)
 
 
-def format_report(r: dict) -> str:
+def format_report(r: Report) -> str:
     """Return the report as a readable table."""
-    ci = r["ctr_measured_ci95"]
+    ci = r.ctr_measured_ci95
     ci_text = f"[{ci[0]:.4f}, {ci[1]:.4f}]" if ci else "n/a"
     rows = [
         (
             "sessionizer",
-            f"sessions from {r['label']}"
-            if r["gap"] is None
-            else f"{r['sessionizer']} (gap {r['gap']}, lateness {r['lateness']}"
-            + (
-                f", per-user watermark, idle {r['idle']})"
-                if r.get("watermark") == "per_user"
-                else ")"
-            )
-            + (f" [{r['label']}]" if r["label"] != r["sessionizer"] else ""),
+            f"sessions from {r.label}"
+            if r.gap is None
+            else f"{r.sessionizer} (gap {r.gap}, lateness {r.lateness}"
+            + (f", per-user watermark, idle {r.idle})" if r.watermark == "per_user" else ")")
+            + (f" [{r.label}]" if r.label != r.sessionizer else ""),
         ),
-        ("events delivered", _fmt(r["events"])),
-        ("CTR true (behavioural)", _fmt(r["ctr_true"])),
-        ("CTR observable", _fmt(r["ctr_observable"])),
-        ("CTR measured", f"{_fmt(r['ctr_measured'])}  95% CI {ci_text}"),
+        ("events delivered", _fmt(r.events)),
+        ("CTR true (behavioural)", _fmt(r.ctr_true)),
+        ("CTR observable", _fmt(r.ctr_observable)),
+        ("CTR measured", f"{_fmt(r.ctr_measured)}  95% CI {ci_text}"),
         (
             "CTR error",
-            f"{_fmt(r['ctr_error'], True)}  (sessionizer "
-            f"{_fmt(r['ctr_error_sessionizer'], True)}, data "
-            f"{_fmt(r['ctr_error_data'], True)})",
+            f"{_fmt(r.ctr_error, True)}  (sessionizer "
+            f"{_fmt(r.ctr_error_sessionizer, True)}, data "
+            f"{_fmt(r.ctr_error_data, True)})",
         ),
         (
             "searches true / measured",
-            f"{_fmt(r['searches_true'])} / {_fmt(r['searches_measured'])}",
+            f"{_fmt(r.searches_true)} / {_fmt(r.searches_measured)}",
         ),
-        ("sessions true / found", f"{_fmt(r['sessions_true'])} / {_fmt(r['sessions_found'])}"),
+        ("sessions true / found", f"{_fmt(r.sessions_true)} / {_fmt(r.sessions_found)}"),
         (
             "exact / splits / merges",
-            f"{_fmt(r['sessions_exact'])} / {_fmt(r['splits'])} / {_fmt(r['merges'])}",
+            f"{_fmt(r.sessions_exact)} / {_fmt(r.splits)} / {_fmt(r.merges)}",
         ),
         (
             "pairwise P / R / F1",
-            f"{r['pairwise_precision']:.4f} / {r['pairwise_recall']:.4f} / {r['pairwise_f1']:.4f}",
+            f"{r.pairwise_precision:.4f} / {r.pairwise_recall:.4f} / {r.pairwise_f1:.4f}",
         ),
         (
             "accepted / late / duplicates",
-            f"{_fmt(r['accepted'])} / {_fmt(r['late_events'])} / {_fmt(r['duplicates'])}",
+            f"{_fmt(r.accepted)} / {_fmt(r.late_events)} / {_fmt(r.duplicates)}",
         ),
         (
             "unknown / repeated / unplaced",
-            f"{_fmt(r['unknown_events'])} / {_fmt(r['repeated_events'])} / "
-            f"{_fmt(r['unplaced_events'])}",
+            f"{_fmt(r.unknown_events)} / {_fmt(r.repeated_events)} / {_fmt(r.unplaced_events)}",
         ),
     ]
     width = max(len(k) for k, _ in rows)

@@ -30,7 +30,7 @@ from sessionsim.cli.options import (
 )
 from sessionsim.cli.render import format_report, format_simulation
 from sessionsim.errors import GATE_FAILED, LagExceeded, RunFailed, SessionsimError
-from sessionsim.gates import Gate, missed
+from sessionsim.gates import Gate, check_keys, missed
 from sessionsim.load_shape import bursts_of, target_at
 from sessionsim.progress import sim_progress
 from sessionsim.scenario import RunScenario
@@ -84,12 +84,14 @@ def run(
     Sessionizer flags replace the scenario's `sessionizers:` section.
     """
     from sessionsim.pipeline import run_scenario
+    from sessionsim.scoring.report import Report
 
     overrides = _overrides(seed, users, duration, start)
     if any(v is not None for v in spec.values()):
         overrides["sessionizers"] = [_spec(spec).model_dump(mode="json")]
     sc = load_scenario(scenario, overrides, model=RunScenario, flags=FLAGS)
     thresholds = _parsed_gates(gates) + _parsed_gates(sc.gates, f"{scenario}: gates:")
+    check_keys(thresholds, Report)
     _check_size(sc, scenario, force)
     reports = run_scenario(
         sc,
@@ -242,6 +244,7 @@ def stream(
     """Stream SCENARIO's events live to --sink (paced with --realtime), and write to --out
     the truth of exactly what the sink acknowledged.
     """
+    from sessionsim.live.records import LiveSummary
     from sessionsim.live.run import users_for_rate
 
     if str(out) == "-":
@@ -256,6 +259,7 @@ def stream(
         scenario, _overrides(seed, users, duration, start), model=RunScenario, flags=FLAGS
     )
     thresholds = _parsed_gates(gates) + _parsed_gates(sc.gates, f"{scenario}: gates:")
+    check_keys(thresholds, LiveSummary)
     target = None
     if sc.load:
         if not realtime:
@@ -354,16 +358,16 @@ def _simulate_live(
             f"(more than {format_duration(options['max_lag_s'])}): the generator could not "
             "keep up; stopped"
         )
-    live = result.summary["live"]
-    offered = live["sent"] + live["unsent"]
+    live = result.summary.live
+    offered = live.sent + live.unsent
     if result.error:
         raise RunFailed(result.error)
-    if live["simulated_events"] and not live["acknowledged"]:  # a run that delivered nothing
+    if live.simulated_events and not live.acknowledged:  # a run that delivered nothing
         raise RunFailed(f"{sink}: acknowledged none of the {offered:,} events offered")
-    if min_acked is not None and offered and live["acknowledged"] / offered < min_acked:
+    if min_acked is not None and offered and live.acknowledged / offered < min_acked:
         raise RunFailed(
-            f"{sink}: acknowledged {live['acknowledged']:,} of {offered:,} events "
-            f"({live['acknowledged'] / offered:.1%}) < --min-acked {min_acked:.1%}"
+            f"{sink}: acknowledged {live.acknowledged:,} of {offered:,} events "
+            f"({live.acknowledged / offered:.1%}) < --min-acked {min_acked:.1%}"
         )
     failed = missed(gates, result.summary)
     if failed:

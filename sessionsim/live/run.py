@@ -24,11 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import numpy as np
 import orjson
 
 from sessionsim.errors import SessionsimError
 from sessionsim.live.pacing import Pacer
+from sessionsim.live.records import Latency, LiveBlock, LiveSummary
 from sessionsim.live.sinks import Outgoing, Tally, open_sink
 from sessionsim.live.stats import LiveStats
 from simulator import (
@@ -39,6 +41,7 @@ from simulator import (
     OutputSet,
     Scenario,
     Simulation,
+    Summary,
     estimate,
     prepare_dir,
     write_summary,
@@ -55,7 +58,7 @@ class LiveResult:
     """What a live run did: its summary (``live`` in it says why it stopped), the final
     line of its statistics, and the signal or the sink failure that ended it, if any."""
 
-    summary: dict
+    summary: LiveSummary
     line: str
     signal: int | None = None
     error: str | None = None
@@ -254,26 +257,25 @@ def _outgoing(codec: EventCodec, part: dict) -> list[Outgoing]:
     ]
 
 
-def _truth_events(draft: Path, out: AtomicFile, unsent: Counter[str], summary: dict) -> dict:
+def _truth_events(draft: Path, out: AtomicFile, unsent: Counter[str], summary: Summary) -> dict:
     """Write the truth's event rows of what was acknowledged; return its observable totals."""
     if unsent:
         return _rewrite_truth_events(draft, out, unsent)
     return _copy_truth_events(draft, out, summary)  # the simulated truth is the truth
 
 
-def _copy_truth_events(draft: Path, out: AtomicFile, summary: dict) -> dict:
+def _copy_truth_events(draft: Path, out: AtomicFile, summary: Summary) -> dict:
     """Copy the truth's event rows as simulated (every copy was acknowledged); return the
     observable totals, the simulation's own."""
     with open(draft, "rb") as f:
         while block := f.read(1 << 20):
             out.write(block)
-    delivered = summary["delivered_events"]
     return {
-        "delivered": delivered,
-        "deliveries": delivered + summary["duplicate_deliveries"],
-        "searches": summary["observable_searches"],
-        "clicked": summary["observable_clicked_searches"],
-        "clicks": summary["observable_clicks"],
+        "delivered": summary.delivered_events,
+        "deliveries": summary.delivered_events + summary.duplicate_deliveries,
+        "searches": summary.observable_searches,
+        "clicked": summary.observable_clicked_searches,
+        "clicks": summary.observable_clicks,
     }
 
 
@@ -322,41 +324,42 @@ def _rewrite_truth_events(draft: Path, out: AtomicFile, unsent: Counter[str]) ->
 
 
 def _live_summary(
-    sim_summary: dict,
+    sim_summary: Summary,
     observable: dict,
     tally: Tally,
     sink_url: str,
     speed: float | None,
     requested: list[tuple[str, int | None]],
     withheld: int = 0,
-) -> dict:
+) -> LiveSummary:
     """The live run's summary; ``unsent`` counts every copy simulated and never sent (held
     by the sink, or never handed to it), so sent + unsent = the simulated copies."""
     searches, clicked = observable.get("searches", 0), observable.get("clicked", 0)
     delivered = observable.get("delivered", 0)
-    return {
-        **sim_summary,
-        "events": tally.acked,  # the lines of events.jsonl: what the sink acknowledged
-        "delivered_events": delivered,
-        "duplicate_deliveries": observable.get("deliveries", 0) - delivered,
-        "observable_searches": searches,
-        "observable_clicked_searches": clicked,
-        "observable_clicks": observable.get("clicks", 0),
-        "observable_ctr": clicked / searches if searches else None,
-        "live": {
-            "sink": sink_url,
-            "speed": speed,
-            "simulated_events": sim_summary["events"],
-            "sent": tally.sent,
-            "acknowledged": tally.acked,
-            "retried": tally.retried,
-            "failed": tally.failed,
-            "unsent": tally.unsent + withheld,
-            "unacknowledged_events": observable.get("unacknowledged", 0),
-            "stopped_by": requested[0][0] if requested else None,
-            "error": tally.error,
-            "ack_latency_ms": tally.ack_latency.summary(),
-            "request_latency_ms": tally.request_latency.summary(),
-            "failures_by_reason": tally.failures_by_reason(),
-        },
-    }
+    fields = msgspec.structs.asdict(sim_summary)
+    fields.update(
+        events=tally.acked,  # the lines of events.jsonl: what the sink acknowledged
+        delivered_events=delivered,
+        duplicate_deliveries=observable.get("deliveries", 0) - delivered,
+        observable_searches=searches,
+        observable_clicked_searches=clicked,
+        observable_clicks=observable.get("clicks", 0),
+        observable_ctr=clicked / searches if searches else None,
+    )
+    live = LiveBlock(
+        sink=sink_url,
+        speed=speed,
+        simulated_events=sim_summary.events,
+        sent=tally.sent,
+        acknowledged=tally.acked,
+        retried=tally.retried,
+        failed=tally.failed,
+        unsent=tally.unsent + withheld,
+        unacknowledged_events=observable.get("unacknowledged", 0),
+        stopped_by=requested[0][0] if requested else None,
+        error=tally.error,
+        ack_latency_ms=Latency(**tally.ack_latency.summary()),
+        request_latency_ms=Latency(**tally.request_latency.summary()),
+        failures_by_reason=tally.failures_by_reason(),
+    )
+    return LiveSummary(**fields, live=live)

@@ -26,16 +26,15 @@ from sessionizer import (
     session_lines,
 )
 from sessionsim.batches import first_bad_row, table_batches
-from sessionsim.errors import GATE_FAILED, SessionsimError
+from sessionsim.errors import SessionsimError
 from sessionsim.scenario import SessionizerSpec
+from sessionsim.scoring.report import Report
 from sessionsim.scoring.scorer import Scorer, SessionScore, wilson_interval
 from sessionsim.scoring.truth import check_event_ids
 from simulator import format_duration
 
 __all__ = [
-    "GATE_FAILED",
     "build_report",
-    "gate_failures",
     "read_sessions",
     "score_outputs",
     "settings_of",
@@ -142,8 +141,8 @@ def build_report(
     score: SessionScore,
     counts: Counts | None,
     settings: dict,
-) -> dict:
-    """Return the check's report (docs/semantics.md section 5) as a flat dict."""
+) -> Report:
+    """Return the check's report (docs/semantics.md section 5)."""
     ctr_true = truth["ctr"]
     ctr_observable = truth.get("observable_ctr", ctr_true)
     searches, clicked = measured["searches"], measured["clicked_searches"]
@@ -153,39 +152,27 @@ def build_report(
         return None if a is None or b is None else a - b
 
     error = diff(ctr_measured, ctr_true)
-    report = {
+    return Report(
         **settings,
-        "ctr_true": ctr_true,
-        "ctr_observable": ctr_observable,
-        "ctr_measured": ctr_measured,
-        "ctr_error": error,
-        "ctr_abs_error": None if error is None else abs(error),
-        "ctr_error_sessionizer": diff(ctr_measured, ctr_observable),
-        "ctr_error_data": diff(ctr_observable, ctr_true),
-        "ctr_measured_ci95": list(wilson_interval(clicked, searches) or ()) or None,
-        "events": truth.get("events"),
-        "searches_true": truth["searches"],
-        "searches_measured": searches,
-        "clicked_searches_measured": clicked,
-        "clicks_measured": measured["clicks"],
-        "clicks_per_search_true": truth["clicks_per_search"],
-        "clicks_per_search_measured": measured["clicks"] / searches if searches else None,
+        ctr_true=ctr_true,
+        ctr_observable=ctr_observable,
+        ctr_measured=ctr_measured,
+        ctr_error=error,
+        ctr_abs_error=None if error is None else abs(error),
+        ctr_error_sessionizer=diff(ctr_measured, ctr_observable),
+        ctr_error_data=diff(ctr_observable, ctr_true),
+        ctr_measured_ci95=list(wilson_interval(clicked, searches) or ()) or None,
+        events=truth.get("events"),
+        searches_true=truth["searches"],
+        searches_measured=searches,
+        clicked_searches_measured=clicked,
+        clicks_measured=measured["clicks"],
+        clicks_per_search_true=truth["clicks_per_search"],
+        clicks_per_search_measured=measured["clicks"] / searches if searches else None,
         **asdict(score),
-        "ctr_by_position": measured.get("ctr_by_position"),
-        "ctr_per_bucket": measured.get("ctr_per_bucket"),
-        "accepted": None if counts is None else counts.accepted,
-        "late_events": None if counts is None else counts.late,
-        "duplicates": None if counts is None else counts.duplicates,
-    }
-    return report
-
-
-def gate_failures(report: dict, max_ctr_error: float | None, min_f1: float | None) -> list[str]:
-    """Return a line for each gate the report fails."""
-    failed = []
-    err = report["ctr_abs_error"]
-    if max_ctr_error is not None and (err is None or err > max_ctr_error):
-        failed.append(f"ctr_abs_error {err} > --max-ctr-error {max_ctr_error}")
-    if min_f1 is not None and report["pairwise_f1"] < min_f1:
-        failed.append(f"pairwise_f1 {report['pairwise_f1']:.4f} < --min-pairwise-f1 {min_f1}")
-    return failed
+        ctr_by_position=measured.get("ctr_by_position"),
+        ctr_per_bucket=measured.get("ctr_per_bucket"),
+        accepted=None if counts is None else counts.accepted,
+        late_events=None if counts is None else counts.late,
+        duplicates=None if counts is None else counts.duplicates,
+    )

@@ -46,11 +46,11 @@ def test_the_readme_python_example(tmp_path):
     assert sc.population.users == 300 and sc.seed == 4
     run = sessionsim.simulate(sc)
     events = list(run.events())
-    assert len(events) == run.summary["events"] == sum(1 for _ in run.event_dicts())
+    assert len(events) == run.summary.events == sum(1 for _ in run.event_dicts())
     assert isinstance(events[0], sessionsim.Event)
-    assert sum(1 for _ in run.visits()) == run.summary["sessions"]
+    assert sum(1 for _ in run.visits()) == run.summary.sessions
     report = sessionsim.check(run, sessionizer="reference", lateness="5m")
-    assert report.lateness == "5m" and report.to_dict()["ctr_true"] == run.summary["ctr"]
+    assert report.lateness == "5m" and report.to_dict()["ctr_true"] == run.summary.ctr
     assert report.gate(max_ctr_error=0.5) is report
     with pytest.raises(sessionsim.GateFailed, match="pairwise_f1 .* < --min-pairwise-f1 1"):
         report.gate(min_pairwise_f1=1.0)
@@ -59,7 +59,7 @@ def test_the_readme_python_example(tmp_path):
         report.to_dict()
     )
     rows = sessionsim.sweep(sc, tmp_path / "sweep", gaps=["5m", "30m"], latenesses=["5m"])
-    assert [r["gap"] for r in rows] == ["5m", "30m"]
+    assert [r.gap for r in rows] == ["5m", "30m"]
 
 
 def test_the_pytest_plugin_guards_a_pipeline_in_five_lines(pytester):

@@ -35,18 +35,18 @@ def _scenario(**spec) -> RunScenario:
 def test_reference_recovers_true_visits_with_generous_gap(tmp_path):
     sc = _scenario(gap="1d", lateness="1m", split_on_app_open=True)
     (report,) = run_scenario(sc, tmp_path)
-    assert report["sessions_true"] > 200
-    assert report["sessions_exact"] == report["sessions_true"] == report["sessions_found"]
-    assert report["splits"] == report["merges"] == report["late_events"] == 0
-    assert report["pairwise_f1"] == 1.0
-    assert report["ctr_measured"] == report["ctr_true"]
-    assert report["searches_measured"] == report["searches_true"]
+    assert report.sessions_true > 200
+    assert report.sessions_exact == report.sessions_true == report.sessions_found
+    assert report.splits == report.merges == report.late_events == 0
+    assert report.pairwise_f1 == 1.0
+    assert report.ctr_measured == report.ctr_true
+    assert report.searches_measured == report.searches_true
 
 
 def test_short_gap_splits_visits_and_lowers_recall(tmp_path):
     (report,) = run_scenario(_scenario(gap="20s", lateness="1m"), None)
-    assert report["splits"] > 50 and report["pairwise_recall"] < 0.9
-    assert report["sessions_found"] > report["sessions_true"]
+    assert report.splits > 50 and report.pairwise_recall < 0.9
+    assert report.sessions_found > report.sessions_true
 
 
 def test_in_process_run_equals_check_on_written_files(tmp_path, capsys, monkeypatch):
@@ -56,7 +56,7 @@ def test_in_process_run_equals_check_on_written_files(tmp_path, capsys, monkeypa
     code, out, err = run_cli(capsys, monkeypatch, *args, "--sessionizer", "reference")
     assert code == 0, err
     from_files = orjson.loads((tmp_path / "report.json").read_bytes())
-    assert from_files == in_process
+    assert from_files == in_process.to_dict()
     assert "CTR measured" in out and "pairwise" in out
     _assert_vectorized_default_agrees(capsys, monkeypatch, args, tmp_path, in_process)
 
@@ -69,7 +69,7 @@ def _assert_vectorized_default_agrees(capsys, monkeypatch, args, run_dir, in_pro
     assert report["sessionizer"] == report["label"] == "vectorized"
     names = ("sessionizer", "label")
     assert {k: v for k, v in report.items() if k not in names} == {
-        k: v for k, v in in_process.items() if k not in names
+        k: v for k, v in in_process.to_dict().items() if k not in names
     }
 
 
@@ -310,11 +310,11 @@ def test_in_process_equals_files_with_every_fault_on(tmp_path, capsys, monkeypat
         model=RunScenario,
     )
     (in_process,) = run_scenario(sc, tmp_path)
-    assert in_process["duplicates"] > 0 and in_process["late_events"] > 0
+    assert in_process.duplicates > 0 and in_process.late_events > 0
     args = ("check", str(tmp_path), "--gap", "30m", "--lateness", "5m")
     code, _, err = run_cli(capsys, monkeypatch, *args, "--sessionizer", "reference")
     assert code == 0, err
-    assert orjson.loads((tmp_path / "report.json").read_bytes()) == in_process
+    assert orjson.loads((tmp_path / "report.json").read_bytes()) == in_process.to_dict()
     _assert_vectorized_default_agrees(capsys, monkeypatch, args, tmp_path, in_process)
 
 

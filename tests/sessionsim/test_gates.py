@@ -106,3 +106,24 @@ def test_stream_gates_read_the_live_summary(collector, tmp_path, capsys, monkeyp
         "--out", str(tmp_path / "b"), "--gate", "live.ack_latency_ms.p99_ms<0",
     )  # fmt: skip
     assert code == 3 and "live.ack_latency_ms.p99_ms" in err.strip().splitlines()[-1]
+
+
+def test_an_unknown_key_is_refused_before_any_work(collector, tmp_path, capsys, monkeypatch):
+    """The key is checked against the results' record (``LiveSummary``, ``Report``) before
+    anything is simulated or sent: no run directory, nothing sent to the collector."""
+    c = collector()
+    code, _, err = run_cli(
+        capsys, monkeypatch, "stream", str(SCENARIOS / "baseline.yaml"), "--users", "100",
+        "--sink", f"http://{c.address}/e", "--out", str(tmp_path / "live"),
+        "--gate", "live.ack_latency.p99_ms<250",
+    )  # fmt: skip
+    line = one_line_error(err)
+    assert code == 2 and "unknown key 'live.ack_latency.p99_ms'" in line
+    assert "keys of live:" in line and "ack_latency_ms" in line
+    assert not (tmp_path / "live").exists() and c.requests == 0
+    code, _, err = run_cli(
+        capsys, monkeypatch, "run", str(SCENARIOS / "baseline.yaml"), "--users", "100",
+        "--out", str(tmp_path / "run"), "--gate", "pairwise_f1.x>0",
+    )  # fmt: skip
+    assert code == 2 and "unknown key 'pairwise_f1.x'" in one_line_error(err)
+    assert not (tmp_path / "run").exists()

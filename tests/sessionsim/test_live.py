@@ -430,7 +430,7 @@ def test_a_run_with_every_copy_acknowledged_keeps_the_simulated_truth(tmp_path):
     assert _copy_truth_events(draft, fast, summary) == {
         k: totals.get(k, 0) for k in ("delivered", "deliveries", "searches", "clicked", "clicks")
     }
-    assert summary["duplicate_deliveries"] > 0 and totals["clicked"] > 0
+    assert summary.duplicate_deliveries > 0 and totals["clicked"] > 0
     slow.commit()
     fast.commit()
     assert (tmp_path / "fast.jsonl").read_bytes() == (tmp_path / "slow.jsonl").read_bytes()

@@ -146,23 +146,22 @@ def test_the_sweep_measures_what_lateness_costs_and_recommends_within_a_delay(tm
     rows = run_sweep(sc, tmp_path / "s", [300.0, 1800.0], [0.0, 600.0, 3600.0], SessionizerSpec())
     for r in rows:
         # A session is final only once the watermark passes end + gap: most wait that long.
-        assert r["emission_delay_p50_s"] >= r["gap_s"] + r["lateness_s"]
-        assert r["emission_delay_p99_s"] >= r["emission_delay_p50_s"] and r["peak_events_held"] > 0
-    by = {(r["gap_s"], r["lateness_s"]): r for r in rows}
-    assert by[(300.0, 3600.0)]["emission_delay_p50_s"] > by[(300.0, 0.0)]["emission_delay_p50_s"]
-    assert by[(300.0, 3600.0)]["peak_events_held"] > by[(300.0, 0.0)]["peak_events_held"]
+        assert r.emission_delay_p50_s >= r.gap_s + r.lateness_s
+        assert r.emission_delay_p99_s >= r.emission_delay_p50_s and r.peak_events_held > 0
+    by = {(r.gap_s, r.lateness_s): r for r in rows}
+    assert by[(300.0, 3600.0)].emission_delay_p50_s > by[(300.0, 0.0)].emission_delay_p50_s
+    assert by[(300.0, 3600.0)].peak_events_held > by[(300.0, 0.0)].peak_events_held
     # Lateness buys accuracy (fewer late events) and costs delay: the objective decides.
-    late = [by[(1800.0, x)]["late_events"] for x in (0.0, 600.0, 3600.0)]
+    late = [by[(1800.0, x)].late_events for x in (0.0, 600.0, 3600.0)]
     assert late[0] > late[1] > late[2]
-    best = max(rows, key=lambda r: r["pairwise_f1"])
-    assert best["lateness_s"] > 0
-    assert f"gap {best['gap']}, lateness {best['lateness']} " in recommendation(rows, 24 * 3600.0)
+    best = max(rows, key=lambda r: r.pairwise_f1)
+    assert best.lateness_s > 0
+    assert f"gap {best.gap}, lateness {best.lateness} " in recommendation(rows, 24 * 3600.0)
     tight = recommendation(rows, 900.0)
     assert "lateness 1h" not in tight and "p99 emission delay <= 15m" in tight
-    front = [r for r in rows if r["pareto"]]
+    front = [r for r in rows if r.pareto]
     for r in rows:
-        assert r["pareto"] or any(
-            o["pairwise_f1"] >= r["pairwise_f1"]
-            and o["emission_delay_p99_s"] <= r["emission_delay_p99_s"]
+        assert r.pareto or any(
+            o.pairwise_f1 >= r.pairwise_f1 and o.emission_delay_p99_s <= r.emission_delay_p99_s
             for o in front
         )

@@ -47,11 +47,11 @@ def test_every_event_is_lost_or_delivered_and_each_delivery_accounted(faulty):
     once = sum(e["deliveries"] == 1 for e in ledger)
     duplicated = sum(e["deliveries"] > 1 for e in ledger)
     assert lost > 0 and duplicated > 0
-    assert len(ledger) == lost + unsent + once + duplicated == summary["generated_events"]
-    assert summary["unsent_events"] == unsent
-    assert sum(lines.values()) == summary["events"] == sum(e["deliveries"] for e in ledger)
-    assert summary["lost_events"] == lost
-    assert summary["duplicate_deliveries"] == sum(lines.values()) - len(lines)
+    assert len(ledger) == lost + unsent + once + duplicated == summary.generated_events
+    assert summary.unsent_events == unsent
+    assert sum(lines.values()) == summary.events == sum(e["deliveries"] for e in ledger)
+    assert summary.lost_events == lost
+    assert summary.duplicate_deliveries == sum(lines.values()) - len(lines)
     sessions = read_jsonl(out / "truth" / "sessions.jsonl")
     assert sum(len(s["event_ids"]) for s in sessions) == len(ledger)
 
@@ -62,7 +62,7 @@ def test_loss_hits_the_configured_types_at_their_rates(faulty):
     by_type = Counter(e["type"] for e in ledger)
     lost = Counter(e["type"] for e in ledger if e["deliveries"] == 0 and not e["offline"])
     assert set(lost) == {"search", "click", "app_close"}
-    assert summary["lost_by_type"] == dict(sorted(lost.items()))
+    assert summary.lost_by_type == dict(sorted(lost.items()))
     for kind, p in FAULTS["delivery.loss"].items():
         n = by_type[kind]
         assert abs(lost[kind] - n * p) < 4 * (n * p * (1 - p)) ** 0.5, kind
@@ -72,7 +72,7 @@ def test_offline_events_arrive_after_their_outage(faulty):
     out, summary = faulty
     ledger = read_jsonl(out / "truth" / "events.jsonl")
     offline = [e for e in ledger if e["offline"] and e["deliveries"]]
-    assert len(offline) == summary["offline_buffered_events"] > 20
+    assert len(offline) == summary.offline_buffered_events > 20
     assert min(e["delay_s"] for e in offline) > 0
     assert sorted(e["delay_s"] for e in offline)[len(offline) // 2] > 60  # typically long
     online = [e for e in ledger if e["deliveries"] and not e["offline"]]
@@ -109,8 +109,8 @@ def test_clock_skew_changes_ts_but_never_truth_times(faulty, tmp_path):
 
 def test_observable_ctr_accounts_for_lost_clicks(faulty):
     _, summary = faulty
-    assert summary["observable_ctr"] < summary["ctr"]  # lost clicks hide clicked searches
-    assert summary["observable_searches"] < summary["searches"]  # lost search events
+    assert summary.observable_ctr < summary.ctr  # lost clicks hide clicked searches
+    assert summary.observable_searches < summary.searches  # lost search events
 
 
 def test_determinism_with_faults_on(faulty, tmp_path):

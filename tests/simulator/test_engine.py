@@ -66,15 +66,15 @@ def test_flash_crowd_saturates_backend_and_lowers_ctr(tmp_path):
     calm = base.model_copy(update={"arrivals": base.arrivals.model_copy(update={"bursts": []})})
     crowd = simulate_to_dir(base, tmp_path / "crowd")
     quiet = simulate_to_dir(calm, tmp_path / "quiet")
-    assert crowd["backend_latency_p99_s"] > 2 * quiet["backend_latency_p99_s"]
-    assert crowd["timed_out_searches"] / crowd["searches"] > 0.05
-    assert quiet["timed_out_searches"] / quiet["searches"] < 0.01
+    assert crowd.backend_latency_p99_s > 2 * quiet.backend_latency_p99_s
+    assert crowd.timed_out_searches / crowd.searches > 0.05
+    assert quiet.timed_out_searches / quiet.searches < 0.01
     # Users who gave up cannot click: behavioural CTR falls below the model's on pages shown,
     # while the closed form over every search (a timed-out search counts 0) still holds.
-    assert crowd["ctr"] < crowd["expected_ctr_served"] - 0.05
-    n = crowd["searches"]
-    p = crowd["expected_ctr"]
-    assert abs(crowd["ctr"] - p) < 4 * math.sqrt(p * (1 - p) / n)
+    assert crowd.ctr < crowd.expected_ctr_served - 0.05
+    n = crowd.searches
+    p = crowd.expected_ctr
+    assert abs(crowd.ctr - p) < 4 * math.sqrt(p * (1 - p) / n)
 
 
 def test_the_summary_is_known_only_once_the_run_has_ended():
@@ -88,4 +88,4 @@ def test_the_summary_is_known_only_once_the_run_has_ended():
 
     for _ in sim.batches(Ledger(sim.codec)):
         pass
-    assert sim.summary["events"] > 0
+    assert sim.summary.events > 0

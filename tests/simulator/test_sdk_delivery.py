@@ -63,7 +63,7 @@ def test_fault_free_devices_send_in_order_with_strictly_increasing_times(tmp_pat
         by_user[e["user_id"]].append(e["ts"])
     for stamps in by_user.values():  # no ties: a search and its results never share a ms
         assert all(a < b for a, b in zip(stamps, stamps[1:]))
-    assert summary["observable_ctr"] == summary["ctr"]
+    assert summary.observable_ctr == summary.ctr
 
 
 def test_batches_follow_the_flush_policy(tmp_path):
@@ -100,7 +100,7 @@ def test_retried_batches_repeat_events_and_can_land_after_newer_ones(tmp_path):
     out, summary = _run(tmp_path, {"delivery.duplicates.batch_retry_prob": 0.3})
     truth = read_jsonl(out / "truth" / "events.jsonl")
     retried = [e for e in truth if e["deliveries"] == 2]
-    assert summary["duplicate_deliveries"] == len(retried) > 100
+    assert summary.duplicate_deliveries == len(retried) > 100
     assert any(e["request"] > e["batch"] for e in truth)  # retries are requests of their own
     assert _out_of_order(read_jsonl(out / "events.jsonl")) > 0
 
@@ -126,5 +126,5 @@ def test_a_killed_apps_queue_goes_out_at_the_next_launch(tmp_path):
                 assert after[0]["true_ts"] <= e["received_at"]
                 assert e["received_at"] <= min(a["received_at"] or "~" for a in after)
     assert held > 100 and sent > 50
-    assert summary["unsent_events"] == held - sent
+    assert summary.unsent_events == held - sent
     assert _out_of_order(read_jsonl(out / "events.jsonl")) == 0  # still in order per device

@@ -37,7 +37,7 @@ def test_the_bundled_baseline_shards_over_8_processes_into_the_bytes_of_one(tmp_
     sc = load_scenario(SCENARIOS / "baseline.yaml", {"duration": "4h"})
     one = simulate_to_dir(sc, tmp_path / "one")
     eight = simulate_sharded(sc, tmp_path / "n8", 8)
-    assert eight == one and one["events"] > 1000
+    assert eight == one and one.events > 1000
     for name in FILES:
         assert (tmp_path / "n8" / name).read_bytes() == (tmp_path / "one" / name).read_bytes()
 
@@ -60,7 +60,7 @@ def test_parquet_shards_merge_to_the_rows_of_one_process(tmp_path):
 def test_shards_merge_to_the_bytes_of_one_process(tmp_path):
     sc = load_scenario(SCENARIOS / "baseline.yaml", SHARDED)
     one = simulate_to_dir(sc, tmp_path / "one")
-    assert one["duplicate_deliveries"] > 0 and one["unsent_events"] > 0
+    assert one.duplicate_deliveries > 0 and one.unsent_events > 0
     for n in (2, 3):
         summary = simulate_sharded(sc, tmp_path / f"n{n}", n)
         assert summary == one
@@ -109,7 +109,7 @@ def test_run_with_two_processes_gives_the_reports_and_files_of_one(tmp_path):
     )
     one = run_scenario(sc, tmp_path / "one", realism=False)
     two = run_scenario(sc, tmp_path / "two", realism=False, processes=2)
-    assert one == two and one[0]["late_events"] < one[1]["late_events"]
+    assert one == two and one[0].late_events < one[1].late_events
     for name in (*FILES, "sessions.ref.jsonl", "sessions.vec.late.jsonl", "report.vec.json"):
         assert (tmp_path / "two" / name).read_bytes() == (tmp_path / "one" / name).read_bytes()
     assert run_scenario(sc, None, realism=False, processes=2) == one  # in a temporary directory
