@@ -29,6 +29,7 @@ EARLIER_OUTPUTS = (
     "sweep.csv",
     "sweep.json",
     "sweep.png",
+    "live_stats.csv",
 )
 
 

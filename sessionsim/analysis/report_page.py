@@ -1,9 +1,11 @@
 """One page per run: a self-contained HTML file (no script, no fetch) with the check's
 numbers, the realism table with its figure (bands drawn, OUT marked), the sweep if the run
-has one, and the live run's delivery and latency if it was live."""
+has one, and the live run's delivery and latency, with its rates and latency over time
+(``live_stats.csv``), if it was live."""
 
 from __future__ import annotations
 
+import csv
 import html
 from pathlib import Path
 from typing import Any
@@ -12,19 +14,11 @@ import orjson
 
 from sessionsim.errors import SessionsimError
 from sessionsim.extras import installed
+from sessionsim.live.timeline import STYLE, live_tables
 from sessionsim.realism import RealismRow, load_bands, measure_realism
 
 __all__ = ["report_page"]
 
-_STYLE = """
-body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1500px; color: #222; }
-h1 { font-size: 1.5em; } h2 { margin-top: 1.6em; border-bottom: 1px solid #ddd; }
-table { border-collapse: collapse; margin: .5em 0; }
-td, th { padding: 3px 10px; border-bottom: 1px solid #eee; text-align: left; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-.ok { color: #1a7f37; } .OUT { color: #cf222e; font-weight: bold; } .fault { color: #bf8700; }
-.note { color: #666; } svg { max-width: 100%; height: auto; }
-"""
 
 _CHECK = (
     ("label", "setting"),
@@ -86,6 +80,17 @@ def _realism_rows(rows: list[RealismRow]) -> str:
     return f"<table>{head}{''.join(lines)}</table>"
 
 
+def _history(path: Path) -> list[dict[str, str]]:
+    """The live run's statistics, a row per second (none for a run that has none)."""
+    try:
+        with open(path, newline="") as f:
+            return list(csv.DictReader(f))
+    except FileNotFoundError:
+        return []
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise SessionsimError(f"{path}: cannot read: {e}") from None
+
+
 def report_page(run_dir: Path) -> bytes:
     """The page of ``run_dir``, as UTF-8 HTML."""
     realism = measure_realism(run_dir)
@@ -94,7 +99,7 @@ def report_page(run_dir: Path) -> bytes:
     title = f"sessionsim run {run_dir}"
     parts = [
         f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)}"
-        f"</title><style>{_STYLE}</style></head><body>",
+        f"</title><style>{STYLE}</style></head><body>",
         f"<h1>{html.escape(title)}</h1><p>{html.escape(realism.about)}</p>",
         "<h2>Check</h2>",
     ]
@@ -129,32 +134,6 @@ def report_page(run_dir: Path) -> bytes:
     live = summary.get("live")
     if live:
         parts.append("<h2>Live run</h2>")
-        totals = [
-            "sink",
-            "speed",
-            "sent",
-            "acknowledged",
-            "retried",
-            "failed",
-            "unsent",
-            "stopped_by",
-        ]
-        parts.append(_table(("measure", "value"), [[k, live.get(k)] for k in totals]))
-        latency = [
-            [
-                kind,
-                *(
-                    live.get(f"{kind}_latency_ms", {}).get(q)
-                    for q in ("p50_ms", "p95_ms", "p99_ms", "max_ms")
-                ),
-            ]
-            for kind in ("ack", "request")
-        ]
-        parts.append(_table(("latency (ms)", "p50", "p95", "p99", "max"), latency))
-        reasons = live.get("failures_by_reason") or {}
-        if reasons:
-            parts.append(
-                _table(("failed or unsent because", "copies"), [[r, n] for r, n in reasons.items()])
-            )
+        parts.append(live_tables(live, _history(run_dir / "live_stats.csv")))
     parts.append("</body></html>")
     return "\n".join(parts).encode()

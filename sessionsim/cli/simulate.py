@@ -210,6 +210,12 @@ def simulate(scenario, seed, users, duration, start, force, out, fmt, processes,
     "(e.g. 2s): the generator could not keep up.",
 )
 @click.option(
+    "--dashboard",
+    metavar="HOST:PORT",
+    help="Serve the run's page at http://HOST:PORT/ while it goes, updated each second "
+    "(port 0: any free port; the URL is printed on stderr).",
+)
+@click.option(
     "--min-acked",
     type=_Finite(0, 1),
     help="Exit 1 unless at least this share of the copies sent was acknowledged "
@@ -238,12 +244,14 @@ def stream(
     sink_timeout,
     gates,
     max_lag,
+    dashboard,
     min_acked,
     as_json,
 ) -> None:
     """Stream SCENARIO's events live to --sink (paced with --realtime), and write to --out
     the truth of exactly what the sink acknowledged.
     """
+    from sessionsim.live.dashboard import parse_dashboard
     from sessionsim.live.records import LiveSummary
     from sessionsim.live.run import users_for_rate
 
@@ -294,6 +302,7 @@ def stream(
         retries=retries,
         timeout_s=_duration_flag("--sink-timeout", sink_timeout),
         max_lag_s=_duration_flag("--max-lag", max_lag),
+        dashboard=None if dashboard is None else parse_dashboard(dashboard),
         min_acked=min_acked,
         gates=thresholds,
         as_json=as_json,

@@ -33,7 +33,7 @@ import zlib
 from collections import OrderedDict
 from collections.abc import Callable
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import IO
 
@@ -41,6 +41,7 @@ import numpy as np
 import orjson
 
 from sessionsim.errors import SessionsimError
+from sessionsim.live.server import LimitedServer
 
 __all__ = ["MAX_LATENCY_S", "Collector", "parse_listen"]
 
@@ -48,7 +49,6 @@ MAX_BODY = 16 << 20  # bytes of a request body (decoded)
 MAX_CONNECTIONS = 64
 READ_TIMEOUT_S = 10.0  # a connection silent this long is closed
 MAX_LATENCY_S = 10.0  # injected latency: under the live sinks' 30 s timeout
-BACKLOG = 128
 MAX_KEYS = 100_000  # idempotency keys remembered (the most recent)
 
 
@@ -111,48 +111,6 @@ def _gunzip(body: bytes, limit: int) -> bytes:
     return out
 
 
-class _Server(ThreadingHTTPServer):
-    """Threads per connection, at most ``max_connections`` at once; quiet on a peer's
-    errors (a reset, a timeout)."""
-
-    daemon_threads = True
-    request_queue_size = BACKLOG
-
-    def __init__(self, address, handler, max_connections: int, collector: Collector) -> None:
-        self._slots = threading.BoundedSemaphore(max_connections)
-        self.collector = collector
-        self.refused = 0
-        super().__init__(address, handler)
-
-    def process_request(self, request, client_address) -> None:
-        if not self._slots.acquire(blocking=False):
-            self.refused += 1
-            try:
-                request.sendall(
-                    b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n"
-                    b"connection: close\r\n\r\n"
-                )
-                # What the client sent already is read (not waited for), so the close is a
-                # FIN after the answer, not a reset that could destroy it.
-                request.setblocking(False)
-                while request.recv(65_536):
-                    pass
-            except OSError:
-                pass
-            self.shutdown_request(request)
-            return
-        super().process_request(request, client_address)
-
-    def process_request_thread(self, request, client_address) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self._slots.release()
-
-    def handle_error(self, request, client_address) -> None:
-        pass  # a peer that reset or went silent: its connection is closed, nothing kept
-
-
 class _Handler(BaseHTTPRequestHandler):
     """One connection: POSTs of NDJSON, each answered after it is stored (or refused)."""
 
@@ -167,8 +125,8 @@ class _Handler(BaseHTTPRequestHandler):
     @property
     def _collector(self) -> Collector:
         server = self.server
-        assert isinstance(server, _Server)
-        return server.collector
+        assert isinstance(server, LimitedServer)
+        return server.owner
 
     def do_POST(self) -> None:  # noqa: N802 - the http.server name
         collector = self._collector
@@ -259,7 +217,7 @@ class Collector:
         except OSError as e:
             raise SessionsimError(f"{out}: cannot write: {e.strerror}") from None
         try:
-            self.server = _Server(listen, _Handler, max_connections, self)
+            self.server = LimitedServer(listen, _Handler, max_connections, self)
         except OSError as e:
             self._file.close()
             raise SessionsimError(f"--listen {listen[0]}:{listen[1]}: {e.strerror}") from None

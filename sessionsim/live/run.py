@@ -15,6 +15,7 @@ sending anything more, and everything not acknowledged is marked undelivered.
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 import time
 from collections import Counter
@@ -99,6 +100,7 @@ def run_live(
     clock: Callable[[], float] = time.monotonic,
     timeout_s: float = SINK_TIMEOUT_S,
     max_lag_s: float | None = None,
+    dashboard: tuple[str, int] | None = None,
     **sink_options: Any,
 ) -> LiveResult:
     """Simulate ``scenario`` into ``sink_url``, paced at ``speed`` (None: as fast as the
@@ -106,7 +108,9 @@ def run_live(
     the target rate at a wall time (for the live stats). ``timeout_s`` bounds a request or
     a delivery report and the flush at the end; after a stop, what is still in flight gets
     ``deadline.STOP_GRACE_S``. A paced run that falls more than ``max_lag_s`` behind its
-    schedule stops (``LiveResult.lagged``: how far). A failure to record what was
+    schedule stops (``LiveResult.lagged``: how far). The statistics of each second go to
+    ``out/live_stats.csv``; with ``dashboard`` (host, port), a page of them is served there
+    while the run goes. A failure to record what was
     acknowledged (a full disk) raises ``SessionsimError`` and leaves no file behind."""
     prepare_dir(out)
     sim = Simulation(scenario)
@@ -146,8 +150,15 @@ def run_live(
             unsent: Counter[str] = Counter()
             with (
                 LiveStats(
-                    tally, clock, target, stats_csv, max_lag_s, lambda: request("--max-lag")
+                    tally,
+                    clock,
+                    target,
+                    stats_csv,
+                    max_lag_s,
+                    lambda: request("--max-lag"),
+                    outputs.open("live_stats.csv"),
                 ) as stats,
+                _served(dashboard, scenario, sink_url, tally, stats),
                 _stop_signals(request_stop),
                 _timer(stop_after_s, lambda: request("--stop-after")),
             ):
@@ -218,6 +229,44 @@ def run_live(
         error=tally.error,
         lagged=stats.lagged_s,
     )
+
+
+@contextmanager
+def _served(
+    listen: tuple[str, int] | None,
+    scenario: Scenario,
+    sink_url: str,
+    tally: Tally,
+    stats: LiveStats,
+) -> Iterator[None]:
+    """Serve the dashboard on ``listen`` (when given) for the life of the block."""
+    if listen is None:
+        yield
+        return
+    from sessionsim.live.dashboard import Dashboard
+    from sessionsim.live.timeline import live_page
+
+    title = (
+        f"sessionsim live: {scenario.population.users:,} users, seed {scenario.seed}, "
+        f"into {sink_url}"
+    )
+
+    def page() -> bytes:
+        live = {
+            "sink": sink_url,
+            "sent": tally.sent,
+            "acknowledged": tally.acked,
+            "retried": tally.retried,
+            "failed": tally.failed,
+            "ack_latency_ms": tally.ack_latency.summary(),
+            "request_latency_ms": tally.request_latency.summary(),
+            "failures_by_reason": tally.failures_by_reason(),
+        }
+        return live_page(title, live, stats.recent())
+
+    with Dashboard(listen, page) as board:
+        print(f"dashboard: {board.url} (updated each second)", file=sys.stderr, flush=True)
+        yield
 
 
 def _recorded(tally: Tally, out: Path) -> None:

@@ -1,4 +1,6 @@
-"""Live statistics of a live run: one status line a second on stderr, a CSV row a second.
+"""Live statistics of a live run: one status line a second on stderr, a CSV row a second
+(to ``--stats-csv``, flushed each row, and to the run's ``live_stats.csv``), and the recent
+history for the dashboard.
 
 Columns (as Locust's ``--csv`` history): wall seconds since the start, the target rate
 (``--rate`` or the scenario's ``load:`` shape; empty without), the rate the schedule
@@ -11,18 +13,23 @@ one request (a POST, a write, a Kafka delivery report).
 from __future__ import annotations
 
 import csv
+import io
 import sys
+import threading
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import IO
+from typing import IO, Any, Protocol
 
 from tqdm import tqdm
 
 from sessionsim.errors import SessionsimError
 from sessionsim.live.sinks import Tally
 
-__all__ = ["COLUMNS", "LiveStats"]
+__all__ = ["COLUMNS", "HISTORY_ROWS", "LiveStats"]
+
+HISTORY_ROWS = 3600  # seconds of history the dashboard draws (the run's file keeps all)
 
 COLUMNS = (
     "wall_s",
@@ -47,6 +54,10 @@ COLUMNS = (
 )
 
 
+class Writes(Protocol):
+    def write(self, data: bytes, /) -> Any: ...
+
+
 class LiveStats:
     """Watch a live run's tally; report once a second (or when forced)."""
 
@@ -58,9 +69,14 @@ class LiveStats:
         csv_path: Path | None = None,
         max_lag_s: float | None = None,
         on_max_lag: Callable[[], None] | None = None,
+        history_out: Writes | None = None,
     ) -> None:
-        """Write the CSV history to ``csv_path`` (flushed every row) when given; call
-        ``on_max_lag`` once, when the lag first exceeds ``max_lag_s``."""
+        """Write the CSV history to ``csv_path`` (flushed every row) and to
+        ``history_out`` when given; call ``on_max_lag`` once, when the lag first exceeds
+        ``max_lag_s``."""
+        self.history_out = history_out
+        self.history: deque[dict[str, Any]] = deque(maxlen=HISTORY_ROWS)
+        self._history_lock = threading.Lock()  # the dashboard reads from its own thread
         self.tally, self.clock, self.target = tally, clock, target
         self.max_lag_s, self.on_max_lag = max_lag_s, on_max_lag
         self.lagged_s: float | None = None  # the lag that exceeded max_lag_s
@@ -83,6 +99,8 @@ class LiveStats:
                 raise SessionsimError(f"--stats-csv {self.csv_path}: {e.strerror}") from None
             self._writer = csv.DictWriter(self._csv_file, COLUMNS)
             self._writer.writeheader()
+        if self.history_out is not None:
+            self.history_out.write(_csv_lines(None))
         self._bar = tqdm(total=0, bar_format="{desc}", file=sys.stderr, dynamic_ncols=True)
         return self
 
@@ -123,6 +141,10 @@ class LiveStats:
         for name, value in requests.items():
             row[f"request_{name}"] = "" if value is None else value
         self._prev, self._last = (self.due, t.sent, t.acked), now
+        with self._history_lock:
+            self.history.append(row)
+        if self.history_out is not None:
+            self.history_out.write(_csv_lines(row))
         if self._writer is not None and self._csv_file is not None:
             try:
                 self._writer.writerow(row)
@@ -146,6 +168,11 @@ class LiveStats:
                 self._csv_file.close()
             except OSError:
                 pass  # already reported by the write that failed
+
+    def recent(self) -> list[dict[str, Any]]:
+        """The last ``HISTORY_ROWS`` rows (safe from another thread)."""
+        with self._history_lock:
+            return list(self.history)
 
     def summary(self) -> str:
         """One line over the whole run."""
@@ -183,3 +210,14 @@ def _line(row: dict) -> str:
         f"acked {row['acked_eps']:,.0f}/s | lag {row['lag_s']:.2f} s{ack} | sent {row['sent']:,}  "
         f"acked {row['acked']:,}  retried {row['retried']:,}  failed {row['failed']:,}"
     )
+
+
+def _csv_lines(row: dict[str, Any] | None) -> bytes:
+    """The CSV header (``row`` None) or one row, as bytes."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, COLUMNS, lineterminator="\n")
+    if row is None:
+        writer.writeheader()
+    else:
+        writer.writerow(row)
+    return buf.getvalue().encode()
