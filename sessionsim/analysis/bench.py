@@ -465,31 +465,71 @@ def run_bench(
 
 
 def plot_bench(results: dict, fmt: str = "png") -> bytes:
-    """Return a PNG: events/CPU-s of every case, and the scaling series."""
+    """Return the figure: what produces events (the simulator into files, the live sinks,
+    the writers' own limits) and what consumes them (each sessionizer by input, the check),
+    each on its own axis and coloured by kind with a legend; and the simulator's scaling
+    (events/s and peak RSS, one legend for both axes)."""
     import io
 
     matplotlib = need("matplotlib", "plot", "the benchmark figure (--plot)")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    cases = [(f"simulator.{k}", v) for k, v in results["simulator"].items()]
-    for name, by_input in results["sessionizers"].items():
-        cases += [(f"{name}.{src}", v) for src, v in by_input.items()]
-    cases += [(f"check.{src}", v) for src, v in results.get("check", {}).items()]
-    fig, (a, b) = plt.subplots(1, 2, figsize=(13, 5))
-    a.barh([k for k, _ in cases], [v["events_per_cpu_s"] for _, v in cases])
-    a.set(xscale="log", xlabel="events per CPU-second", title=f"{results['users']:,} users, 1 day")
-    a.invert_yaxis()
+    producing = [
+        *(("simulator into", f"simulator.{k}", v) for k, v in results["simulator"].items()),
+        *(("live sink", f"live.{k}", v) for k, v in results.get("live", {}).items()),
+        *(("writer alone (limit)", f"limits.{k}", v) for k, v in results["limits"].items()),
+    ]
+    consuming = [
+        (f"reads {src}", f"{name}.{src}", v)
+        for name, by_input in results["sessionizers"].items()
+        for src, v in by_input.items()
+    ]
+    consuming += [("check (read, sessionize, score)", f"check.{src}", v)
+                  for src, v in results.get("check", {}).items()]  # fmt: skip
+    fig, (a, b, c) = plt.subplots(
+        1, 3, figsize=(19, 7), gridspec_kw={"width_ratios": [1, 1, 0.8]}, constrained_layout=True
+    )
+    for ax, cases, title in (
+        (a, producing, "producing events"),
+        (b, consuming, "consuming events"),
+    ):
+        kinds = list(dict.fromkeys(kind for kind, _, _ in cases))
+        colour = {k: f"C{i}" for i, k in enumerate(kinds)}
+        ax.barh(
+            [name for _, name, _ in cases],
+            [v["events_per_s"] for _, _, v in cases],
+            color=[colour[kind] for kind, _, _ in cases],
+        )
+        ax.set(xscale="log", xlabel="events per wall second (log)", title=title)
+        ax.invert_yaxis()
+        ax.grid(axis="x", alpha=0.3)
+        handles = [plt.Rectangle((0, 0), 1, 1, color=colour[k]) for k in kinds]
+        ax.legend(
+            handles, kinds, loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=2, fontsize=9
+        )
     scale = results["scaling"]
-    b.plot([s["users"] for s in scale], [s["events_per_s"] for s in scale], "o-", label="events/s")
-    b.set(xscale="log", xlabel="users (one simulated day)", ylabel="events/s (null sink)")
-    b2 = b.twinx()
-    b2.plot([s["users"] for s in scale], [s["peak_rss_mb"] for s in scale], "s--", color="C1")
-    b2.set_ylabel("peak RSS (MB)", color="C1")
-    b.set_ylim(bottom=0)
-    b2.set_ylim(bottom=0)
-    b.set_title("simulator scaling")
-    fig.tight_layout()
+    users = [s["users"] for s in scale]
+    (rate,) = c.plot(users, [s["events_per_s"] for s in scale], "o-", color="C0")
+    c.set(xscale="log", xlabel="users (one simulated day)", ylabel="events/s (null sink)")
+    c2 = c.twinx()
+    (rss,) = c2.plot(users, [s["peak_rss_mb"] for s in scale], "s--", color="C1")
+    c2.set_ylabel("peak RSS (MB)")
+    c.set_ylim(bottom=0)
+    c2.set_ylim(bottom=0)
+    c.set_title("simulator scaling")
+    c.legend(
+        [rate, rss],
+        ["events/s (left)", "peak RSS, MB (right)"],
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.09),
+        ncol=2,
+        fontsize=9,
+    )
+    fig.suptitle(
+        f"sessionsim bench: baseline, {results['users']:,} users, one simulated day, "
+        f"{results['repetitions']} run(s) per case; {results['machine']['cpus']} CPUs"
+    )
     buf = io.BytesIO()
     fig.savefig(buf, format=fmt, dpi=90)
     plt.close(fig)
