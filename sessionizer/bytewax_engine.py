@@ -16,7 +16,6 @@ and own no partition of the input or of the output, so every result comes back h
 
 from __future__ import annotations
 
-import ctypes
 import itertools
 import os
 import signal
@@ -33,6 +32,7 @@ import orjson
 from sessionizer.base import Counts, Event, Late, Session, SessionConfig
 from sessionizer.errors import SessionizerError
 from sessionizer.keyed import Stamper, UserSessions
+from sessionizer.processes import die_with_parent
 from sessionizer.runloop import rare_collections, threaded
 
 try:
@@ -305,17 +305,12 @@ class _Counted:
 
 
 def _die_with_parent(parent_pid: int) -> None:
-    """Be killed when the parent dies (Linux ``PR_SET_PDEATHSIG``); exit if it already has.
-    Ctrl-C (sent to the whole process group) is the first process's to handle: its input
-    ends and the cluster finishes with it; a SIGTERM ends this process quietly."""
+    """Be killed when the parent dies; exit if it already has. Ctrl-C (sent to the whole
+    process group) is the first process's to handle: its input ends and the cluster
+    finishes with it; a SIGTERM ends this process quietly."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
-    except (OSError, AttributeError):
-        pass
-    if os.getppid() != parent_pid:
-        os._exit(1)
+    die_with_parent(parent_pid)
 
 
 def _cluster_process(argv: list[str]) -> None:

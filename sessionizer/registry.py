@@ -20,6 +20,9 @@ BUILTIN: dict[str, str] = {
     "bytewax": "sessionizer.bytewax_engine:BytewaxSessionizer",
     "duckdb": "sessionizer.duckdb_engine:DuckDBSessionizer",
     "bytewax-window": "sessionizer.bytewax_window:BytewaxWindowSessionizer",
+    "flink": "sessionizer.flink_engine:FlinkSessionizer",
+    "spark": "sessionizer.spark_engine:SparkSessionizer",
+    "spark-batch": "sessionizer.spark_engine:SparkBatchSessionizer",
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import shutil
 from pathlib import Path
@@ -84,3 +85,31 @@ def load_scenario(path, overrides=None, **options):
 
     options.setdefault("model", RunScenario)
     return load(path, overrides, **options)
+
+
+# The JVM engines: the package each needs, and its extra. A run starts a JVM and a job
+# (5-20 s), so they are run through the conformance kit and their own tests, not every
+# edge-case test; they skip, saying why, where Java or the package is absent.
+JVM_ENGINES = {"flink": ("pyflink", "flink"), "spark": ("pyspark", "spark"),
+               "spark-batch": ("pyspark", "spark")}  # fmt: skip
+
+
+def engine_param(name: str):
+    """``name`` as a pytest parameter: a JVM engine is skipped without Java or its package
+    (the reason printed) and given 15 minutes (about 20 JVM runs)."""
+    if name not in JVM_ENGINES:
+        return pytest.param(name)
+    package, extra = JVM_ENGINES[name]
+    java = shutil.which("java")
+    installed = importlib.util.find_spec(package) is not None
+    return pytest.param(
+        name,
+        marks=[
+            pytest.mark.skipif(
+                java is None or not installed,
+                reason=f"{name}: needs Java 17 on PATH and pip install 'sessionsim[{extra}]' "
+                f"(java: {java or 'absent'}; {package}: {'installed' if installed else 'absent'})",
+            ),
+            pytest.mark.timeout(900),
+        ],
+    )

@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from sessionsim.cli.analysis import bench, realism, report, sweep
+from sessionsim.cli.analysis import bench, compare, realism, report, sweep
 from sessionsim.cli.check import check, sessionize, sql
 from sessionsim.cli.collect import collect
 from sessionsim.cli.schema import schema
@@ -52,6 +52,7 @@ for _command in (
     check,
     sql,
     sweep,
+    compare,
     realism,
     report,
     bench,

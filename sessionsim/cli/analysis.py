@@ -1,4 +1,4 @@
-"""`sessionsim sweep`, `realism` and `bench`: analyses of runs and of the tool itself."""
+"""`sessionsim sweep`, `compare`, `realism` and `bench`: analyses of runs and of the tool."""
 
 from __future__ import annotations
 
@@ -19,10 +19,11 @@ from sessionsim.cli.options import (
     _overrides,
     _print_json,
     _spec,
+    engine_option,
     scenario_options,
     setting_options,
 )
-from sessionsim.cli.render import format_realism, format_sweep
+from sessionsim.cli.render import format_compare, format_realism, format_sweep
 from sessionsim.errors import SessionsimError
 from sessionsim.extras import figure_format, installed
 from sessionsim.progress import sim_progress
@@ -195,3 +196,58 @@ def report(run_dir, page) -> None:
     with OutputSet(page.parent) as outputs:
         outputs.open(page.name).write(body)
     click.echo(f"page written to {page}")
+
+
+ENGINES_DEFAULT = "reference,bytewax,duckdb,flink,spark"
+
+
+@click.command()
+@scenario_options
+@setting_options
+@engine_option
+@click.option(
+    "--engines",
+    default=ENGINES_DEFAULT,
+    show_default=True,
+    help="Comma-separated engines, each scored on the same stream with the same setting.",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Directory for the run, each engine's sessions, compare.csv, .json and .png.",
+)
+@_json_flag
+def compare(
+    scenario, seed, users, duration, start, force, engines, out, as_json, **options: Any
+) -> None:
+    """Simulate SCENARIO once and check every engine of --engines on that stream: one table
+    (CTR error, pairwise F1, splits, merges, late or dropped events, events/s, start-up)
+    and one figure."""
+    from sessionsim.analysis.compare import run_compare
+
+    if options.get("sessionizer") is not None:
+        raise SessionsimError("--sessionizer: compare takes --engines (a list)")
+    names = [e.strip() for e in engines.split(",") if e.strip()]
+    if not names or len(set(names)) != len(names):
+        raise SessionsimError(f"--engines: expected distinct names (got {engines!r})")
+    specs = [_spec({**options, "sessionizer": name}) for name in names]
+    sc = load_scenario(
+        scenario, _overrides(seed, users, duration, start), model=RunScenario, flags=FLAGS
+    )
+    _check_size(sc, scenario, force)
+    bar = tqdm(
+        total=len(specs), desc="engines", unit="engine", file=sys.stderr, leave=False,
+        disable=None,
+    )  # fmt: skip
+    with sim_progress(sc.duration) as progress, bar:
+        rows = run_compare(sc, out, specs, progress, on_engine=lambda _: bar.update(1))
+    click.echo(format_compare(rows), err=as_json)
+    figure = (
+        "compare.png"
+        if installed("matplotlib")
+        else "(compare.png: pip install 'sessionsim[plot]')"
+    )
+    click.echo(f"written to {out}/compare.csv, compare.json, {figure}", err=as_json)
+    if as_json:
+        _print_json(rows)

@@ -23,6 +23,7 @@ from sessionsim.cli.options import (
     _realism_flag,
     _saved,
     _spec,
+    engine_processes_option,
     sessionizer_options,
     setting_options,
 )
@@ -43,6 +44,7 @@ def _late_path(out: str) -> str:
 @click.command()
 @click.argument("events")
 @sessionizer_options
+@engine_processes_option
 @click.option("--out", required=True, help="Sessions file (JSON lines), or - for stdout.")
 @click.option(
     "--late", "late_path", help="Late events file (default: OUT.late.jsonl; required with --out -)."
@@ -102,6 +104,7 @@ def sessionize(
 @click.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @sessionizer_options
+@engine_processes_option
 @click.option(
     "--sessions",
     "sessions_file",

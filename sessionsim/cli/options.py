@@ -83,11 +83,28 @@ def sessionizer_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def engine_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    """Add the engine's option (Bytewax workers)."""
+    """Add the engines' options: workers, and a running cluster to use."""
+    f = click.option(
+        "--cluster",
+        metavar="ADDRESS",
+        help="flink: a running cluster's REST HOST:PORT; spark: a master URL "
+        "(spark://HOST:PORT). Default: sessionsim's own (local, or started with --processes).",
+    )(f)
     return click.option(
         "--workers",
         type=click.IntRange(min=1),
-        help="Engines with workers (bytewax): worker threads per process.",
+        help="Engines with workers: Bytewax worker threads per process, Flink parallelism "
+        "per task manager, Spark cores (local[N], or per standalone worker).",
+    )(f)
+
+
+def engine_processes_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``--processes`` for the engines that run as a cluster (not the simulator)."""
+    return click.option(
+        "--processes",
+        type=click.IntRange(1, MAX_PROCESSES),
+        help="Engines that run as a cluster: Bytewax processes, Flink task managers, Spark "
+        "workers, started on 127.0.0.1 and stopped after (default: one process, local).",
     )(f)
 
 
@@ -156,8 +173,11 @@ def _saved(run_dir: Path) -> tuple[dict, list[Gate]]:
 def _spec(options: dict) -> SessionizerSpec:
     """Build a sessionizer setting from flags; a bad value is a one-line error naming it."""
     given = {k: v for k, v in options.items() if k in SPEC_FLAGS and v is not None}
-    if options.get("workers") is not None:
-        given["options"] = {"workers": options["workers"]}
+    engine = {
+        k: options[k] for k in ("workers", "processes", "cluster") if options.get(k) is not None
+    }
+    if engine:
+        given["options"] = engine
     try:
         return SessionizerSpec.model_validate(given)
     except ValidationError as e:

@@ -8,11 +8,18 @@ from typing import TYPE_CHECKING
 from simulator import Summary, format_duration
 
 if TYPE_CHECKING:
+    from sessionsim.analysis.compare import CompareRow
     from sessionsim.analysis.sweep import SweepRow
     from sessionsim.realism import RealismRow
     from sessionsim.scoring.report import Report
 
-__all__ = ["format_realism", "format_report", "format_simulation", "format_sweep"]
+__all__ = [
+    "format_compare",
+    "format_realism",
+    "format_report",
+    "format_simulation",
+    "format_sweep",
+]
 
 
 def _pct(x: float | None) -> str:
@@ -153,4 +160,20 @@ def format_realism(rows: list[RealismRow]) -> str:
     na = sum(r.verdict == "n/a" for r in rows)
     not_judged = f"; {na} not judged (n/a: too little data of that kind)" if na else ""
     lines.append(f"{ok} of {len(rows)} rows inside their band{tail}; {out} out{not_judged}")
+    return "\n".join(lines)
+
+
+def format_compare(rows: list[CompareRow]) -> str:
+    """The engines side by side, one line each."""
+    lines = [
+        f"{'engine':<14}{'CTR err pp':>11}{'F1':>8}{'sessions':>10}{'splits':>8}{'merges':>8}"
+        f"{'late':>8}{'dups':>7}{'events/s':>11}{'start-up s':>12}"
+    ]
+    for r in rows:
+        err = "n/a" if r.ctr_error is None else f"{100 * r.ctr_error:+.3f}"
+        lines.append(
+            f"{r.engine:<14}{err:>11}{r.pairwise_f1:>8.4f}{r.sessions_found:>10,}"
+            f"{r.splits:>8,}{r.merges:>8,}{_fmt(r.late_events):>8}{_fmt(r.duplicates):>7}"
+            f"{r.events_per_s:>11,.0f}{r.startup_s:>12.1f}"
+        )
     return "\n".join(lines)

@@ -8,9 +8,10 @@ import pytest
 
 from sessionizer import GapSessionizer, known_names, resolve
 from sessionizer.testing import CASES, run_conformance
+from tests.helpers import engine_param
 
 
-@pytest.mark.parametrize("name", known_names())
+@pytest.mark.parametrize("name", [engine_param(n) for n in known_names()])
 def test_every_registered_backend_conforms(name):
     assert run_conformance(resolve(name)) == []
 
@@ -42,7 +43,7 @@ def test_a_batch_backend_skips_only_the_watermark_cases():
     assert needs_watermark == [12]
 
 
-@pytest.mark.parametrize("name", known_names())
+@pytest.mark.parametrize("name", [engine_param(n) for n in known_names()])
 def test_counts_belong_to_one_call_and_never_accumulate(name):
     from sessionizer import Outputs, SessionConfig
     from sessionizer.testing import event

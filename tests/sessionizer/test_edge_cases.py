@@ -58,6 +58,7 @@ def test_08_late_bridge_merges_two_open_sessions(sessionize):
     assert spans(sessions) == [("u1", 0, 18, 3)] and lates == []
 
 
+@pytest.mark.semantics("finality")
 def test_09_bridge_at_exactly_gap_on_both_sides(sessionize):
     sessions, lates, _ = sessionize([ev(0), ev(20), ev(10)], lateness_s=10)
     assert spans(sessions) == [("u1", 0, 20, 3)] and lates == []
@@ -75,6 +76,7 @@ def test_11_event_exactly_at_watermark_is_on_time(sessionize):
 
 
 @pytest.mark.streaming
+@pytest.mark.semantics("event_watermark")
 def test_12_event_behind_watermark_goes_to_late_output(sessionize):
     sessions, lates, counts = sessionize([ev(0), ev(5), ev(30), ev(8, "late-one")])
     assert spans(sessions) == [("u1", 0, 5, 2), ("u1", 30, 30, 1)]  # no re-emission
