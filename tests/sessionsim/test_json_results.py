@@ -4,6 +4,7 @@ and sessionize; where stdout carries data (`--sink stdout`, `--out -`), it is re
 
 from __future__ import annotations
 
+import jsonschema
 import orjson
 
 from tests.conftest import SCENARIOS
@@ -12,12 +13,30 @@ from tests.helpers import copy_run, one_line_error, run_cli
 TINY = ["--users", "100", "--duration", "2h", "--start", "2026-01-05T08:00:00Z"]
 
 
+def _valid(capsys, monkeypatch, record: str, document: object) -> None:
+    """``document`` is valid against ``sessionsim schema --of record`` (the typed record's
+    JSON Schema); a document with an unknown key or a wrong type is not."""
+    code, out, err = run_cli(capsys, monkeypatch, "schema", "--of", record)
+    assert code == 0, err
+    schema = orjson.loads(out)
+    jsonschema.validate(document, schema)
+    if isinstance(document, dict):
+        wrong = {**document, next(iter(document)): [["not", "this"]]}
+        try:
+            jsonschema.validate(wrong, schema)
+        except jsonschema.ValidationError:
+            return
+        raise AssertionError(f"the {record} schema accepts anything")
+
+
 def test_check_json_is_the_report(small_run, tmp_path, capsys, monkeypatch):
     run = copy_run(small_run, tmp_path)
     code, out, err = run_cli(capsys, monkeypatch, "check", str(run), "--json")
     assert code == 0, err
     assert orjson.loads(out) == orjson.loads((run / "report.json").read_bytes())
     assert "pairwise F1" in err or "pairwise" in err  # the text, on stderr
+    _valid(capsys, monkeypatch, "report", orjson.loads(out))
+    _valid(capsys, monkeypatch, "summary", orjson.loads((run / "truth/summary.json").read_bytes()))
 
 
 def test_run_json_is_every_report(tmp_path, capsys, monkeypatch):
@@ -39,6 +58,8 @@ def test_sweep_json_is_its_rows(tmp_path, capsys, monkeypatch):
     assert code == 0, err
     rows = orjson.loads(out)
     assert [r["gap"] for r in rows] == ["5m", "30m"]
+    for row in rows:
+        _valid(capsys, monkeypatch, "sweep-row", row)
 
 
 def test_stream_json_is_the_live_summary(collector, tmp_path, capsys, monkeypatch):
@@ -50,6 +71,7 @@ def test_stream_json_is_the_live_summary(collector, tmp_path, capsys, monkeypatc
     assert code == 0, err
     summary = orjson.loads(out)
     assert summary["live"]["acknowledged"] == summary["events"] > 0
+    _valid(capsys, monkeypatch, "live-summary", summary)
     code, _, err = run_cli(
         capsys, monkeypatch, "stream", str(SCENARIOS / "baseline.yaml"), *TINY,
         "--sink", "stdout", "--out", str(tmp_path / "b"), "--json",
