@@ -59,6 +59,15 @@ def test_the_wheel_runs_the_main_job_with_its_packaged_files(fresh, tmp_path):
     realism = _run(fresh / "bin" / "sessionsim", "realism", out, cwd=tmp_path, env=env)
     assert realism.returncode == 0, realism.stderr[-2000:]
     assert "rows inside their band" in realism.stdout
+    jvm = _run(fresh / "bin" / "python", "-c",
+               "from sessionizer.flink_engine import _JVM; "
+               "print(sorted(p.name for p in _JVM.iterdir() if p.suffix != '.pyc'))",
+               cwd=tmp_path, env=env)  # fmt: skip
+    assert jvm.returncode == 0, jvm.stderr[-2000:]
+    assert "RunFlinkSql.java" in jvm.stdout and "log4j2.properties" in jvm.stdout  # packaged
+    assert str(fresh) in _run(fresh / "bin" / "python", "-c",
+                              "import sessionizer.flink_engine as f; print(f.__file__)",
+                              cwd=tmp_path, env=env).stdout  # fmt: skip
 
 
 def test_the_wheels_pytest_plugin_serves_a_test(fresh, tmp_path):
