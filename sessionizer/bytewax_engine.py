@@ -74,7 +74,8 @@ class _EventSource(FixedPartitionedSource if op else object):  # type: ignore[mi
     def list_parts(self) -> list[str]:
         return [] if self._events is None else ["events"]
 
-    def build_part(self, step_id, for_part, resume_state):
+    def build_part(self, step_id: str, for_part: str, resume_state: object) -> _EventPartition:
+        assert self._events is not None, "only the first process lists a partition"
         return _EventPartition(self._events, self._batch)
 
 
@@ -101,7 +102,8 @@ class _ResultSink(FixedPartitionedSink if op else object):  # type: ignore[misc]
     def part_fn(self, item_key: str) -> int:
         return 0
 
-    def build_part(self, step_id, for_part, resume_state):
+    def build_part(self, step_id: str, for_part: str, resume_state: object) -> _ResultPartition:
+        assert self._deliver is not None, "only the first process lists a partition"
         return _ResultPartition(self._deliver)
 
 
@@ -198,7 +200,7 @@ class BytewaxSessionizer:
                 self._run_cluster(flow)
         counted.settle(self.counts)
 
-    def _run_cluster(self, flow) -> None:
+    def _run_cluster(self, flow: Dataflow) -> None:
         for attempt in range(1, PORT_ATTEMPTS + 1):
             addresses = [f"127.0.0.1:{p}" for p in _free_ports(self.processes)]
             try:
@@ -215,7 +217,7 @@ class BytewaxSessionizer:
                         f"({PORT_ATTEMPTS} sets of free ports tried)"
                     ) from None
 
-    def _run_cluster_on(self, flow, addresses: list[str]) -> None:
+    def _run_cluster_on(self, flow: Dataflow, addresses: list[str]) -> None:
         spec = orjson.dumps(asdict(self.config)).decode()
         env = {**os.environ, "PYTHONHASHSEED": "0"}
         others = [

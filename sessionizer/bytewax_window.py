@@ -86,12 +86,12 @@ class BytewaxWindowSessionizer:
             "sessions", keyed, clock, win.SessionWindower(timedelta(milliseconds=c.gap_ms))
         )
 
-        def session(item):
+        def session(item: tuple[str, tuple[Any, list[Event]]]) -> tuple[str, Session]:
             user, (_window, events) = item
             events.sort(key=_ts_ms)  # stable: arrival order among equal times
             return user, Session(user, events[0].ts, events[-1].ts, events)
 
-        def late(item):
+        def late(item: tuple[str, tuple[Any, Event]]) -> tuple[str, Late]:
             user, (_window, e) = item
             reason = f"ts {format_ts(e.ts)} is behind the user's watermark (EventClock)"
             return user, Late(e, reason)

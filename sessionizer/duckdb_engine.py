@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -163,7 +164,7 @@ class DuckDBSessionizer:
         self.counts = Counts()
         self.metrics: dict | None = None  # the SQL's own CTR totals, after a run with ctr
 
-    def _connect(self):
+    def _connect(self) -> Any:
         con = duckdb.connect()
         if self.threads:
             con.execute(f"SET threads = {int(self.threads)}")
@@ -193,7 +194,7 @@ class DuckDBSessionizer:
             raise SessionizerError(f"{path}: duckdb cannot read the events: {e}") from None
         yield from self._run(con, n)
 
-    def _run(self, con, n: int) -> Iterator[SessionColumns]:
+    def _run(self, con: Any, n: int) -> Iterator[SessionColumns]:
         self.counts = Counts()  # this run's: counts never carry over from an earlier one
         con.execute(_cut_sql(self.config))
         if self.ctr:

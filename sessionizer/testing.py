@@ -69,21 +69,21 @@ class _Runner:
         return sessions, lates, emitted.counts
 
 
-def _expect(got, want, what: str) -> None:
+def _expect(got: object, want: object, what: str) -> None:
     if got != want:
         raise AssertionError(f"{what}: expected {want}, got {got}")
 
 
-def _case_01(run):
+def _case_01(run: _Runner) -> None:
     sessions, lates, counts = run([])
     _expect((sessions, lates, counts.accepted), ([], [], 0), "no events")
 
 
-def _case_02(run):
+def _case_02(run: _Runner) -> None:
     _expect(spans(run([event(5)])[0]), [("u1", 5, 5, 1)], "one event")
 
 
-def _case_03(run):
+def _case_03(run: _Runner) -> None:
     _expect(spans(run([event(0), event(10)])[0]), [("u1", 0, 10, 2)], "a gap of exactly G")
     _expect(
         spans(run([event(0), event(10.001)])[0]),
@@ -92,80 +92,81 @@ def _case_03(run):
     )
 
 
-def _case_04(run):
+def _case_04(run: _Runner) -> None:
     got = spans(run([event(0), event(9), event(18), event(27)])[0])
     _expect(got, [("u1", 0, 27, 4)], "a chain longer than G")
 
 
-def _case_05(run):
+def _case_05(run: _Runner) -> None:
     sessions, _, counts = run([event(3, "a"), event(3, "b"), event(3, "c"), event(3, "b")])
     _expect(spans(sessions), [("u1", 3, 3, 3)], "one ts, a repeated id")
     _expect((counts.accepted, counts.duplicates), (3, 1), "counts (accepted, duplicates)")
 
 
-def _case_06(run):
+def _case_06(run: _Runner) -> None:
     events = [event(0, user="a"), event(1, user="b"), event(8, user="a"), event(15, user="b")]
     got = spans(run(events)[0])
     _expect(got, [("a", 0, 8, 2), ("b", 1, 1, 1), ("b", 15, 15, 1)], "two users")
 
 
-def _case_07(run):
+def _case_07(run: _Runner) -> None:
     for order in itertools.permutations([5, 0, 9]):
         sessions, lates, _ = run([event(t) for t in order], lateness_s=10)
         _expect((spans(sessions), lates), ([("u1", 0, 9, 3)], []), f"arrival order {order}")
 
 
-def _case_08(run):
+def _case_08(run: _Runner) -> None:
     sessions, lates, _ = run([event(0), event(18), event(9)], lateness_s=9)
     _expect((spans(sessions), lates), ([("u1", 0, 18, 3)], []), "a bridging event")
 
 
-def _case_09(run):
+def _case_09(run: _Runner) -> None:
     sessions, lates, _ = run([event(0), event(20), event(10)], lateness_s=10)
     _expect((spans(sessions), lates), ([("u1", 0, 20, 3)], []), "a bridge at exactly G")
 
 
-def _case_10(run):
+def _case_10(run: _Runner) -> None:
     sessions, _, _ = run([event(20), event(12)], lateness_s=8)
     _expect(spans(sessions), [("u1", 12, 20, 2)], "an earlier event")
     _expect(sessions[0].session_id, "u1@12000", "the session id moves back")
 
 
-def _case_11(run):
+def _case_11(run: _Runner) -> None:
     sessions, lates, _ = run([event(10), event(5)], lateness_s=5)
     _expect((spans(sessions), lates), ([("u1", 5, 10, 2)], []), "ts equal to the watermark")
 
 
-def _case_12(run):
+def _case_12(run: _Runner) -> None:
     sessions, lates, counts = run([event(0), event(5), event(30), event(8, "late-one")])
     _expect(spans(sessions), [("u1", 0, 5, 2), ("u1", 30, 30, 1)], "no re-emission")
     _expect([x.event.event_id for x in lates], ["late-one"], "the late output")
     _expect((counts.accepted, counts.late), (3, 1), "counts (accepted, late)")
 
 
-def _case_13(run):
+def _case_13(run: _Runner) -> None:
     events = [event(0, user="a"), event(0, user="b"), event(50, user="a"), event(55, user="c")]
     sessions, _, _ = run(events, lateness_s=100)
     want = [("a", 0, 0, 1), ("a", 50, 50, 1), ("b", 0, 0, 1), ("c", 55, 55, 1)]
     _expect(spans(sessions), want, "the end of input flushes each session once")
 
 
-def _totals(run, events) -> CtrTotals:
+def _totals(run: _Runner, events: list[Event]) -> CtrTotals:
     totals = CtrTotals()
     for s in run(events)[0]:
         totals.add(searches_of(s.events))
     return totals
 
 
-def _case_14(run):
-    kinds = [("app_open", {}), ("search", {}), ("results", {"items": 3})]
+def _case_14(run: _Runner) -> None:
+    kinds: list[tuple[str, dict[str, Any]]] = [("app_open", {}), ("search", {})]
+    kinds += [("results", {"items": 3})]
     kinds += [("click", {"position": 1}), ("click", {"position": 3})]
     totals = _totals(run, [event(t, kind=k, **f) for t, (k, f) in enumerate(kinds)])
     _expect((totals.ctr, totals.clicks_per_search), (1.0, 2.0), "(CTR, clicks per search)")
 
 
-def _case_15(run):
-    kinds = [
+def _case_15(run: _Runner) -> None:
+    kinds: list[tuple[str, dict[str, Any]]] = [
         ("app_open", {}),
         ("click", {"position": 1}),
         ("search", {}),
@@ -175,13 +176,13 @@ def _case_15(run):
     _expect((totals.searches, totals.clicks), (1, 0), "a click before the first search")
 
 
-def _case_16(run):
+def _case_16(run: _Runner) -> None:
     events = [event(0, kind="app_open"), event(2), event(5, kind="app_open"), event(6)]
     got = spans(run(events, split_on_app_open=True)[0])
     _expect(got, [("u1", 0, 2, 2), ("u1", 5, 6, 2)], "split_on_app_open")
 
 
-def _case_17(run):
+def _case_17(run: _Runner) -> None:
     events = [event(0, kind="app_open"), event(2, kind="app_close"), event(3), event(4)]
     got = spans(run(events, close_on_app_close=True)[0])
     _expect(got, [("u1", 0, 2, 2), ("u1", 3, 4, 2)], "close_on_app_close")

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
+from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -22,7 +23,15 @@ import pyarrow.json as pj
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from sessionizer import EVENT_TYPES, SCHEMA, SessionizerError, columns_of, parse_ts, read_events
+from sessionizer import (
+    EVENT_TYPES,
+    SCHEMA,
+    Event,
+    SessionizerError,
+    columns_of,
+    parse_ts,
+    read_events,
+)
 from sessionsim.errors import SessionsimError
 from sessionsim.progress import bar
 from sessionsim.rundir import read_rows
@@ -92,7 +101,7 @@ def _typed(batch: pa.RecordBatch, path: Path) -> pa.RecordBatch:
         raise SessionsimError(f"{path}: position: expected 1-based ranks")
     n = batch.num_rows
 
-    def column(name: str, make) -> pa.Array:
+    def column(name: str, make: Callable[[pa.Array], pa.Array]) -> pa.Array:
         return make(batch.column(name)) if name in names else pa.nulls(n, SCHEMA.field(name).type)
 
     return pa.RecordBatch.from_arrays(
@@ -145,7 +154,7 @@ def _plain(batch: pa.RecordBatch) -> pa.RecordBatch | None:
     )
 
 
-def _stdin_events():
+def _stdin_events() -> Iterator[Event]:
     try:
         yield from read_events(sys.stdin.buffer, "<stdin>")
     except SessionizerError as e:
@@ -155,7 +164,7 @@ def _stdin_events():
 class _Counted:
     """A binary file that moves a progress bar by the bytes read."""
 
-    def __init__(self, f, shown: tqdm) -> None:
+    def __init__(self, f: BinaryIO, shown: tqdm) -> None:
         self._f, self._bar = f, shown
         self.closed = False
 

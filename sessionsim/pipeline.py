@@ -6,6 +6,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -21,6 +22,9 @@ from sessionsim.scoring.report import RealismVerdict, Report
 from sessionsim.scoring.scorer import Scorer
 from sessionsim.scoring.truth import Truth, load_truth
 from simulator import Ledger, OutputSet, Simulation, simulate_sharded, simulate_to_dir
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = ["check_run_dir", "run_scenario", "sim_event_batches", "sim_events"]
 
@@ -66,7 +70,7 @@ def check_run_dir(
     scorer = Scorer(truth.index, truth.expected, truth.delivered)
     lines = [0]
 
-    def counted(batches):
+    def counted(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for b in batches:
             lines[0] += b.num_rows
             yield b
@@ -187,7 +191,12 @@ def _suffix(specs: list[SessionizerSpec], spec: SessionizerSpec) -> str:
 
 
 def _run_files(
-    scenario, out: Path, progress_for, realism: bool, processes: int, fmt: str
+    scenario: RunScenario,
+    out: Path,
+    progress_for: Callable[[str], AbstractContextManager] | None,
+    realism: bool,
+    processes: int,
+    fmt: str,
 ) -> list[Report]:
     """Simulate into ``out`` once, then check each setting from the files."""
     specs = scenario.sessionizers
@@ -206,7 +215,9 @@ def _run_files(
     return _write_reports(scenario, out, reports, realism)
 
 
-def _write_reports(scenario, out: Path, reports: list[Report], realism: bool) -> list[Report]:
+def _write_reports(
+    scenario: RunScenario, out: Path, reports: list[Report], realism: bool
+) -> list[Report]:
     """Write each setting's report (with the run's realism block) once the files are whole;
     return them as written."""
     specs = scenario.sessionizers

@@ -6,12 +6,15 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import orjson
 
 from sessionizer import format_ts
 from sessionsim.errors import SessionsimError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = [
     "open_input",
@@ -40,7 +43,7 @@ def run_file(run_dir: Path, stem: str) -> Path:
     return parquet if not jsonl.exists() and parquet.exists() else jsonl
 
 
-def _parquet_batches(path: Path):
+def _parquet_batches(path: Path) -> Iterator[pa.RecordBatch]:
     """Yield a Parquet file's record batches; a file pyarrow cannot read is bad input."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -51,7 +54,7 @@ def _parquet_batches(path: Path):
         raise SessionsimError(f"{path}: cannot read Parquet: {str(e).splitlines()[0]}") from None
 
 
-def _epoch_ms(column):
+def _epoch_ms(column: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     """Return a timestamp column (any unit) as epoch milliseconds, truncated."""
     import pyarrow as pa
     import pyarrow.compute as pc

@@ -6,9 +6,10 @@ import gc
 import itertools
 import math
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import numpy as np
@@ -211,7 +212,7 @@ class Simulation:
         sdk = Sdk(sc, self.population, step)
         bids = itertools.count()
 
-        def arrivals():
+        def arrivals() -> Generator[simpy.Event, Any, None]:
             cuts = tuple(c for b in sc.arrivals.bursts for c in (b.at, b.at + b.length))
             for j, (chunk_start, length) in enumerate(
                 chunks(sc.start.timestamp(), sc.duration, cuts)

@@ -8,6 +8,9 @@ It emits the same kinds of events at the same rates (no delivery faults, no ledg
 
 from __future__ import annotations
 
+from collections.abc import Generator
+from typing import Any
+
 import numpy as np
 import simpy
 
@@ -41,16 +44,16 @@ def simulate_naive(  # noqa: C901 - the yardstick is the one straightforward pro
     start = sc.start.timestamp()
     emitted = [0]
 
-    def draw(dist) -> float:
+    def draw(dist: Any) -> float:
         return float(dist.sample(rng, 1)[0])
 
-    def pause(dist) -> float:
+    def pause(dist: Any) -> float:
         return draw(v.long_pause) if rng.random() < v.long_pause_prob else draw(dist)
 
     def emit(kind: str, user: int) -> None:
         emitted[0] += 1
 
-    def visit(u: int):
+    def visit(u: int) -> Generator[simpy.Event, Any, None]:
         emit("app_open", u)
         searches = 0
         if rng.random() >= v.no_search_prob:
@@ -87,7 +90,7 @@ def simulate_naive(  # noqa: C901 - the yardstick is the one straightforward pro
         if rng.random() >= v.silent_close_prob:
             emit("app_close", u)
 
-    def user(u: int):
+    def user(u: int) -> Generator[simpy.Event, Any, None]:
         while True:  # thinning of the user's hourly Poisson process
             rate_max = (
                 pop.visits_per_day[u]

@@ -8,7 +8,7 @@ seed gives the same stream.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -82,7 +82,9 @@ def _offsets(counts: np.ndarray) -> np.ndarray:
     return np.concatenate(([0], np.cumsum(counts)))
 
 
-def _pauses(rng: np.random.Generator, scenario: Scenario, dist, n: int, long: bool) -> np.ndarray:
+def _pauses(
+    rng: np.random.Generator, scenario: Scenario, dist: Any, n: int, long: bool
+) -> np.ndarray:
     """Draw ``n`` pauses from ``dist`` (a fraction ``long_pause_prob`` from ``long_pause``)."""
     v = scenario.visit
     pauses = dist.sample(rng, n)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
@@ -78,7 +79,7 @@ UtcTime = Annotated[
 ]
 
 
-def _weights(n: int, name: str):
+def _weights(n: int, name: str) -> Callable[[list[float]], list[float]]:
     def check(v: list[float]) -> list[float]:
         if len(v) != n:
             raise ValueError(f"expected {n} {name} weights (got {len(v)})")
@@ -269,7 +270,7 @@ class Backend(Model):
     round_trip: DurationDist = LogNormal(dist="lognormal", median="60ms", sigma=0.5)
 
 
-def _per_grade(name: str):
+def _per_grade(name: str) -> Callable[[list[float]], list[float]]:
     def check(v: list[float]) -> list[float]:
         if any(not 0.0 <= x <= 1.0 for x in v):
             raise ValueError(f"expected {name} in [0, 1] (got {v})")
@@ -479,7 +480,7 @@ S = TypeVar("S", bound=Scenario)
 class _StrictLoader(yaml.SafeLoader):
     """safe_load, except that a key repeated in one mapping is an error (not "last wins")."""
 
-    def construct_mapping(self, node, deep=False):
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)

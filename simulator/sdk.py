@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -182,7 +182,15 @@ class Sdk:
         return ev
 
     @staticmethod
-    def _fill(ev: Events, at: np.ndarray, b, kind, search, click, draw) -> None:
+    def _fill(
+        ev: Events,
+        at: np.ndarray,
+        b: Any,
+        kind: np.ndarray,
+        search: np.ndarray,
+        click: np.ndarray,
+        draw: Any,
+    ) -> None:
         """The plan's values of events ``at`` of batch ``b``: delivery draws, and per type
         the query and latent values (search), the page (results), the item (click)."""
         d = b.delivery
@@ -451,7 +459,15 @@ class Sdk:
         order = np.argsort(key, kind="stable")
         return order[np.searchsorted(key[order], (rows["vid"] << 20) | rows["n"])]
 
-    def _record(self, rows: Events, received, offline, deliveries, batch_no, request) -> None:
+    def _record(
+        self,
+        rows: Events,
+        received: np.ndarray,
+        offline: np.ndarray,
+        deliveries: np.ndarray,
+        batch_no: np.ndarray,
+        request: np.ndarray,
+    ) -> None:
         """Write the fates of sent events into the store."""
         store = self.store
         at = self._stored(rows)

@@ -17,6 +17,7 @@ import os
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -46,9 +47,9 @@ def _shard(
     shards: int,
     work: Path,
     fmt: str,
-    clock,
-    count,
-    conn,
+    clock: Any,
+    count: Any,
+    conn: Any,
     parent: int,
 ) -> None:
     """Simulate one shard into ``work/<shard>/``; send its totals (or its error) back."""

@@ -16,8 +16,9 @@ import signal
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 import orjson
@@ -38,6 +39,9 @@ from simulator import (
     simulate_sharded,
     simulate_to_dir,
 )
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = ["run_bench"]
 
@@ -253,7 +257,7 @@ def _input(stream: Path, source: str) -> str:
     return str(stream if source == "jsonl" else stream.parent / "parquet" / "events.parquet")
 
 
-def _drained(sessionizer: object, batches) -> int:
+def _drained(sessionizer: object, batches: Iterable[pa.RecordBatch]) -> int:
     """Run ``sessionizer`` over event batches to the end; return how many events it read."""
     emitted = ColumnOutputs.of(sessionizer, batches)
     for _ in emitted:
@@ -328,7 +332,7 @@ def _streams(users: int, _reps: int, stream: Path) -> dict:
     return {"events": summary.events}
 
 
-def _child(case, args, conn, parent: int) -> None:
+def _child(case: Callable[..., dict], args: tuple, conn: Any, parent: int) -> None:
     die_with_parent(parent)  # a stop is the parent's: it ends this case at once
     try:
         result = case(*args)

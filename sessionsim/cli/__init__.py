@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 import sys
+from types import FrameType
 
 import click
 
@@ -67,7 +68,7 @@ class _Terminated(KeyboardInterrupt):
     """SIGTERM, handled as Ctrl-C is (partial files removed), with its own exit status."""
 
 
-def _terminate(signum, frame) -> None:
+def _terminate(signum: int, frame: FrameType | None) -> None:
     raise _Terminated()
 
 

@@ -59,7 +59,17 @@ from simulator import (
 )
 @_json_flag
 def sweep(
-    scenario, seed, users, duration, start, force, out, workers, max_delay, as_json, **options: Any
+    scenario: Path,
+    seed: int | None,
+    users: int | None,
+    duration: str | None,
+    start: str | None,
+    force: bool,
+    out: Path,
+    workers: int,
+    max_delay: str,
+    as_json: bool,
+    **options: Any,
 ) -> None:
     """Simulate SCENARIO once, then check every --gap (x every --lateness) on that stream.
 
@@ -138,7 +148,12 @@ def sweep(
     is_flag=True,
     help="Print the rows as JSON on stdout (a list of RealismRow; nothing else there).",
 )
-def realism(run_dir, figure, bands, as_json) -> None:
+def realism(
+    run_dir: Path,
+    figure: Path | None,
+    bands: Path | None,
+    as_json: bool,
+) -> None:
     """Show how realistic RUN_DIR's stream is: each metric against its published band."""
     import msgspec
 
@@ -168,7 +183,11 @@ def realism(run_dir, figure, bands, as_json) -> None:
     type=click.Path(path_type=Path),
     help="Draw them here (.png, .svg or .pdf).",
 )
-def bench(quick, json_path, plot_path) -> None:
+def bench(
+    quick: bool,
+    json_path: Path | None,
+    plot_path: Path | None,
+) -> None:
     """Measure throughput and memory of every stage: simulator and sessionizers."""
     from sessionsim.analysis.bench import run_bench
 
@@ -187,7 +206,10 @@ def bench(quick, json_path, plot_path) -> None:
     type=click.Path(path_type=Path),
     help="The HTML page to write (self-contained: no script, nothing fetched).",
 )
-def report(run_dir, page) -> None:
+def report(
+    run_dir: Path,
+    page: Path,
+) -> None:
     """Write one page for RUN_DIR: the check, the realism table and figure, the sweep and
     the live run's delivery and latency (each when the run has it)."""
     from sessionsim.analysis.report_page import report_page
@@ -219,7 +241,16 @@ ENGINES_DEFAULT = "reference,bytewax,duckdb,flink,spark"
 )
 @_json_flag
 def compare(
-    scenario, seed, users, duration, start, force, engines, out, as_json, **options: Any
+    scenario: Path,
+    seed: int | None,
+    users: int | None,
+    duration: str | None,
+    start: str | None,
+    force: bool,
+    engines: str,
+    out: Path,
+    as_json: bool,
+    **options: Any,
 ) -> None:
     """Simulate SCENARIO once and check every engine of --engines on that stream: one table
     (CTR error, pairwise F1, splits, merges, late or dropped events, events/s, start-up)

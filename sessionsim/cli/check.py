@@ -56,7 +56,14 @@ def _late_path(out: str) -> str:
 @_bucket
 @_json_flag
 def sessionize(
-    events, out, late_path, drop_late, summary_path, bucket, as_json, **options: Any
+    events: str,
+    out: str,
+    late_path: str | None,
+    drop_late: bool,
+    summary_path: str | None,
+    bucket: str,
+    as_json: bool,
+    **options: Any,
 ) -> None:
     """Sessionize EVENTS (JSON lines or Parquet in arrival order, or - for stdin) into --out.
 
@@ -123,15 +130,15 @@ def sessionize(
 @_realism_flag
 @_json_flag
 def check(
-    run_dir,
-    sessions_file,
-    report_path,
-    max_ctr_error,
-    min_pairwise_f1,
-    gates,
-    bucket,
-    realism,
-    as_json,
+    run_dir: Path,
+    sessions_file: Path | None,
+    report_path: Path | None,
+    max_ctr_error: float | None,
+    min_pairwise_f1: float | None,
+    gates: tuple[str, ...],
+    bucket: str,
+    realism: bool,
+    as_json: bool,
     **options: Any,
 ) -> None:
     """Sessionize RUN_DIR's events (or read --sessions) and score against RUN_DIR/truth.
@@ -186,7 +193,10 @@ def check(
     show_default=True,
     help="The events file the SQL reads (JSON lines or .parquet).",
 )
-def sql(events_path, **options: Any) -> None:
+def sql(
+    events_path: str,
+    **options: Any,
+) -> None:
     """Print the DuckDB SQL of the duckdb sessionizer (sessions, searches, CTR) to paste
     into a warehouse; the setting flags shape it (a watermark has no meaning in batch)."""
     from sessionizer import read_events_sql, sessions_sql

@@ -43,7 +43,16 @@ from sessionsim.live.collect import MAX_BODY, MAX_CONNECTIONS, Collector, parse_
     show_default=True,
     help="Connections served at once; more: 503.",
 )
-def collect(listen, out, fail_rate, fail_first, latency, seed, max_body, max_connections) -> None:
+def collect(
+    listen: str,
+    out: Path,
+    fail_rate: float,
+    fail_first: int,
+    latency: str,
+    seed: int,
+    max_body: int,
+    max_connections: int,
+) -> None:
     """Receive NDJSON POSTs into a JSON lines file, until SIGINT or SIGTERM.
 
     Each request is stored whole or refused: every non-blank line must be a JSON object.

@@ -27,6 +27,8 @@ from simulator import (
 if TYPE_CHECKING:
     from sessionsim.scoring.report import Report
 
+Command = Callable[..., Any]  # a command's function, as an option decorator takes it
+
 # check and sweep read whole files: the vectorised sessionizer (the reference's exact output).
 BATCH_DEFAULT = "vectorized"
 
@@ -53,7 +55,9 @@ FLAGS = {
 }
 
 
-def _overrides(seed, users, duration, start) -> dict:
+def _overrides(
+    seed: int | None, users: int | None, duration: str | None, start: str | None
+) -> dict:
     pairs = {"seed": seed, "population.users": users, "duration": duration, "start": start}
     return {k: v for k, v in pairs.items() if v is not None}
 
@@ -72,7 +76,7 @@ def scenario_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.argument("scenario", callback=_scenario_path)(f)
 
 
-def _scenario_path(ctx, param, value: str) -> Path:
+def _scenario_path(ctx: click.Context, param: click.Parameter, value: str) -> Path:
     """A scenario file, or the name of a bundled one (``baseline``)."""
     return scenario_path(value)
 
@@ -187,7 +191,7 @@ def _spec(options: dict) -> SessionizerSpec:
         raise SessionsimError(f"{flag}: {msg}") from None
 
 
-def _bucket(f):
+def _bucket(f: Command) -> Command:
     return click.option(
         "--bucket",
         default="1h",
@@ -211,7 +215,7 @@ def _bucket_ms(text: str) -> int:
     return round(seconds * 1000)
 
 
-def _realism_flag(f):
+def _realism_flag(f: Command) -> Command:
     return click.option(
         "--realism/--no-realism",
         default=True,
@@ -220,7 +224,7 @@ def _realism_flag(f):
     )(f)
 
 
-def _check_size(sc, scenario, force: bool) -> None:
+def _check_size(sc: RunScenario, scenario: str | Path, force: bool) -> None:
     """Refuse a run over the size limit unless --force; announce a big one on stderr."""
     guess = refuse_if_too_big(sc, str(scenario), force)
     if guess is not None and guess["events"] >= 5_000_000:
@@ -235,7 +239,7 @@ def _check_size(sc, scenario, force: bool) -> None:
 MAX_PROCESSES = 32  # shards, and Bytewax cluster processes: a stated bound, whatever the cores
 
 
-def _processes(f):
+def _processes(f: Command) -> Command:
     return click.option(
         "--processes",
         type=click.IntRange(1, MAX_PROCESSES),
@@ -245,7 +249,7 @@ def _processes(f):
     )(f)
 
 
-def _fraction(ctx, param, value):
+def _fraction(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
     """A gate's value: a finite number in [0, 1] (a NaN gate would pass everything)."""
     if value is not None and not (math.isfinite(value) and 0.0 <= value <= 1.0):
         raise click.BadParameter(f"expected a number from 0 to 1 (got {value})")
@@ -258,14 +262,14 @@ MAX_USERS = 2**24  # population.users is below this (the scenario's own bound)
 class _Finite(click.FloatRange):
     """A float range that refuses NaN and infinities (click's lets NaN through)."""
 
-    def convert(self, value, param, ctx):
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         number = super().convert(value, param, ctx)
         if not math.isfinite(number):
             self.fail(f"expected a finite number (got {value})", param, ctx)
         return number
 
 
-def _gates(f):
+def _gates(f: Command) -> Command:
     f = click.option(
         "--gate",
         "gates",
@@ -288,7 +292,7 @@ def _gates(f):
     )(f)
 
 
-def _json_flag(f):
+def _json_flag(f: Command) -> Command:
     return click.option(
         "--json",
         "as_json",
@@ -310,8 +314,8 @@ def _parsed_gates(texts: tuple[str, ...] | list[str], where: str = "--gate") -> 
 
 def _apply_gates(
     reports: list[Report],
-    max_ctr_error,
-    min_pairwise_f1,
+    max_ctr_error: float | None,
+    min_pairwise_f1: float | None,
     gates: list[Gate] | None = None,
 ) -> None:
     """Exit GATE_FAILED naming every gate any report misses (an unknown key: exit 2)."""

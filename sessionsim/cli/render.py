@@ -62,7 +62,7 @@ def format_sweep(rows: list[SweepRow]) -> str:
     lines = [head]
     for r in rows:
 
-        def pp(x):
+        def pp(x: float | None) -> str:
             return "n/a" if x is None else f"{100 * x:+.3f}"
 
         lines.append(
@@ -75,7 +75,7 @@ def format_sweep(rows: list[SweepRow]) -> str:
     return "\n".join(lines)
 
 
-def _fmt(x, pct=False) -> str:
+def _fmt(x: object, pct: bool = False) -> str:
     if x is None:
         return "n/a"
     if isinstance(x, float):

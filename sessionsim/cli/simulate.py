@@ -64,19 +64,19 @@ from simulator import (
 @_realism_flag
 @_json_flag
 def run(
-    scenario,
-    seed,
-    users,
-    duration,
-    start,
-    force,
-    out,
-    processes,
-    max_ctr_error,
-    min_pairwise_f1,
-    gates,
-    realism,
-    as_json,
+    scenario: Path,
+    seed: int | None,
+    users: int | None,
+    duration: str | None,
+    start: str | None,
+    force: bool,
+    out: Path | None,
+    processes: int,
+    max_ctr_error: float | None,
+    min_pairwise_f1: float | None,
+    gates: tuple[str, ...],
+    realism: bool,
+    as_json: bool,
     **spec: Any,
 ) -> None:
     """Simulate SCENARIO once, check each sessionizer setting from its files, print the report.
@@ -126,7 +126,18 @@ _OUT_HELP = "Output directory (events.jsonl, truth/, scenario.yaml)."
 )
 @_processes
 @click.option("--sink", hidden=True)  # moved to `stream`: a one-line pointer, not a traceback
-def simulate(scenario, seed, users, duration, start, force, out, fmt, processes, sink) -> None:
+def simulate(
+    scenario: Path,
+    seed: int | None,
+    users: int | None,
+    duration: str | None,
+    start: str | None,
+    force: bool,
+    out: Path,
+    fmt: str,
+    processes: int,
+    sink: str | None,
+) -> None:
     """Simulate SCENARIO and write its events and ground truth to --out.
 
     To stream the events live to a pipeline instead, use `sessionsim stream`.
@@ -223,30 +234,30 @@ def simulate(scenario, seed, users, duration, start, force, out, fmt, processes,
 )
 @_json_flag
 def stream(
-    scenario,
-    seed,
-    users,
-    duration,
-    start,
-    force,
-    sink,
-    out,
-    key,
-    realtime,
-    speed,
-    rate,
-    stop_after,
-    stats_csv,
-    http_batch,
-    http_interval,
-    inflight,
-    retries,
-    sink_timeout,
-    gates,
-    max_lag,
-    dashboard,
-    min_acked,
-    as_json,
+    scenario: Path,
+    seed: int | None,
+    users: int | None,
+    duration: str | None,
+    start: str | None,
+    force: bool,
+    sink: str,
+    out: Path,
+    key: str | None,
+    realtime: bool,
+    speed: float,
+    rate: float | None,
+    stop_after: str | None,
+    stats_csv: Path | None,
+    http_batch: int,
+    http_interval: str,
+    inflight: int,
+    retries: int,
+    sink_timeout: str,
+    gates: tuple[str, ...],
+    max_lag: str | None,
+    dashboard: str | None,
+    min_acked: float | None,
+    as_json: bool,
 ) -> None:
     """Stream SCENARIO's events live to --sink (paced with --realtime), and write to --out
     the truth of exactly what the sink acknowledged.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from sessionsim.extras import need
@@ -85,7 +87,7 @@ def plot_realism(
     return buf.getvalue()
 
 
-def _bands(a, rows: list[RealismRow]) -> None:
+def _bands(a: Any, rows: list[RealismRow]) -> None:
     """Each judged row on one scale: its band from 0 to 1, this run's value placed in it
     (clipped to -0.5 .. 1.5), coloured by verdict; an open band is drawn to the edge."""
     judged = [(row, row.value) for row in rows if row.value is not None]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from importlib.resources import files
@@ -178,7 +179,7 @@ _TRUE_EVENTS = pa.schema(
 _EVENTS = pa.schema([("user_id", pa.string()), ("ts", pa.timestamp("ms", tz="UTC"))])
 
 
-def _columns(path: Path, schema: pa.Schema):
+def _columns(path: Path, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
     """Yield batches of ``schema``'s columns of a run's JSON lines or Parquet file."""
     return table_batches(path, schema, lambda *_: None)
 

@@ -148,7 +148,7 @@ def build_report(
     searches, clicked = measured["searches"], measured["clicked_searches"]
     ctr_measured = clicked / searches if searches else None
 
-    def diff(a, b):
+    def diff(a: float | None, b: float | None) -> float | None:
         return None if a is None or b is None else a - b
 
     error = diff(ctr_measured, ctr_true)

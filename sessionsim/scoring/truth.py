@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,7 +83,7 @@ def _summary(run_dir: Path) -> dict:
     return summary
 
 
-def _visit_ids(path: Path, visits: list[int]):
+def _visit_ids(path: Path, visits: list[int]) -> Iterator[tuple[pa.Array, pa.Array]]:
     """Yield (event ids, their visit) per batch of truth/sessions; count its rows."""
     for batch in table_batches(path, _SESSIONS, check_event_ids):
         ids = batch.column("event_ids")
