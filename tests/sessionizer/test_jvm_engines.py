@@ -103,3 +103,25 @@ def test_an_engine_without_java_is_one_line(tmp_path, monkeypatch, small_run):
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "flink" in lines[0], done.stderr
     assert "Java" in lines[0] or "not installed" in lines[0]
+
+
+@pytest.mark.parametrize("name", [ENGINES[1]])
+def test_sparks_own_count_of_rows_dropped_by_its_watermark_is_the_late_count(tmp_path, name):
+    """With the end-of-input flush, what Spark placed in no session is exactly what its
+    query progress says it dropped behind its watermark (numRowsDroppedByWatermark)."""
+    from sessionizer import ColumnOutputs
+    from sessionsim.batches import event_batches
+    from simulator import simulate_to_dir
+
+    sc = load_scenario(SCENARIOS / "late_mobile.yaml", SMALL, model=RunScenario)
+    simulate_to_dir(sc, tmp_path / "run")
+    spec = SessionizerSpec.model_validate(
+        {"sessionizer": name, "gap": "30m", "lateness": "2m", "options": {"micro_batch": 200}}
+    )
+    sz = spec.build()
+    with event_batches(str(tmp_path / "run" / "events.jsonl"), "") as batches:
+        out = ColumnOutputs.of(sz, batches)
+        for _ in out:
+            pass
+    assert out.counts.late > 0
+    assert sz.dropped_by_watermark == out.counts.late
