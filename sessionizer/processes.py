@@ -124,16 +124,23 @@ class Child:
         return self.process is not None and self.process.poll() is None
 
     def stop(self) -> None:
-        """TERM the child's group, KILL it after ``TERM_WAIT_S``; idempotent."""
+        """TERM the child's process group, KILL it after ``TERM_WAIT_S``; then KILL what is
+        left of the group (a grandchild, such as PySpark's JVM, outlives its parent on a
+        TERM while its shutdown hooks run). Idempotent."""
         p = self.process
-        if p is None or p.poll() is not None:
+        if p is None:
             return
-        for sig, wait_s in ((signal.SIGTERM, TERM_WAIT_S), (signal.SIGKILL, 10.0)):
+        if p.poll() is None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(p.pid, sig)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                p.wait(timeout=wait_s)
-                return
+                os.killpg(p.pid, signal.SIGTERM)
+            try:
+                p.wait(timeout=TERM_WAIT_S)
+            except subprocess.TimeoutExpired:
+                pass
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(p.pid, signal.SIGKILL)  # the group is this child's alone (a session)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            p.wait(timeout=10.0)
 
     def __exit__(
         self,

@@ -29,8 +29,10 @@ deduplicates nor cuts at markers.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
+import sys
 import tempfile
 import time
 import urllib.request
@@ -40,6 +42,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from sessionizer.base import Event, Late, Session, SessionConfig
@@ -56,57 +59,16 @@ MICRO_BATCH = 10_000  # events per file (micro-batch), by default
 _FLUSH_USER = "\x00sessionsim-flush"
 _SCHEMA = "arrival BIGINT, user_id STRING, ts BIGINT"
 
-_session: Any = None  # one SparkSession per process (Spark allows one context): reused
-_master: str | None = None
+JOB_TIMEOUT_S = 6 * 3600.0
 
 
-def _spark(master: str) -> Any:
-    """The process's SparkSession on ``master`` (a new one when the master changes)."""
-    global _session, _master
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError:
+def _pyspark() -> None:
+    """Refuse in one line where PySpark or Java is absent."""
+    if importlib.util.find_spec("pyspark") is None:
         raise SessionizerError(
             "sessionizer 'spark': PySpark is not installed (pip install 'sessionsim[spark]')"
-        ) from None
+        )
     java("spark")
-    if _session is not None and _master == master:
-        return _session
-    _stop_session()
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # the driver's JVM inherits it
-    quiet = f"-Dlog4j.configurationFile={_JVM / 'log4j2.properties'}"
-    builder = (
-        SparkSession.builder.master(master)
-        .appName("sessionsim")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.driver.host", "127.0.0.1")
-        .config("spark.driver.bindAddress", "127.0.0.1")
-        .config("spark.driver.extraJavaOptions", quiet)
-        .config("spark.executor.extraJavaOptions", quiet)
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.streaming.numRecentProgressUpdates", "1000000")
-    )
-    try:
-        _session = builder.getOrCreate()
-    except Exception as e:  # the JVM did not start (py4j, a port, memory)
-        raise SessionizerError(f"sessionizer 'spark': Spark did not start: {_line(e)}") from None
-    _master = master
-    return _session
-
-
-def _stop_session() -> None:
-    global _session, _master
-    if _session is not None:
-        with contextlib.suppress(Exception):
-            _session.stop()
-    _session = _master = None
-
-
-def _line(e: BaseException) -> str:
-    text = " ".join(str(e).split())
-    return text if len(text) <= 300 else text[:297] + "..."
 
 
 class _SparkBase:
@@ -129,6 +91,7 @@ class _SparkBase:
             )
         self.config, self.workers, self.processes = config, workers, processes
         self.micro_batch, self.flush, self.cluster = micro_batch, flush, cluster
+        _pyspark()
         self.dropped_by_watermark: int | None = None  # Spark's own count, after a run
 
     def sessionize(self, events: Iterable[Event]) -> Iterator[Session | Late]:
@@ -141,10 +104,10 @@ class _SparkBase:
         with tempfile.TemporaryDirectory(prefix="sessionsim-spark-") as tmp:
             work = Path(tmp)
             table = _table(batches)
+            self._write(table, work / "in")
             with self._cluster(work) as master:
-                sessions = self._run(_spark(master), table, work)
-                if self.processes > 1 or self.cluster is not None:
-                    _stop_session()  # not kept: its master goes (or is someone else's)
+                self.dropped_by_watermark = _run_job(self, master, work)
+            sessions = [s for s in _read_sessions(work / "out") if -1 not in s]
         yield from placed_outputs(table, sessions, self.late_reason)
 
     late_reason = "not in any session Spark emitted"
@@ -160,7 +123,10 @@ class _SparkBase:
         with _standalone(work, self.processes, self.workers) as master:
             yield master
 
-    def _run(self, spark: Any, table: pa.Table, work: Path) -> list[list[int]]:
+    mode = "stream"
+
+    def _write(self, table: pa.Table, source: Path) -> None:
+        """The events as the job reads them (CSV files in ``source``)."""
         raise NotImplementedError
 
 
@@ -177,60 +143,22 @@ class SparkSessionizer(_SparkBase):
     startup_s = 60.0  # a JVM and a first streaming query
     late_reason = "dropped by Spark: behind its watermark at its micro-batch"
 
-    def _run(self, spark: Any, table: pa.Table, work: Path) -> list[list[int]]:
-        from pyspark.sql import functions as F
-
-        source, out, checkpoint = work / "in", work / "out", work / "checkpoint"
+    def _write(self, table: pa.Table, source: Path) -> None:
+        """``micro_batch`` events a file, in arrival order (and the flush event last)."""
         source.mkdir()
         n = table.num_rows
-        ts = table.column("ts").to_numpy() if n else np.zeros(0, np.int64)
         for k, lo in enumerate(range(0, n, self.micro_batch)):
-            hi = min(n, lo + self.micro_batch)
-            _write_csv(table, lo, hi, source / f"part-{k:07d}.csv")
+            _write_csv(table, lo, min(n, lo + self.micro_batch), source / f"part-{k:07d}.csv")
         if self.flush and n:
-            far = int(ts.max()) + self.config.gap_ms + self.config.lateness_ms + 86_400_000
+            c = self.config
+            last = int(pc.max(table.column("ts")).as_py())
+            far = last + c.gap_ms + c.lateness_ms + 86_400_000
             flush = pa.table({"arrival": [-1], "user_id": [_FLUSH_USER], "ts": [far]})
             pacsv.write_csv(flush, source / "part-9999999.csv", _NO_HEADER)
         # Spark reads a directory's files oldest first (by modification time): one second
         # apart, in arrival order, so no two files tie.
         for k, path in enumerate(sorted(source.iterdir())):
             os.utime(path, (1_000_000_000 + k, 1_000_000_000 + k))
-        c = self.config
-        try:
-            stream = (
-                spark.readStream.schema(_SCHEMA)
-                .option("maxFilesPerTrigger", 1)
-                .csv(str(source))
-                .withColumn("rt", F.timestamp_millis("ts"))
-                .withWatermark("rt", f"{c.lateness_ms} milliseconds")
-                .groupBy("user_id", F.session_window("rt", f"{c.gap_ms} milliseconds"))
-                .agg(F.collect_list("arrival").alias("arrivals"))
-                .select("user_id", "arrivals")
-            )
-            query = (
-                stream.writeStream.format("json")
-                .option("path", str(out))
-                .option("checkpointLocation", str(checkpoint))
-                .outputMode("append")
-                .trigger(availableNow=True)
-                .start()
-            )
-            try:
-                while not query.awaitTermination(0.2):  # a stop here is handled at once
-                    pass
-            finally:
-                if query.isActive:
-                    query.stop()
-            self.dropped_by_watermark = sum(
-                op.get("numRowsDroppedByWatermark", 0)
-                for progress in query.recentProgress
-                for op in progress.get("stateOperators", [])
-            )
-        except SessionizerError:
-            raise
-        except Exception as e:
-            raise SessionizerError(f"sessionizer 'spark': the query failed: {_line(e)}") from None
-        return [s for s in _read_sessions(out) if -1 not in s]
 
 
 class SparkBatchSessionizer(_SparkBase):
@@ -244,27 +172,11 @@ class SparkBatchSessionizer(_SparkBase):
     }
     startup_s = 60.0
 
-    def _run(self, spark: Any, table: pa.Table, work: Path) -> list[list[int]]:
-        from pyspark.sql import functions as F
+    mode = "batch"
 
-        events, out = work / "events.csv", work / "out"
-        _write_csv(table, 0, table.num_rows, events)
-        try:
-            (
-                spark.read.schema(_SCHEMA)
-                .csv(str(events))
-                .withColumn("rt", F.timestamp_millis("ts"))
-                .groupBy("user_id", F.session_window("rt", f"{self.config.gap_ms} milliseconds"))
-                .agg(F.collect_list("arrival").alias("arrivals"))
-                .select("user_id", "arrivals")
-                .write.json(str(out))
-            )
-        except Exception as e:
-            raise SessionizerError(
-                f"sessionizer 'spark-batch': the job failed: {_line(e)}"
-            ) from None
-        self.dropped_by_watermark = 0
-        return _read_sessions(out)
+    def _write(self, table: pa.Table, source: Path) -> None:
+        source.mkdir()
+        _write_csv(table, 0, table.num_rows, source / "events.csv")
 
 
 _NO_HEADER = pacsv.WriteOptions(include_header=False)
@@ -289,6 +201,33 @@ def _write_csv(table: pa.Table, lo: int, hi: int, path: Path) -> None:
         }
     )
     pacsv.write_csv(columns, path, _NO_HEADER)
+
+
+def _run_job(engine: _SparkBase, master: str, work: Path) -> int:
+    """Run the job in a child process; return Spark's count of rows it dropped."""
+    c = engine.config
+    job = {
+        "mode": engine.mode,
+        "master": master,
+        "gap_ms": c.gap_ms,
+        "lateness_ms": c.lateness_ms,
+        "source": str(work / "in"),
+        "out": str(work / "out"),
+        "checkpoint": str(work / "checkpoint"),
+        "result": str(work / "result.json"),
+        "log4j": str(_JVM / "log4j2.properties"),
+    }
+    (work / "job.json").write_text(json.dumps(job))
+    env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"}
+    log = work / "job.log"
+    command = [sys.executable, "-m", "sessionizer.spark_job", str(work / "job.json")]
+    with Child(command, log, env=env) as child:
+        code = child.wait(JOB_TIMEOUT_S)
+    if code != 0 or not (work / "result.json").is_file():
+        raise SessionizerError(
+            f"sessionizer {engine.name!r}: the job failed (exit {code}): {last_error(log)}"
+        )
+    return int(json.loads((work / "result.json").read_text())["dropped_by_watermark"])
 
 
 def _read_sessions(out: Path) -> list[list[int]]:

@@ -125,3 +125,38 @@ def test_sparks_own_count_of_rows_dropped_by_its_watermark_is_the_late_count(tmp
             pass
     assert out.counts.late > 0
     assert sz.dropped_by_watermark == out.counts.late
+
+
+@pytest.mark.parametrize("name", [ENGINES[0], ENGINES[1]])
+def test_sigterm_during_a_jvm_run_ends_it_within_seconds_and_leaves_no_jvm(in_order, name):
+    """SIGTERM while the engine's JVM works: exit 143 within seconds, one line, no report
+    written, and no JVM of the run left (its job, or Spark's driver)."""
+    report = in_order.parent / f"sigterm-{name}.json"
+    run = subprocess.Popen(
+        [sys.executable, "-m", "sessionsim", "check", str(in_order), "--sessionizer", name,
+         "--no-realism", "--report", str(report)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    mark = "sessionsim-flink-" if name == "flink" else "pyspark-shell"
+
+    def jvms() -> str:
+        found = subprocess.run(["pgrep", "-f", mark], capture_output=True, text=True).stdout
+        return found.strip()
+
+    deadline = time.monotonic() + 120
+    while not jvms() and time.monotonic() < deadline and run.poll() is None:
+        time.sleep(0.2)
+    assert jvms(), "the engine's JVM never started"
+    time.sleep(1.0)
+    began = time.monotonic()
+    run.terminate()
+    _, err = run.communicate(timeout=30)
+    took = time.monotonic() - began
+    assert run.returncode == 143, err
+    assert took < 10, f"took {took:.1f} s"
+    assert err.strip().splitlines()[-1].startswith("sessionsim: terminated")
+    assert not report.exists()
+    deadline = time.monotonic() + 10
+    while jvms() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not jvms(), "a JVM of the run is still running"
