@@ -6,6 +6,7 @@ any command) is caught here, as one line and exit status 130, not a traceback.
 
 from __future__ import annotations
 
+import signal
 import sys
 
 __all__ = ["main"]
@@ -16,6 +17,7 @@ def main() -> None:
     try:
         from sessionsim.cli import main as command
     except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # one Ctrl-C, one line: no second one
         sys.stderr.write("sessionsim: interrupted; no partial output was kept\n")
         sys.exit(130)
     command()

@@ -80,6 +80,7 @@ def _interrupted(e: BaseException) -> None:
         what = f"kept the {len(kept)} files completed before it ({names}); partial files removed"
     else:
         what = "no partial output was kept"
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the stop is under way: no second one
     cause = e.__cause__ if isinstance(e, click.exceptions.Abort) else e
     terminated = isinstance(cause, _Terminated)
     click.echo(f"sessionsim: {'terminated' if terminated else 'interrupted'}; {what}", err=True)
