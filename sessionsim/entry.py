@@ -6,6 +6,7 @@ any command) is caught here, as one line and exit status 130, not a traceback.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 
@@ -19,5 +20,8 @@ def main() -> None:
     except KeyboardInterrupt:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # one Ctrl-C, one line: no second one
         sys.stderr.write("sessionsim: interrupted; no partial output was kept\n")
-        sys.exit(130)
+        sys.stderr.flush()
+        # Nothing is open yet, and a half-imported module must not meet the interpreter's
+        # exit (it could end the process by SIGINT after this line): exit here, 130.
+        os._exit(130)
     command()
